@@ -1,0 +1,90 @@
+//! The HTTP surface: one axum router for every runtime (local server, ALB, Function URL).
+//!
+//! Routes live under `/api/v1` (what `OPENAI_BASE_URL=<alb>/api/v1` and NextChat's
+//! `<alb>/api` + `/v1/...` produce) and, for clients configured with a bare `/v1`, under `/v1`
+//! too. Anything unknown gets an OpenAI-style 404/405, never an empty or HTML body.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::auth::bearer_token;
+use crate::error::ApiError;
+use crate::routes;
+use crate::state::AppState;
+
+/// The gateway's router, state applied.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/chat/completions", post(routes::chat::chat_completions))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ));
+    Router::new()
+        .route("/health", get(routes::health::health))
+        .nest("/api/v1", api.clone())
+        .nest("/v1", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.max_request_bytes))
+        .layer(middleware::from_fn(access_log))
+        .with_state(state)
+}
+
+/// Rejects requests without a valid `Authorization: Bearer <key>`.
+async fn require_api_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some(key) = bearer_token(header) else {
+        return ApiError::unauthorized(
+            "Missing API key. Send it as `Authorization: Bearer <key>` (OPENAI_API_KEY in OpenAI SDKs).",
+        )
+        .into_response();
+    };
+    match state.keys.verify(key).await {
+        Ok(()) => next.run(request).await,
+        Err(err) => err.into_response(),
+    }
+}
+
+/// One line per request: method, path, status, time. Never bodies, headers or keys.
+async fn access_log(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "Unknown route {method} {}. This gateway serves /api/v1/chat/completions, /api/v1/embeddings, /api/v1/models and /health.",
+        uri.path()
+    ))
+    .with_code("unknown_url")
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        format!("{method} is not allowed on {}.", uri.path()),
+    )
+    .with_code("method_not_allowed")
+}

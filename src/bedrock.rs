@@ -1,0 +1,109 @@
+//! The seam to Amazon Bedrock: the SDK clients, and the only code that calls them.
+//!
+//! Handlers hand over a [`ConverseInput`] built by the pure translation core and get Bedrock's
+//! answer or an [`ApiError`] already mapped for OpenAI clients. Endpoints come from the SDK's
+//! standard variables (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL_BEDROCK`), which
+//! is how tests and `make run` put the local emulator in Bedrock's place.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_bedrockruntime::config::timeout::TimeoutConfig;
+use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
+use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
+use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
+use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
+
+use crate::error::ApiError;
+use crate::translate::ConverseInput;
+use crate::translate::errors::from_sdk_error;
+
+/// Bedrock clients shared by all requests (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct Bedrock {
+    pub runtime: aws_sdk_bedrockruntime::Client,
+    pub control: aws_sdk_bedrock::Client,
+}
+
+impl Bedrock {
+    /// Clients from the shared SDK configuration; `timeout` bounds a non-streaming call.
+    pub fn new(sdk: &SdkConfig, timeout: Duration) -> Self {
+        let runtime_config = aws_sdk_bedrockruntime::config::Builder::from(sdk)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_timeout(timeout)
+                    .build(),
+            )
+            .build();
+        Bedrock {
+            runtime: aws_sdk_bedrockruntime::Client::from_conf(runtime_config),
+            control: aws_sdk_bedrock::Client::new(sdk),
+        }
+    }
+
+    /// One Converse call.
+    pub async fn converse(&self, input: ConverseInput) -> Result<ConverseOutput, ApiError> {
+        self.runtime
+            .converse()
+            .model_id(input.model_id)
+            .set_messages(Some(input.messages))
+            .set_system((!input.system.is_empty()).then_some(input.system))
+            .set_inference_config(input.inference_config)
+            .set_tool_config(input.tool_config)
+            .set_additional_model_request_fields(input.additional_model_request_fields)
+            .set_guardrail_config(input.guardrail_config)
+            .set_performance_config(input.performance_config)
+            .set_prompt_variables(input.prompt_variables)
+            .set_request_metadata(input.request_metadata)
+            .send()
+            .await
+            .map_err(|e| from_sdk_error(&e))
+    }
+
+    /// Opens a ConverseStream. Errors before the first event come back here, as for Converse.
+    pub async fn converse_stream(&self, input: ConverseInput) -> Result<ConverseEvents, ApiError> {
+        let output = self
+            .runtime
+            .converse_stream()
+            .model_id(input.model_id)
+            .set_messages(Some(input.messages))
+            .set_system((!input.system.is_empty()).then_some(input.system))
+            .set_inference_config(input.inference_config)
+            .set_tool_config(input.tool_config)
+            .set_additional_model_request_fields(input.additional_model_request_fields)
+            .set_guardrail_config(input.guardrail_config.map(stream_guardrail))
+            .set_performance_config(input.performance_config)
+            .set_prompt_variables(input.prompt_variables)
+            .set_request_metadata(input.request_metadata)
+            .send()
+            .await
+            .map_err(|e| from_sdk_error(&e))?;
+        Ok(ConverseEvents {
+            receiver: output.stream,
+        })
+    }
+}
+
+/// ConverseStream takes its own guardrail type, with the same fields.
+fn stream_guardrail(
+    g: aws_sdk_bedrockruntime::types::GuardrailConfiguration,
+) -> aws_sdk_bedrockruntime::types::GuardrailStreamConfiguration {
+    aws_sdk_bedrockruntime::types::GuardrailStreamConfiguration::builder()
+        .guardrail_identifier(g.guardrail_identifier)
+        .guardrail_version(g.guardrail_version)
+        .trace(g.trace)
+        .build()
+}
+
+/// The events of one ConverseStream, with errors already in OpenAI terms.
+pub struct ConverseEvents {
+    receiver: EventReceiver<ConverseStreamOutput, ConverseStreamOutputError>,
+}
+
+impl ConverseEvents {
+    /// The next event, `None` at the end, or the error that ended the stream.
+    pub async fn next(&mut self) -> Result<Option<ConverseStreamOutput>, ApiError> {
+        self.receiver.recv().await.map_err(|e| from_sdk_error(&e))
+    }
+}

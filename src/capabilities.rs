@@ -1,0 +1,234 @@
+//! What each Bedrock model family can do, in one table.
+//!
+//! Bedrock's models differ in what Converse accepts: some take no system prompt, some cannot
+//! stream tool use, some think. Every per-model decision in the gateway reads this table, so a
+//! new model is one row here rather than string checks scattered through the code.
+
+/// How a model reasons, if it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reasoning {
+    None,
+    /// Anthropic extended thinking: `additionalModelRequestFields.thinking` with a token budget.
+    Budget,
+    /// Reasons on every request and returns it (DeepSeek R1, gpt-oss); nothing to switch on.
+    Always,
+}
+
+/// The capabilities of one model family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    pub system_prompt: bool,
+    pub tools: bool,
+    /// Tool use through ConverseStream. Without it, the gateway calls Converse and replays the
+    /// answer as a stream.
+    pub tool_streaming: bool,
+    pub images: bool,
+    pub documents: bool,
+    pub reasoning: Reasoning,
+    /// Accepts `cachePoint` blocks.
+    pub prompt_caching: bool,
+    /// Rejects `temperature` and `topP` in the same request.
+    pub temperature_xor_top_p: bool,
+    /// Native structured output (`outputConfig.textFormat`).
+    pub structured_output: bool,
+    /// An embedding model: InvokeModel only, never Converse.
+    pub embedding: bool,
+}
+
+/// What the gateway assumes of a model it does not know (ARNs of application inference
+/// profiles, new models): let everything through and let Bedrock decide.
+pub const PERMISSIVE: Capabilities = Capabilities {
+    system_prompt: true,
+    tools: true,
+    tool_streaming: true,
+    images: true,
+    documents: true,
+    reasoning: Reasoning::None,
+    prompt_caching: false,
+    temperature_xor_top_p: false,
+    structured_output: false,
+    embedding: false,
+};
+
+const CLAUDE: Capabilities = Capabilities {
+    system_prompt: true,
+    tools: true,
+    tool_streaming: true,
+    images: true,
+    documents: true,
+    reasoning: Reasoning::None,
+    prompt_caching: false,
+    temperature_xor_top_p: false,
+    structured_output: false,
+    embedding: false,
+};
+const CLAUDE_CACHING: Capabilities = Capabilities {
+    prompt_caching: true,
+    ..CLAUDE
+};
+const CLAUDE_THINKING: Capabilities = Capabilities {
+    reasoning: Reasoning::Budget,
+    ..CLAUDE_CACHING
+};
+const CLAUDE_4_5: Capabilities = Capabilities {
+    temperature_xor_top_p: true,
+    structured_output: true,
+    ..CLAUDE_THINKING
+};
+const NOVA: Capabilities = Capabilities {
+    prompt_caching: true,
+    ..CLAUDE
+};
+const NOVA_TEXT: Capabilities = Capabilities {
+    images: false,
+    documents: false,
+    ..NOVA
+};
+const TOOLS_NO_STREAM: Capabilities = Capabilities {
+    tool_streaming: false,
+    images: false,
+    ..CLAUDE
+};
+const LLAMA_VISION: Capabilities = Capabilities {
+    images: true,
+    ..TOOLS_NO_STREAM
+};
+const NO_SYSTEM_NO_TOOLS: Capabilities = Capabilities {
+    system_prompt: false,
+    tools: false,
+    tool_streaming: false,
+    images: false,
+    ..CLAUDE
+};
+const DEEPSEEK_R1: Capabilities = Capabilities {
+    tools: false,
+    tool_streaming: false,
+    images: false,
+    documents: false,
+    reasoning: Reasoning::Always,
+    ..CLAUDE
+};
+const GPT_OSS: Capabilities = Capabilities {
+    images: false,
+    documents: false,
+    reasoning: Reasoning::Always,
+    ..CLAUDE
+};
+const EMBEDDING: Capabilities = Capabilities {
+    system_prompt: false,
+    tools: false,
+    tool_streaming: false,
+    images: false,
+    documents: false,
+    embedding: true,
+    ..CLAUDE
+};
+
+/// Base-model-id prefixes, most specific first.
+const TABLE: &[(&str, Capabilities)] = &[
+    ("anthropic.claude-sonnet-4-5", CLAUDE_4_5),
+    ("anthropic.claude-haiku-4-5", CLAUDE_4_5),
+    ("anthropic.claude-opus-4-5", CLAUDE_4_5),
+    ("anthropic.claude-opus-4-1", CLAUDE_THINKING),
+    ("anthropic.claude-sonnet-4", CLAUDE_THINKING),
+    ("anthropic.claude-opus-4", CLAUDE_THINKING),
+    ("anthropic.claude-3-7-sonnet", CLAUDE_THINKING),
+    ("anthropic.claude-3-5-haiku", CLAUDE_CACHING),
+    ("anthropic.claude", CLAUDE),
+    ("amazon.nova-micro", NOVA_TEXT),
+    ("amazon.nova", NOVA),
+    ("amazon.titan-embed", EMBEDDING),
+    ("amazon.nova-2-multimodal-embeddings", EMBEDDING),
+    ("cohere.embed", EMBEDDING),
+    ("amazon.titan-text", NO_SYSTEM_NO_TOOLS),
+    ("meta.llama3-2-11b", LLAMA_VISION),
+    ("meta.llama3-2-90b", LLAMA_VISION),
+    ("meta.llama4", LLAMA_VISION),
+    ("meta.llama", TOOLS_NO_STREAM),
+    ("mistral.mistral-7b", NO_SYSTEM_NO_TOOLS),
+    ("mistral.mixtral", NO_SYSTEM_NO_TOOLS),
+    ("mistral.", TOOLS_NO_STREAM),
+    ("cohere.command", TOOLS_NO_STREAM),
+    ("deepseek.r1", DEEPSEEK_R1),
+    ("openai.gpt-oss", GPT_OSS),
+];
+
+/// Region-group prefixes of cross-region inference profiles.
+const PROFILE_PREFIXES: &[&str] = &[
+    "us.", "eu.", "apac.", "global.", "us-gov.", "jp.", "au.", "ca.",
+];
+
+/// The foundation model id behind a model id: strips an inference-profile prefix and the
+/// `arn:...:foundation-model/` or `arn:...:inference-profile/` ARN forms.
+pub fn base_model_id(model_id: &str) -> &str {
+    let id = match model_id
+        .rsplit_once(":foundation-model/")
+        .or_else(|| model_id.rsplit_once(":inference-profile/"))
+    {
+        Some((_, rest)) if model_id.starts_with("arn:") => rest,
+        _ => model_id,
+    };
+    PROFILE_PREFIXES
+        .iter()
+        .find_map(|p| id.strip_prefix(p))
+        .unwrap_or(id)
+}
+
+/// The capabilities of a model id (foundation id, inference profile or ARN).
+pub fn capabilities(model_id: &str) -> Capabilities {
+    let base = base_model_id(model_id);
+    TABLE
+        .iter()
+        .find(|(prefix, _)| base.starts_with(prefix))
+        .map(|(_, caps)| *caps)
+        .unwrap_or(PERMISSIVE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_and_arns_resolve_to_the_base_model() {
+        assert_eq!(
+            base_model_id("us.anthropic.claude-3-7-sonnet-20250219-v1:0"),
+            "anthropic.claude-3-7-sonnet-20250219-v1:0"
+        );
+        assert_eq!(
+            base_model_id("global.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+            "anthropic.claude-sonnet-4-5-20250929-v1:0"
+        );
+        assert_eq!(
+            base_model_id("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0"),
+            "amazon.nova-lite-v1:0"
+        );
+        assert_eq!(
+            base_model_id(
+                "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.amazon.nova-pro-v1:0"
+            ),
+            "amazon.nova-pro-v1:0"
+        );
+    }
+
+    #[test]
+    fn families() {
+        assert_eq!(
+            capabilities("us.anthropic.claude-3-7-sonnet-20250219-v1:0").reasoning,
+            Reasoning::Budget
+        );
+        assert!(capabilities("anthropic.claude-haiku-4-5-20251001-v1:0").temperature_xor_top_p);
+        assert!(!capabilities("anthropic.claude-3-haiku-20240307-v1:0").prompt_caching);
+        assert!(!capabilities("mistral.mistral-7b-instruct-v0:2").system_prompt);
+        assert!(!capabilities("meta.llama3-3-70b-instruct-v1:0").tool_streaming);
+        assert!(!capabilities("amazon.nova-micro-v1:0").images);
+        assert_eq!(
+            capabilities("us.deepseek.r1-v1:0").reasoning,
+            Reasoning::Always
+        );
+        assert!(capabilities("cohere.embed-english-v3").embedding);
+        assert_eq!(
+            capabilities("arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/x"),
+            PERMISSIVE
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! Configuration from the environment, checked once at start.
+//!
+//! Bad configuration stops the process with one clear line rather than surfacing as errors on
+//! the first requests. The AWS SDK reads its own variables (`AWS_REGION`, credentials,
+//! `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL_BEDROCK`, `AWS_ENDPOINT_URL_SSM`,
+//! `AWS_MAX_ATTEMPTS`...); they are not repeated here.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Default model for `gpt*` names when `DEFAULT_MODEL` is not set.
+pub const FALLBACK_DEFAULT_MODEL: &str = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
+/// Default model for `text-embedding-*` names when `DEFAULT_EMBEDDING_MODEL` is not set.
+pub const FALLBACK_EMBEDDING_MODEL: &str = "amazon.titan-embed-text-v2:0";
+
+/// Where the API key(s) clients must present come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiKeySource {
+    /// `API_KEY`: a key in the environment (local use).
+    Plain(String),
+    /// `API_KEY_PARAM_NAME`: an SSM Parameter Store (Secure)String, by name or ARN.
+    SsmParameter(String),
+    /// `API_KEY_SECRET_ARN`: a Secrets Manager secret whose JSON holds `api_key`.
+    SecretsManager(String),
+}
+
+/// The gateway's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub api_key_source: ApiKeySource,
+    pub api_key_cache: Duration,
+    pub default_model: String,
+    pub default_embedding_model: String,
+    /// `MODEL_ALIASES`: extra client-facing names for Bedrock model ids.
+    pub model_aliases: HashMap<String, String>,
+    /// `ENABLE_PROMPT_CACHING`: cache points after the system prompt and tools.
+    pub prompt_caching: bool,
+    pub models_cache: Duration,
+    /// `BEDROCK_TIMEOUT_SECONDS`: limit for one non-streaming Bedrock call.
+    pub bedrock_timeout: Duration,
+    /// `MAX_REQUEST_BYTES`: the largest request body accepted.
+    pub max_request_bytes: usize,
+}
+
+/// A configuration error: one line saying which variable is wrong and what it should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let api_key_source = match (
+            get("API_KEY"),
+            get("API_KEY_PARAM_NAME"),
+            get("API_KEY_SECRET_ARN"),
+        ) {
+            (Some(key), None, None) => ApiKeySource::Plain(key),
+            (None, Some(name), None) => ApiKeySource::SsmParameter(name),
+            (None, None, Some(arn)) => ApiKeySource::SecretsManager(arn),
+            (None, None, None) => {
+                return Err(ConfigError(
+                    "no API key configured: set API_KEY (local use), API_KEY_PARAM_NAME (an SSM SecureString) or API_KEY_SECRET_ARN (a Secrets Manager secret)".into(),
+                ));
+            }
+            _ => {
+                return Err(ConfigError(
+                    "set only one of API_KEY, API_KEY_PARAM_NAME and API_KEY_SECRET_ARN".into(),
+                ));
+            }
+        };
+        let model_aliases = match get("MODEL_ALIASES") {
+            None => HashMap::new(),
+            Some(json) => serde_json::from_str::<HashMap<String, String>>(&json).map_err(|e| {
+                ConfigError(format!(
+                    "MODEL_ALIASES must be a JSON object of name -> Bedrock model id, like {{\"fast\":\"amazon.nova-micro-v1:0\"}} ({e})"
+                ))
+            })?,
+        };
+        Ok(Config {
+            host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
+            port: parse_number(&get, "PORT", 8080)?,
+            api_key_source,
+            api_key_cache: Duration::from_secs(parse_number(&get, "API_KEY_CACHE_SECONDS", 300)?),
+            default_model: get("DEFAULT_MODEL").unwrap_or_else(|| FALLBACK_DEFAULT_MODEL.into()),
+            default_embedding_model: get("DEFAULT_EMBEDDING_MODEL")
+                .unwrap_or_else(|| FALLBACK_EMBEDDING_MODEL.into()),
+            model_aliases,
+            prompt_caching: parse_bool(&get, "ENABLE_PROMPT_CACHING")?,
+            models_cache: Duration::from_secs(parse_number(&get, "MODELS_CACHE_SECONDS", 600)?),
+            bedrock_timeout: Duration::from_secs(parse_number(
+                &get,
+                "BEDROCK_TIMEOUT_SECONDS",
+                600,
+            )?),
+            max_request_bytes: parse_number(&get, "MAX_REQUEST_BYTES", 20 * 1024 * 1024)?,
+        })
+    }
+
+    /// The Bedrock model id for a chat `model` name: aliases first, then `gpt*` -> default.
+    pub fn chat_model_id(&self, name: &str) -> String {
+        if let Some(id) = self.model_aliases.get(name) {
+            return id.clone();
+        }
+        if name.starts_with("gpt") {
+            return self.default_model.clone();
+        }
+        name.to_string()
+    }
+
+    /// The Bedrock model id for an embeddings `model` name: aliases, then `text-embedding-*`.
+    pub fn embedding_model_id(&self, name: &str) -> String {
+        if let Some(id) = self.model_aliases.get(name) {
+            return id.clone();
+        }
+        if name.starts_with("text-embedding-") {
+            return self.default_embedding_model.clone();
+        }
+        name.to_string()
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| {
+            ConfigError(format!(
+                "{name} must be a non-negative whole number, got `{v}`"
+            ))
+        }),
+    }
+}
+
+fn parse_bool(get: &impl Fn(&str) -> Option<String>, name: &str) -> Result<bool, ConfigError> {
+    match get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("false" | "0" | "no" | "off") => Ok(false),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some(other) => Err(ConfigError(format!(
+            "{name} must be true or false, got `{other}`"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_key_sources() {
+        let c = config(&[("API_KEY", "k")]).unwrap();
+        assert_eq!((c.host.as_str(), c.port), ("127.0.0.1", 8080));
+        assert_eq!(c.api_key_source, ApiKeySource::Plain("k".into()));
+        let c = config(&[("API_KEY_PARAM_NAME", "/team/gateway/key")]).unwrap();
+        assert_eq!(
+            c.api_key_source,
+            ApiKeySource::SsmParameter("/team/gateway/key".into())
+        );
+    }
+
+    #[test]
+    fn bad_settings_fail_with_one_line() {
+        assert!(config(&[]).unwrap_err().0.contains("API_KEY"));
+        assert!(
+            config(&[("API_KEY", "k"), ("API_KEY_PARAM_NAME", "p")])
+                .unwrap_err()
+                .0
+                .contains("only one")
+        );
+        assert!(
+            config(&[("API_KEY", "k"), ("PORT", "http")])
+                .unwrap_err()
+                .0
+                .contains("PORT")
+        );
+        assert!(
+            config(&[("API_KEY", "k"), ("MODEL_ALIASES", "[1]")])
+                .unwrap_err()
+                .0
+                .contains("MODEL_ALIASES")
+        );
+        assert!(
+            config(&[("API_KEY", "k"), ("ENABLE_PROMPT_CACHING", "maybe")])
+                .unwrap_err()
+                .0
+                .contains("ENABLE_PROMPT_CACHING")
+        );
+    }
+
+    #[test]
+    fn model_names() {
+        let c = config(&[
+            ("API_KEY", "k"),
+            ("DEFAULT_MODEL", "amazon.nova-lite-v1:0"),
+            ("MODEL_ALIASES", r#"{"fast":"amazon.nova-micro-v1:0"}"#),
+        ])
+        .unwrap();
+        assert_eq!(c.chat_model_id("gpt-4o-mini"), "amazon.nova-lite-v1:0");
+        assert_eq!(c.chat_model_id("fast"), "amazon.nova-micro-v1:0");
+        assert_eq!(
+            c.chat_model_id("us.amazon.nova-pro-v1:0"),
+            "us.amazon.nova-pro-v1:0"
+        );
+        assert_eq!(
+            c.embedding_model_id("text-embedding-3-small"),
+            FALLBACK_EMBEDDING_MODEL
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! bedrock-gateway: an OpenAI-compatible API in front of Amazon Bedrock.
+//!
+//! OpenAI clients send Chat Completions, Embeddings and Models requests; the gateway translates
+//! them into Bedrock's Converse, ConverseStream and InvokeModel calls and translates the answers
+//! back. One router ([`app::router`]) serves every runtime: the local HTTP server ([`server`])
+//! and AWS Lambda behind an ALB or a streaming Function URL ([`lambda`]).
+//!
+//! Layout: `openai` (wire types), `translate` (the pure core), `capabilities` (per-model
+//! table), `bedrock` (the SDK seam), `auth`, `config`, `routes` (thin handlers), `app`.
+
+pub mod app;
+pub mod auth;
+pub mod bedrock;
+pub mod capabilities;
+pub mod config;
+pub mod error;
+pub mod lambda;
+pub mod openai;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod translate;

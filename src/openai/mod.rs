@@ -1,0 +1,4 @@
+//! OpenAI's wire types, as OpenAI clients send and expect them. No Bedrock here.
+
+pub mod chat;
+pub mod request;

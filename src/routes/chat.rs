@@ -1,0 +1,148 @@
+//! `POST /chat/completions`: parse, resolve the model, translate, call Converse or
+//! ConverseStream, answer as JSON or as server-sent events.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
+use futures_util::stream;
+
+use crate::bedrock::ConverseEvents;
+use crate::capabilities::capabilities;
+use crate::error::ApiError;
+use crate::openai::chat::ChatRequest;
+use crate::openai::request::parse_json;
+use crate::routes::sse;
+use crate::state::AppState;
+use crate::translate::images::FetchedImages;
+use crate::translate::stream::{ChunkStream, replay_as_events};
+use crate::translate::{ResponseContext, Target, chat_completion, converse_input};
+
+pub async fn chat_completions(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match handle(state, body).await {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn handle(
+    state: AppState,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(body_error)?;
+    let req: ChatRequest = parse_json(&body)?;
+    if req.model.trim().is_empty() {
+        return Err(ApiError::invalid_param(
+            "model",
+            "`model` must name a Bedrock model id; see GET /api/v1/models.",
+        ));
+    }
+    let model_id = state.config.chat_model_id(&req.model);
+    let caps = capabilities(&model_id);
+    if caps.embedding {
+        return Err(ApiError::invalid_param(
+            "model",
+            format!(
+                "`{model_id}` is an embedding model; use it with /api/v1/embeddings, not chat completions."
+            ),
+        ));
+    }
+    let target = Target {
+        model_id: &model_id,
+        caps,
+        prompt_caching: state.config.prompt_caching,
+    };
+    let images = FetchedImages::new();
+    let input = converse_input(&req, &target, &images)?;
+    let ctx = ResponseContext {
+        id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
+        created: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        model: model_id.clone(),
+    };
+
+    if !req.is_stream() {
+        let output = state.bedrock.converse(input).await?;
+        return Ok(Json(chat_completion(&output, &ctx)).into_response());
+    }
+    let machine = ChunkStream::new(ctx, req.include_usage());
+    let source = if input.tool_config.is_some() && !caps.tool_streaming {
+        // Bedrock cannot stream tool use for this model: ask once, replay the answer as a stream.
+        let output = state.bedrock.converse(input).await?;
+        EventSource::Replay(replay_as_events(&output).into_iter())
+    } else {
+        EventSource::Live(state.bedrock.converse_stream(input).await?)
+    };
+    Ok(sse::response(chunk_stream(source, machine)))
+}
+
+fn body_error(rejection: BytesRejection) -> ApiError {
+    let status = rejection.status();
+    let message = if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        "The request body is too large for this gateway (MAX_REQUEST_BYTES). Send smaller images or documents.".to_string()
+    } else {
+        format!("The request body could not be read: {rejection}")
+    };
+    ApiError::new(status, "invalid_request_error", message)
+}
+
+/// Where stream events come from: Bedrock's live stream, or a replayed Converse answer.
+enum EventSource {
+    Live(ConverseEvents),
+    Replay(std::vec::IntoIter<ConverseStreamOutput>),
+}
+
+impl EventSource {
+    async fn next(&mut self) -> Result<Option<ConverseStreamOutput>, ApiError> {
+        match self {
+            EventSource::Live(events) => events.next().await,
+            EventSource::Replay(events) => Ok(events.next()),
+        }
+    }
+}
+
+/// Drives the state machine over the event source, one SSE piece per Bedrock event. A Bedrock
+/// error mid-stream becomes an error event that ends the stream; the body itself never fails
+/// (a failing body would panic Lambda's buffered adapter and garble its streaming one).
+fn chunk_stream(
+    source: EventSource,
+    machine: ChunkStream,
+) -> impl futures_util::Stream<Item = Bytes> + Send {
+    stream::unfold(Some((source, machine)), |state| async move {
+        let (mut source, mut machine) = state?;
+        let mut buf = BytesMut::new();
+        match source.next().await {
+            Ok(Some(event)) => {
+                for chunk in machine.on_event(&event) {
+                    sse::push_event(&mut buf, &chunk);
+                }
+                Some((buf.freeze(), Some((source, machine))))
+            }
+            Ok(None) => {
+                for chunk in machine.finish() {
+                    sse::push_event(&mut buf, &chunk);
+                }
+                buf.extend_from_slice(sse::DONE);
+                Some((buf.freeze(), None))
+            }
+            Err(err) => {
+                tracing::warn!(
+                    status = err.status.as_u16(),
+                    code = err.code.as_deref().unwrap_or(""),
+                    "stream ended by a Bedrock error"
+                );
+                Some((sse::error_event(&err), None))
+            }
+        }
+    })
+}

@@ -1,0 +1,45 @@
+//! What every request handler shares: configuration, the Bedrock seam and the API keys.
+
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+
+use crate::auth::{ApiKeys, KeyStore};
+use crate::bedrock::Bedrock;
+use crate::config::{Config, ConfigError};
+
+/// Shared state, cheap to clone into each request.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub bedrock: Bedrock,
+    pub keys: Arc<ApiKeys>,
+}
+
+impl AppState {
+    /// Builds the AWS clients from the standard SDK environment. Loading makes no network call;
+    /// credentials are resolved on the first request.
+    pub async fn from_config(config: Config) -> Result<AppState, ConfigError> {
+        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        if sdk.region().is_none() {
+            return Err(ConfigError(
+                "no AWS region configured: set AWS_REGION (for example us-east-1)".into(),
+            ));
+        }
+        Ok(AppState::with_sdk_config(config, &sdk))
+    }
+
+    /// State over an explicit SDK configuration (tests point it at local servers).
+    pub fn with_sdk_config(config: Config, sdk: &aws_config::SdkConfig) -> AppState {
+        let bedrock = Bedrock::new(sdk, config.bedrock_timeout);
+        let keys = ApiKeys::new(
+            KeyStore::from_source(&config.api_key_source, sdk),
+            config.api_key_cache,
+        );
+        AppState {
+            config: Arc::new(config),
+            bedrock,
+            keys: Arc::new(keys),
+        }
+    }
+}

@@ -1,0 +1,522 @@
+//! Messages: OpenAI `messages` -> Converse `system` + `messages`, and a Converse reply's content
+//! blocks -> OpenAI's assistant message, side by side.
+//!
+//! Bedrock wants a conversation that starts with a user turn and alternates roles, with no blank
+//! text. OpenAI allows consecutive same-role messages, tool results as separate messages and
+//! empty strings, so turns are merged by role here (tool results join the user turn) and blank
+//! text is dropped.
+
+use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, Message, SystemContentBlock};
+
+use crate::capabilities::Capabilities;
+use crate::error::ApiError;
+use crate::openai::chat::{
+    AssistantMessage, ChatMessage, Content, PartKind, Role, ThinkingBlock, ToolCall,
+};
+use crate::translate::caching::CacheBudget;
+use crate::translate::documents::document_block;
+use crate::translate::images::{FetchedImages, image_block};
+use crate::translate::reasoning::{reasoning_block, thinking_block};
+use crate::translate::tools::{tool_call, tool_result_block, tool_use_block};
+
+/// Text inserted when a conversation starts with an assistant turn, which Bedrock refuses.
+pub const CONVERSATION_START: &str = "(conversation start)";
+
+/// The Converse side of a conversation.
+#[derive(Debug, Default)]
+pub struct Conversation {
+    pub system: Vec<SystemContentBlock>,
+    pub messages: Vec<Message>,
+    /// Whether any turn holds toolUse or toolResult blocks (Bedrock then requires `toolConfig`).
+    pub has_tool_blocks: bool,
+}
+
+/// What the message translation needs to know besides the messages.
+pub struct MessageContext<'a> {
+    pub model_id: &'a str,
+    pub caps: &'a Capabilities,
+    pub images: &'a FetchedImages,
+    /// Add a cache point after the system prompt (`ENABLE_PROMPT_CACHING`).
+    pub cache_after_system: bool,
+}
+
+/// Turns merged by role as they are built.
+#[derive(Default)]
+struct Turns {
+    turns: Vec<(ConversationRole, Vec<ContentBlock>)>,
+}
+
+impl Turns {
+    fn push(&mut self, role: ConversationRole, blocks: Vec<ContentBlock>) {
+        // A turn of nothing but cache points would be an empty turn to Bedrock.
+        if blocks
+            .iter()
+            .all(|b| matches!(b, ContentBlock::CachePoint(_)))
+        {
+            return;
+        }
+        match self.turns.last_mut() {
+            Some((last, existing)) if *last == role => existing.extend(blocks),
+            _ => self.turns.push((role, blocks)),
+        }
+    }
+}
+
+/// OpenAI messages -> Converse system blocks and alternating turns.
+pub fn conversation(
+    messages: &[ChatMessage],
+    ctx: &MessageContext,
+    cache: &mut CacheBudget,
+) -> Result<Conversation, ApiError> {
+    let mut system = Vec::new();
+    let mut folded_system = Vec::new();
+    let mut turns = Turns::default();
+    let mut legacy_calls: Vec<(String, String)> = Vec::new();
+    let mut has_tool_blocks = false;
+
+    for (i, message) in messages.iter().enumerate() {
+        let param = format!("messages[{i}]");
+        let message_cached = message.cache_control.is_some();
+        match message.role {
+            Role::System | Role::Developer => {
+                for (text, part_cached) in text_pieces(message.content.as_ref(), &param, "system")?
+                {
+                    if ctx.caps.system_prompt {
+                        system.push(SystemContentBlock::Text(text));
+                        if let Some(point) = cache.take_if(part_cached) {
+                            system.push(SystemContentBlock::CachePoint(point));
+                        }
+                    } else {
+                        folded_system.push(text);
+                    }
+                }
+                if ctx.caps.system_prompt && !system.is_empty() {
+                    if let Some(point) =
+                        cache.take_if(message_cached && !ends_with_cache_point(&system))
+                    {
+                        system.push(SystemContentBlock::CachePoint(point));
+                    }
+                }
+            }
+            Role::User => {
+                let mut blocks = user_blocks(message.content.as_ref(), &param, ctx, cache)?;
+                push_message_cache_point(&mut blocks, message_cached, cache);
+                turns.push(ConversationRole::User, blocks);
+            }
+            Role::Assistant => {
+                let mut blocks = Vec::new();
+                for (j, thinking) in message.thinking_blocks.iter().flatten().enumerate() {
+                    blocks.push(reasoning_block(
+                        thinking,
+                        &format!("{param}.thinking_blocks[{j}]"),
+                    )?);
+                }
+                for (text, _) in text_pieces(message.content.as_ref(), &param, "assistant")? {
+                    blocks.push(ContentBlock::Text(text));
+                }
+                for (j, call) in message.tool_calls.iter().flatten().enumerate() {
+                    blocks.push(tool_use_block(
+                        &call.id,
+                        &call.function,
+                        &format!("{param}.tool_calls[{j}]"),
+                    )?);
+                    has_tool_blocks = true;
+                }
+                if let Some(function) = &message.function_call {
+                    let id = format!("call_{}_{i}", function.name);
+                    blocks.push(tool_use_block(
+                        &id,
+                        function,
+                        &format!("{param}.function_call"),
+                    )?);
+                    legacy_calls.push((function.name.clone(), id));
+                    has_tool_blocks = true;
+                }
+                push_message_cache_point(&mut blocks, message_cached, cache);
+                turns.push(ConversationRole::Assistant, blocks);
+            }
+            Role::Tool => {
+                let id = message.tool_call_id.as_deref().filter(|id| !id.is_empty()).ok_or_else(|| {
+                    ApiError::invalid_param(
+                        format!("{param}.tool_call_id"),
+                        format!("`{param}` has role \"tool\" but no `tool_call_id`; it must name the tool call it answers."),
+                    )
+                })?;
+                let text = joined_text(message.content.as_ref(), &param)?;
+                let mut blocks = vec![tool_result_block(id, &text)?];
+                push_message_cache_point(&mut blocks, message_cached, cache);
+                turns.push(ConversationRole::User, blocks);
+                has_tool_blocks = true;
+            }
+            Role::Function => {
+                let name = message.name.as_deref().unwrap_or_default();
+                let id = legacy_calls
+                    .iter()
+                    .rev()
+                    .find(|(called, _)| called == name)
+                    .map(|(_, id)| id.clone())
+                    .ok_or_else(|| {
+                        ApiError::invalid_param(
+                            format!("{param}.name"),
+                            format!("`{param}` has role \"function\" but answers no earlier `function_call` named `{name}`."),
+                        )
+                    })?;
+                let text = joined_text(message.content.as_ref(), &param)?;
+                turns.push(ConversationRole::User, vec![tool_result_block(&id, &text)?]);
+                has_tool_blocks = true;
+            }
+        }
+    }
+
+    if ctx.cache_after_system && !system.is_empty() && !ends_with_cache_point(&system) {
+        if let Some(point) = cache.take() {
+            system.push(SystemContentBlock::CachePoint(point));
+        }
+    }
+    let mut turns = turns.turns;
+    if !turns
+        .iter()
+        .any(|(role, _)| *role == ConversationRole::User)
+    {
+        return Err(ApiError::invalid_param(
+            "messages",
+            "`messages` must contain at least one user message with content.",
+        ));
+    }
+    // The model takes no system prompt: the instructions lead the first user turn instead.
+    let folded =
+        (!folded_system.is_empty()).then(|| ContentBlock::Text(folded_system.join("\n\n")));
+    if turns
+        .first()
+        .is_some_and(|(role, _)| *role == ConversationRole::Assistant)
+    {
+        // Bedrock wants the user to speak first; OpenAI lets an assistant greeting lead.
+        let opening = folded.unwrap_or_else(|| ContentBlock::Text(CONVERSATION_START.into()));
+        turns.insert(0, (ConversationRole::User, vec![opening]));
+    } else if let Some(text) = folded {
+        turns[0].1.insert(0, text);
+    }
+    let messages = turns
+        .into_iter()
+        .map(|(role, content)| {
+            Message::builder()
+                .role(role)
+                .set_content(Some(content))
+                .build()
+                .map_err(|e| ApiError::invalid_request(e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Conversation {
+        system,
+        messages,
+        has_tool_blocks,
+    })
+}
+
+fn ends_with_cache_point(system: &[SystemContentBlock]) -> bool {
+    matches!(system.last(), Some(SystemContentBlock::CachePoint(_)))
+}
+
+fn push_message_cache_point(blocks: &mut Vec<ContentBlock>, marked: bool, cache: &mut CacheBudget) {
+    let ends_with_point = matches!(blocks.last(), Some(ContentBlock::CachePoint(_)));
+    if !blocks.is_empty() && !ends_with_point {
+        if let Some(point) = cache.take_if(marked) {
+            blocks.push(ContentBlock::CachePoint(point));
+        }
+    }
+}
+
+/// The non-blank text pieces of a text-only message, with their part-level cache markers.
+fn text_pieces(
+    content: Option<&Content>,
+    param: &str,
+    role: &str,
+) -> Result<Vec<(String, bool)>, ApiError> {
+    let mut pieces = Vec::new();
+    match content {
+        None => {}
+        Some(Content::Text(text)) => pieces.push((text.clone(), false)),
+        Some(Content::Parts(parts)) => {
+            for (j, part) in parts.iter().enumerate() {
+                match &part.kind {
+                    PartKind::Text { text } => {
+                        pieces.push((text.clone(), part.cache_control.is_some()))
+                    }
+                    PartKind::Refusal { refusal } => pieces.push((refusal.clone(), false)),
+                    _ => {
+                        return Err(ApiError::invalid_param(
+                            format!("{param}.content[{j}]"),
+                            format!(
+                                "`{param}.content[{j}]`: {role} messages take text parts only."
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    pieces.retain(|(text, _)| !text.trim().is_empty());
+    Ok(pieces)
+}
+
+/// All text of a tool or function message as one string.
+fn joined_text(content: Option<&Content>, param: &str) -> Result<String, ApiError> {
+    Ok(text_pieces(content, param, "tool")?
+        .into_iter()
+        .map(|(text, _)| text)
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// A user message's content -> text, image and document blocks, with cache points.
+fn user_blocks(
+    content: Option<&Content>,
+    param: &str,
+    ctx: &MessageContext,
+    cache: &mut CacheBudget,
+) -> Result<Vec<ContentBlock>, ApiError> {
+    let mut blocks = Vec::new();
+    let parts = match content {
+        None => return Ok(blocks),
+        Some(Content::Text(text)) => {
+            if !text.trim().is_empty() {
+                blocks.push(ContentBlock::Text(text.clone()));
+            }
+            return Ok(blocks);
+        }
+        Some(Content::Parts(parts)) => parts,
+    };
+    let mut documents = 0;
+    for (j, part) in parts.iter().enumerate() {
+        let part_param = format!("{param}.content[{j}]");
+        let before = blocks.len();
+        match &part.kind {
+            PartKind::Text { text } | PartKind::Refusal { refusal: text } => {
+                if !text.trim().is_empty() {
+                    blocks.push(ContentBlock::Text(text.clone()));
+                }
+            }
+            PartKind::ImageUrl { image_url } => {
+                if !ctx.caps.images {
+                    return Err(unsupported(ctx.model_id, "image input", &part_param));
+                }
+                blocks.push(ContentBlock::Image(image_block(
+                    &image_url.url,
+                    ctx.images,
+                    &part_param,
+                )?));
+            }
+            PartKind::File { file } => {
+                if !ctx.caps.documents {
+                    return Err(unsupported(
+                        ctx.model_id,
+                        "document (file) input",
+                        &part_param,
+                    ));
+                }
+                documents += 1;
+                blocks.push(ContentBlock::Document(document_block(
+                    file,
+                    &part_param,
+                    documents,
+                )?));
+            }
+            PartKind::InputAudio { .. } => {
+                return Err(ApiError::invalid_param(
+                    part_param.clone(),
+                    format!(
+                        "`{part_param}`: audio input is not supported by Bedrock's Converse API."
+                    ),
+                ));
+            }
+        }
+        if blocks.len() > before {
+            if let Some(point) = cache.take_if(part.cache_control.is_some()) {
+                blocks.push(ContentBlock::CachePoint(point));
+            }
+        }
+    }
+    Ok(blocks)
+}
+
+fn unsupported(model_id: &str, what: &str, param: &str) -> ApiError {
+    ApiError::invalid_param(
+        param,
+        format!(
+            "The model `{model_id}` does not accept {what} on Bedrock (`{param}`). Choose a model that does, or remove that part."
+        ),
+    )
+}
+
+/// Reply: Converse content blocks -> OpenAI's assistant message.
+pub fn assistant_message(blocks: &[ContentBlock]) -> AssistantMessage {
+    let mut text = String::new();
+    let mut reasoning = String::new();
+    let mut thinking_blocks: Vec<ThinkingBlock> = Vec::new();
+    let mut tool_calls: Vec<ToolCall> = Vec::new();
+    for block in blocks {
+        match block {
+            ContentBlock::Text(t) => text.push_str(t),
+            ContentBlock::ReasoningContent(r) => {
+                if let Some((readable, block)) = thinking_block(r) {
+                    reasoning.push_str(readable.unwrap_or_default());
+                    thinking_blocks.push(block);
+                }
+            }
+            ContentBlock::ToolUse(tool_use) => tool_calls.extend(tool_call(tool_use)),
+            _ => {}
+        }
+    }
+    let has_tools = !tool_calls.is_empty();
+    AssistantMessage {
+        role: "assistant".to_string(),
+        content: if text.is_empty() && has_tools {
+            None
+        } else {
+            Some(text)
+        },
+        reasoning_content: (!thinking_blocks.is_empty()).then_some(reasoning),
+        thinking_blocks: (!thinking_blocks.is_empty()).then_some(thinking_blocks),
+        tool_calls: has_tools.then_some(tool_calls),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::capabilities;
+    use crate::openai::chat::ChatRequest;
+    use crate::openai::request::parse_json;
+
+    fn convert(json: &str, model: &str) -> Result<Conversation, ApiError> {
+        let req: ChatRequest = parse_json(json.as_bytes()).unwrap();
+        let caps = capabilities(model);
+        let images = FetchedImages::new();
+        let ctx = MessageContext {
+            model_id: model,
+            caps: &caps,
+            images: &images,
+            cache_after_system: false,
+        };
+        conversation(
+            &req.messages,
+            &ctx,
+            &mut CacheBudget::new(caps.prompt_caching),
+        )
+    }
+
+    const CLAUDE: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
+
+    #[test]
+    fn system_and_developer_become_system_blocks_and_same_roles_merge() {
+        let c = convert(
+            r#"{"model":"m","messages":[
+              {"role":"system","content":"be brief"},{"role":"developer","content":"be kind"},
+              {"role":"user","content":"a"},{"role":"user","content":[{"type":"text","text":"b"},{"type":"text","text":"  "}]},
+              {"role":"assistant","content":""},{"role":"assistant","content":"c"}]}"#,
+            CLAUDE,
+        )
+        .unwrap();
+        assert_eq!(c.system.len(), 2);
+        assert_eq!(c.messages.len(), 2);
+        assert_eq!(
+            c.messages[0].content.len(),
+            2,
+            "blank part dropped, user turns merged"
+        );
+        assert_eq!(c.messages[1].role, ConversationRole::Assistant);
+    }
+
+    #[test]
+    fn tool_results_join_one_user_turn() {
+        let c = convert(
+            r#"{"model":"m","messages":[{"role":"user","content":"weather?"},
+              {"role":"assistant","content":null,"tool_calls":[
+                 {"id":"c1","type":"function","function":{"name":"w","arguments":"{\"city\":\"Paris\"}"}},
+                 {"id":"c2","type":"function","function":{"name":"w","arguments":""}}]},
+              {"role":"tool","tool_call_id":"c1","content":"sunny"},
+              {"role":"tool","tool_call_id":"c2","content":"{\"t\":3}"},
+              {"role":"user","content":"thanks"}]}"#,
+            CLAUDE,
+        )
+        .unwrap();
+        assert!(c.has_tool_blocks);
+        assert_eq!(c.messages.len(), 3);
+        assert_eq!(c.messages[2].content.len(), 3);
+        assert!(matches!(
+            c.messages[2].content[0],
+            ContentBlock::ToolResult(_)
+        ));
+        assert!(matches!(c.messages[2].content[2], ContentBlock::Text(_)));
+    }
+
+    #[test]
+    fn folds_system_for_models_without_it_and_starts_with_user() {
+        let c = convert(
+            r#"{"model":"m","messages":[{"role":"system","content":"rules"},{"role":"assistant","content":"hello!"},{"role":"user","content":"hi"}]}"#,
+            "mistral.mistral-7b-instruct-v0:2",
+        )
+        .unwrap();
+        assert!(c.system.is_empty());
+        assert_eq!(c.messages[0].role, ConversationRole::User);
+        assert!(matches!(&c.messages[0].content[0], ContentBlock::Text(t) if t == "rules"));
+    }
+
+    #[test]
+    fn errors_name_the_message() {
+        let err = convert(r#"{"model":"m","messages":[{"role":"user","content":"x"},{"role":"tool","content":"r"}]}"#, CLAUDE)
+            .unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("messages[1].tool_call_id"));
+        let err = convert(
+            r#"{"model":"m","messages":[{"role":"system","content":"x"}]}"#,
+            CLAUDE,
+        )
+        .unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("messages"));
+        let err = convert(
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}]}"#,
+            "amazon.nova-micro-v1:0",
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("amazon.nova-micro-v1:0"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn cache_markers_become_cache_points_within_budget() {
+        let c = convert(
+            r#"{"model":"m","messages":[{"role":"system","content":[{"type":"text","text":"long","cache_control":{"type":"ephemeral"}}]},
+              {"role":"user","content":"q","cache_control":{"type":"ephemeral"}}]}"#,
+            CLAUDE,
+        )
+        .unwrap();
+        assert!(matches!(c.system[1], SystemContentBlock::CachePoint(_)));
+        assert!(matches!(
+            c.messages[0].content[1],
+            ContentBlock::CachePoint(_)
+        ));
+        let c = convert(
+            r#"{"model":"m","messages":[{"role":"user","content":"q","cache_control":{"type":"ephemeral"}}]}"#,
+            "anthropic.claude-3-haiku-20240307-v1:0",
+        )
+        .unwrap();
+        assert_eq!(
+            c.messages[0].content.len(),
+            1,
+            "no cache points for a model without caching"
+        );
+    }
+
+    #[test]
+    fn reply_blocks_to_assistant_message() {
+        let message = assistant_message(&[
+            ContentBlock::Text("Hel".into()),
+            ContentBlock::Text("lo".into()),
+        ]);
+        assert_eq!(message.content.as_deref(), Some("Hello"));
+        assert!(message.tool_calls.is_none());
+    }
+}

@@ -1,0 +1,377 @@
+//! The translation core: OpenAI chat requests in, Bedrock Converse requests out, and Converse
+//! answers back into OpenAI responses. Pure: no I/O, no clock, no randomness (ids and times come
+//! in through [`ResponseContext`]), so every mapping is unit-tested without a network.
+//!
+//! One concept per module, each holding both directions: `messages`, `tools`, `images`,
+//! `documents`, `reasoning`, `caching`, `usage` (with finish reasons), `errors`, and `stream`,
+//! the state machine over ConverseStream events that reuses the others.
+
+pub mod caching;
+pub mod documents;
+pub mod errors;
+pub mod images;
+pub mod json_doc;
+pub mod messages;
+pub mod reasoning;
+pub mod stream;
+pub mod tools;
+pub mod usage;
+
+use std::collections::HashMap;
+
+use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
+use aws_sdk_bedrockruntime::types::{
+    GuardrailConfiguration, GuardrailTrace, InferenceConfiguration, Message,
+    PerformanceConfigLatency, PerformanceConfiguration, PromptVariableValues, SystemContentBlock,
+    ToolConfiguration,
+};
+use aws_smithy_types::Document;
+use serde_json::Value;
+
+use crate::capabilities::Capabilities;
+use crate::error::ApiError;
+use crate::openai::chat::{ChatCompletion, ChatRequest, Choice};
+use caching::CacheBudget;
+use images::FetchedImages;
+use json_doc::to_document;
+use messages::{MessageContext, assistant_message, conversation};
+
+/// Everything one Converse or ConverseStream call carries, built from an OpenAI request.
+#[derive(Debug, Clone, Default)]
+pub struct ConverseInput {
+    pub model_id: String,
+    pub system: Vec<SystemContentBlock>,
+    pub messages: Vec<Message>,
+    pub inference_config: Option<InferenceConfiguration>,
+    pub tool_config: Option<ToolConfiguration>,
+    pub additional_model_request_fields: Option<Document>,
+    pub guardrail_config: Option<GuardrailConfiguration>,
+    pub performance_config: Option<PerformanceConfiguration>,
+    pub prompt_variables: Option<HashMap<String, PromptVariableValues>>,
+    pub request_metadata: Option<HashMap<String, String>>,
+}
+
+/// The model a request resolved to, and the gateway settings that shape its translation.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    /// The Bedrock model id, inference profile or ARN to call.
+    pub model_id: &'a str,
+    pub caps: Capabilities,
+    /// `ENABLE_PROMPT_CACHING`: cache points after the system prompt and the tools.
+    pub prompt_caching: bool,
+}
+
+/// Identity of one response: what a client sees as `id`, `created` and `model`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseContext {
+    pub id: String,
+    pub created: u64,
+    pub model: String,
+}
+
+/// OpenAI chat request -> Converse input.
+pub fn converse_input(
+    req: &ChatRequest,
+    target: &Target,
+    images: &FetchedImages,
+) -> Result<ConverseInput, ApiError> {
+    reject_unsupported_options(req)?;
+    let caps = &target.caps;
+    let mut cache = CacheBudget::new(caps.prompt_caching);
+    let ctx = MessageContext {
+        model_id: target.model_id,
+        caps,
+        images,
+        cache_after_system: target.prompt_caching,
+    };
+    let conversation = conversation(&req.messages, &ctx, &mut cache)?;
+    let tool_config = tools::tool_config(
+        req,
+        conversation.has_tool_blocks,
+        caps.tools,
+        target.model_id,
+        &mut cache,
+        target.prompt_caching,
+    )?;
+
+    let mut fields = req
+        .additional_model_request_fields
+        .clone()
+        .unwrap_or_default();
+    let requested_max = req.max_completion_tokens.or(req.max_tokens);
+    if let Some(max) = requested_max {
+        if max < 1 {
+            let param = if req.max_completion_tokens.is_some() {
+                "max_completion_tokens"
+            } else {
+                "max_tokens"
+            };
+            return Err(ApiError::invalid_param(
+                param,
+                format!("`{param}` must be at least 1."),
+            ));
+        }
+    }
+    let mut max_tokens = requested_max;
+    if !fields.contains_key("thinking") {
+        if let Some(plan) =
+            reasoning::thinking_plan(req.reasoning_effort.as_deref(), requested_max, caps)?
+        {
+            fields.insert("thinking".into(), plan.thinking);
+            max_tokens = Some(plan.max_tokens);
+        }
+    }
+    let thinking = reasoning::thinking_enabled(&fields);
+    let inference_config = inference_config(req, max_tokens, caps, thinking)?;
+
+    Ok(ConverseInput {
+        model_id: target.model_id.to_string(),
+        system: conversation.system,
+        messages: conversation.messages,
+        inference_config,
+        tool_config,
+        additional_model_request_fields: (!fields.is_empty())
+            .then(|| to_document(&Value::Object(fields))),
+        guardrail_config: guardrail_config(req)?,
+        performance_config: performance_config(req)?,
+        prompt_variables: req.prompt_variables.as_ref().map(|vars| {
+            vars.iter()
+                .map(|(k, v)| (k.clone(), PromptVariableValues::Text(v.text.clone())))
+                .collect()
+        }),
+        request_metadata: req.request_metadata.clone(),
+    })
+}
+
+/// Options OpenAI has and Bedrock cannot honour: refused clearly rather than ignored.
+fn reject_unsupported_options(req: &ChatRequest) -> Result<(), ApiError> {
+    if req.n.is_some_and(|n| n != 1) {
+        return Err(ApiError::invalid_param(
+            "n",
+            "Bedrock returns one choice per request; `n` must be 1. Send several requests for several completions.",
+        ));
+    }
+    if req.logprobs == Some(true) || req.top_logprobs.is_some_and(|n| n > 0) {
+        return Err(ApiError::invalid_param(
+            "logprobs",
+            "Bedrock's Converse API does not return log probabilities; remove `logprobs` and `top_logprobs`.",
+        ));
+    }
+    Ok(())
+}
+
+fn inference_config(
+    req: &ChatRequest,
+    max_tokens: Option<i64>,
+    caps: &Capabilities,
+    thinking: bool,
+) -> Result<Option<InferenceConfiguration>, ApiError> {
+    let mut temperature = req.temperature;
+    let mut top_p = req.top_p;
+    if let Some(t) = temperature {
+        if !(0.0..=2.0).contains(&t) {
+            return Err(ApiError::invalid_param(
+                "temperature",
+                "`temperature` must be between 0 and 2.",
+            ));
+        }
+        // OpenAI's range is 0..2, Bedrock's 0..1: the top of OpenAI's scale means "most random".
+        temperature = Some(t.min(1.0));
+    }
+    if let Some(p) = top_p {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(ApiError::invalid_param(
+                "top_p",
+                "`top_p` must be between 0 and 1.",
+            ));
+        }
+    }
+    if thinking {
+        // Bedrock refuses sampling settings while the model thinks.
+        temperature = None;
+        top_p = None;
+    } else if caps.temperature_xor_top_p && temperature.is_some() {
+        top_p = None;
+    }
+    let stop: Vec<String> = req
+        .stop
+        .clone()
+        .map(|s| s.into_vec())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    if max_tokens.is_none() && temperature.is_none() && top_p.is_none() && stop.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        InferenceConfiguration::builder()
+            .set_max_tokens(max_tokens.map(|m| i32::try_from(m).unwrap_or(i32::MAX)))
+            .set_temperature(temperature.map(|t| t as f32))
+            .set_top_p(top_p.map(|p| p as f32))
+            .set_stop_sequences((!stop.is_empty()).then_some(stop))
+            .build(),
+    ))
+}
+
+fn guardrail_config(req: &ChatRequest) -> Result<Option<GuardrailConfiguration>, ApiError> {
+    let Some(g) = &req.guardrail_config else {
+        return Ok(None);
+    };
+    let trace = match g.trace.as_deref() {
+        None | Some("disabled") => GuardrailTrace::Disabled,
+        Some("enabled") => GuardrailTrace::Enabled,
+        Some("enabled_full") => GuardrailTrace::EnabledFull,
+        Some(other) => {
+            return Err(ApiError::invalid_param(
+                "guardrailConfig.trace",
+                format!(
+                    "`guardrailConfig.trace` must be enabled, disabled or enabled_full; got `{other}`."
+                ),
+            ));
+        }
+    };
+    let config = GuardrailConfiguration::builder()
+        .guardrail_identifier(&g.guardrail_identifier)
+        .guardrail_version(&g.guardrail_version)
+        .trace(trace)
+        .build();
+    Ok(Some(config))
+}
+
+fn performance_config(req: &ChatRequest) -> Result<Option<PerformanceConfiguration>, ApiError> {
+    let Some(p) = &req.performance_config else {
+        return Ok(None);
+    };
+    let latency = match p.latency.as_str() {
+        "standard" => PerformanceConfigLatency::Standard,
+        "optimized" => PerformanceConfigLatency::Optimized,
+        other => {
+            return Err(ApiError::invalid_param(
+                "performanceConfig.latency",
+                format!(
+                    "`performanceConfig.latency` must be standard or optimized; got `{other}`."
+                ),
+            ));
+        }
+    };
+    Ok(Some(
+        PerformanceConfiguration::builder().latency(latency).build(),
+    ))
+}
+
+/// Converse answer -> OpenAI chat completion.
+pub fn chat_completion(output: &ConverseOutput, ctx: &ResponseContext) -> ChatCompletion {
+    let blocks = output
+        .output
+        .as_ref()
+        .and_then(|o| o.as_message().ok())
+        .map(|m| m.content.as_slice())
+        .unwrap_or_default();
+    let message = assistant_message(blocks);
+    let mut finish_reason = usage::finish_reason(&output.stop_reason);
+    if finish_reason == "tool_calls" && message.tool_calls.is_none() {
+        finish_reason = "stop"; // only the hidden placeholder tool was called
+    }
+    let model = output
+        .trace
+        .as_ref()
+        .and_then(|t| t.prompt_router.as_ref())
+        .and_then(|r| r.invoked_model_id.clone())
+        .unwrap_or_else(|| ctx.model.clone());
+    ChatCompletion {
+        id: ctx.id.clone(),
+        object: "chat.completion".into(),
+        created: ctx.created,
+        model,
+        choices: vec![Choice {
+            index: 0,
+            message,
+            finish_reason: Some(finish_reason.to_string()),
+            logprobs: None,
+        }],
+        usage: output
+            .usage
+            .as_ref()
+            .map(usage::usage_from_bedrock)
+            .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::capabilities;
+    use crate::openai::request::parse_json;
+
+    fn input(json: &str, model: &str) -> Result<ConverseInput, ApiError> {
+        let req: ChatRequest = parse_json(json.as_bytes()).unwrap();
+        let target = Target {
+            model_id: model,
+            caps: capabilities(model),
+            prompt_caching: false,
+        };
+        converse_input(&req, &target, &FetchedImages::new())
+    }
+
+    const CLAUDE_45: &str = "anthropic.claude-haiku-4-5-20251001-v1:0";
+
+    #[test]
+    fn sampling_settings_map_to_inference_config() {
+        let i = input(
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"max_completion_tokens":50,"max_tokens":9,
+                "temperature":1.6,"top_p":0.5,"stop":["a",""]}"#,
+            "amazon.nova-lite-v1:0",
+        )
+        .unwrap();
+        let c = i.inference_config.unwrap();
+        assert_eq!(c.max_tokens, Some(50), "max_completion_tokens wins");
+        assert_eq!(c.temperature, Some(1.0));
+        assert_eq!(c.top_p, Some(0.5));
+        assert_eq!(c.stop_sequences, Some(vec!["a".to_string()]));
+    }
+
+    #[test]
+    fn one_of_temperature_and_top_p_for_models_that_need_it() {
+        let i = input(r#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":0.2,"top_p":0.9}"#, CLAUDE_45)
+            .unwrap();
+        let c = i.inference_config.unwrap();
+        assert_eq!((c.temperature, c.top_p), (Some(0.2), None));
+    }
+
+    #[test]
+    fn reasoning_effort_sets_thinking_and_drops_sampling() {
+        let i = input(
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":"low","temperature":0.3,"max_tokens":4000}"#,
+            CLAUDE_45,
+        )
+        .unwrap();
+        let fields = json_doc::to_value(&i.additional_model_request_fields.unwrap());
+        assert_eq!(fields["thinking"]["budget_tokens"], 1024);
+        let c = i.inference_config.unwrap();
+        assert_eq!(c.temperature, None);
+        assert_eq!(c.max_tokens, Some(4000));
+    }
+
+    #[test]
+    fn unsupported_options_are_refused() {
+        let err = input(
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"n":2}"#,
+            CLAUDE_45,
+        )
+        .unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("n"));
+        let err = input(
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"logprobs":true}"#,
+            CLAUDE_45,
+        )
+        .unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("logprobs"));
+        let err = input(
+            r#"{"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":0}"#,
+            CLAUDE_45,
+        )
+        .unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("max_tokens"));
+    }
+}

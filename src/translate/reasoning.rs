@@ -1,0 +1,206 @@
+//! Reasoning: `reasoning_effort` -> Bedrock thinking settings, and the model's reasoning back as
+//! `reasoning_content` (plus signed `thinking_blocks`), both directions side by side.
+//!
+//! Claude signs its thinking; a multi-turn conversation with thinking and tools must send the
+//! signed blocks back unchanged, so replies carry them in `thinking_blocks` (the convention
+//! LiteLLM-style clients use) and assistant turns sent back with them become reasoning blocks.
+
+use aws_sdk_bedrockruntime::primitives::Blob;
+use aws_sdk_bedrockruntime::types::{
+    ContentBlock, ReasoningContentBlock, ReasoningContentBlockDelta, ReasoningTextBlock,
+};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::capabilities::{Capabilities, Reasoning};
+use crate::error::ApiError;
+use crate::openai::chat::{Delta, ThinkingBlock};
+
+/// Bedrock's smallest thinking budget.
+pub const MIN_BUDGET: i64 = 1024;
+/// `maxTokens` when a client asks for reasoning without a limit.
+pub const DEFAULT_MAX_TOKENS_WITH_THINKING: i64 = 16_384;
+
+/// The thinking settings of one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThinkingPlan {
+    /// The `thinking` object for `additionalModelRequestFields`.
+    pub thinking: Value,
+    /// `maxTokens` to send: thinking tokens count against it, so it must exceed the budget.
+    pub max_tokens: i64,
+}
+
+/// `reasoning_effort` -> thinking settings, for models with a thinking budget.
+///
+/// The budget is a share of `max_tokens` (minimal: the 1024 floor, low 25%, medium 50%, high
+/// 80%). When that leaves no room for the answer, the client's `max_tokens` is kept for the
+/// answer and the budget is added on top.
+pub fn thinking_plan(
+    effort: Option<&str>,
+    max_tokens: Option<i64>,
+    caps: &Capabilities,
+) -> Result<Option<ThinkingPlan>, ApiError> {
+    let Some(effort) = effort else {
+        return Ok(None);
+    };
+    let share = match effort {
+        "minimal" | "none" => 0.0,
+        "low" => 0.25,
+        "medium" => 0.5,
+        "high" => 0.8,
+        other => {
+            return Err(ApiError::invalid_param(
+                "reasoning_effort",
+                format!(
+                    "`reasoning_effort` must be one of minimal, low, medium, high; got `{other}`."
+                ),
+            ));
+        }
+    };
+    if caps.reasoning != Reasoning::Budget || effort == "none" {
+        // Other models either always reason or never do; the effort has nothing to set.
+        return Ok(None);
+    }
+    let mut max = max_tokens.unwrap_or(DEFAULT_MAX_TOKENS_WITH_THINKING);
+    let budget = ((max as f64 * share) as i64).max(MIN_BUDGET);
+    if budget >= max {
+        max += budget;
+    }
+    Ok(Some(ThinkingPlan {
+        thinking: json!({"type": "enabled", "budget_tokens": budget}),
+        max_tokens: max,
+    }))
+}
+
+/// Whether `additionalModelRequestFields` (from the client or from a plan) turns thinking on.
+pub fn thinking_enabled(fields: &serde_json::Map<String, Value>) -> bool {
+    fields
+        .get("thinking")
+        .and_then(|t| t.get("type"))
+        .and_then(Value::as_str)
+        .is_some_and(|t| t == "enabled" || t == "adaptive")
+}
+
+/// History: a thinking block sent back by the client -> a Converse reasoning block.
+pub fn reasoning_block(block: &ThinkingBlock, param: &str) -> Result<ContentBlock, ApiError> {
+    let content = match block {
+        ThinkingBlock::Thinking {
+            thinking,
+            signature,
+        } => ReasoningContentBlock::ReasoningText(
+            ReasoningTextBlock::builder()
+                .text(thinking)
+                .set_signature(signature.clone())
+                .build()
+                .map_err(|e| ApiError::invalid_param(param, e.to_string()))?,
+        ),
+        ThinkingBlock::RedactedThinking { data } => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .map_err(|e| {
+                    ApiError::invalid_param(
+                        param,
+                        format!("`{param}.data` is not valid base64 ({e})."),
+                    )
+                })?;
+            ReasoningContentBlock::RedactedContent(Blob::new(bytes))
+        }
+    };
+    Ok(ContentBlock::ReasoningContent(content))
+}
+
+/// Reply: a Converse reasoning block -> its readable text and the block to hand back later.
+pub fn thinking_block(block: &ReasoningContentBlock) -> Option<(Option<&str>, ThinkingBlock)> {
+    match block {
+        ReasoningContentBlock::ReasoningText(text) => Some((
+            Some(text.text.as_str()),
+            ThinkingBlock::Thinking {
+                thinking: text.text.clone(),
+                signature: text.signature.clone(),
+            },
+        )),
+        ReasoningContentBlock::RedactedContent(blob) => Some((
+            None,
+            ThinkingBlock::RedactedThinking {
+                data: base64::engine::general_purpose::STANDARD.encode(blob.as_ref()),
+            },
+        )),
+        _ => None,
+    }
+}
+
+/// Stream: a reasoning delta -> the chunk delta that carries it.
+pub fn reasoning_delta(delta: &ReasoningContentBlockDelta) -> Option<Delta> {
+    match delta {
+        ReasoningContentBlockDelta::Text(text) => Some(Delta {
+            reasoning_content: Some(text.clone()),
+            ..Delta::default()
+        }),
+        ReasoningContentBlockDelta::Signature(signature) => Some(Delta {
+            thinking_blocks: Some(vec![ThinkingBlock::Thinking {
+                thinking: String::new(),
+                signature: Some(signature.clone()),
+            }]),
+            ..Delta::default()
+        }),
+        ReasoningContentBlockDelta::RedactedContent(blob) => Some(Delta {
+            thinking_blocks: Some(vec![ThinkingBlock::RedactedThinking {
+                data: base64::engine::general_purpose::STANDARD.encode(blob.as_ref()),
+            }]),
+            ..Delta::default()
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::capabilities;
+
+    #[test]
+    fn budget_is_a_share_of_max_tokens_with_a_floor() {
+        let caps = capabilities("anthropic.claude-3-7-sonnet-20250219-v1:0");
+        let plan = thinking_plan(Some("medium"), Some(8000), &caps)
+            .unwrap()
+            .unwrap();
+        assert_eq!(plan.thinking["budget_tokens"], 4000);
+        assert_eq!(plan.max_tokens, 8000);
+        let plan = thinking_plan(Some("low"), Some(500), &caps)
+            .unwrap()
+            .unwrap();
+        assert_eq!(plan.thinking["budget_tokens"], 1024);
+        assert_eq!(plan.max_tokens, 1524);
+        let plan = thinking_plan(Some("high"), None, &caps).unwrap().unwrap();
+        assert!(plan.thinking["budget_tokens"].as_i64().unwrap() < plan.max_tokens);
+    }
+
+    #[test]
+    fn other_models_and_bad_values() {
+        let nova = capabilities("amazon.nova-lite-v1:0");
+        assert_eq!(thinking_plan(Some("high"), None, &nova).unwrap(), None);
+        let err = thinking_plan(Some("extreme"), None, &nova).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("reasoning_effort"));
+    }
+
+    #[test]
+    fn signed_blocks_round_trip() {
+        let sent = ThinkingBlock::Thinking {
+            thinking: "hmm".into(),
+            signature: Some("sig".into()),
+        };
+        let ContentBlock::ReasoningContent(block) = reasoning_block(&sent, "p").unwrap() else {
+            panic!()
+        };
+        let (text, back) = thinking_block(&block).unwrap();
+        assert_eq!(text, Some("hmm"));
+        assert_eq!(back, sent);
+        let redacted = ThinkingBlock::RedactedThinking {
+            data: "AAEC".into(),
+        };
+        let ContentBlock::ReasoningContent(block) = reasoning_block(&redacted, "p").unwrap() else {
+            panic!()
+        };
+        assert_eq!(thinking_block(&block).unwrap().1, redacted);
+    }
+}

@@ -1,0 +1,513 @@
+//! The stream path: ConverseStream events -> `chat.completion.chunk`s, as one explicit state
+//! machine that reuses the non-stream mappings (tools, reasoning, usage, finish reasons).
+//!
+//! States: `AwaitingStart` -> `Streaming` (after messageStart) -> `Stopped` (after messageStop;
+//! Bedrock still sends the metadata event with usage and trace) -> `Finished` (the final chunk
+//! was emitted). The final chunk waits for the metadata so that it can name the model a prompt
+//! router chose, and the usage chunk follows it when the client asked for usage.
+//!
+//! Tool calls are numbered from 0 in the order they start: Bedrock's `contentBlockIndex`
+//! counts every block (reasoning, text, tools), so it is not OpenAI's tool-call `index`.
+
+use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
+use aws_sdk_bedrockruntime::types::{
+    ContentBlock, ContentBlockDelta, ContentBlockDeltaEvent, ContentBlockStart,
+    ContentBlockStartEvent, ContentBlockStopEvent, ConversationRole, ConverseStreamMetadataEvent,
+    ConverseStreamOutput, ConverseStreamTrace, MessageStartEvent, MessageStopEvent,
+    ReasoningContentBlock, ReasoningContentBlockDelta, StopReason, ToolUseBlockDelta,
+    ToolUseBlockStart,
+};
+
+use crate::openai::chat::{ChatChunk, ChunkChoice, Delta, Usage};
+use crate::translate::ResponseContext;
+use crate::translate::json_doc::to_value;
+use crate::translate::reasoning::reasoning_delta;
+use crate::translate::tools::{PLACEHOLDER_TOOL, tool_call_fragment, tool_call_start};
+use crate::translate::usage::{finish_reason, usage_from_bedrock};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    AwaitingStart,
+    Streaming,
+    Stopped,
+    Finished,
+}
+
+/// A tool-use block in flight.
+#[derive(Debug)]
+struct OpenTool {
+    block: i32,
+    /// `None` for the placeholder tool, which the client never sees.
+    index: Option<u32>,
+    sent_arguments: bool,
+}
+
+/// Turns one ConverseStream into chat completion chunks.
+#[derive(Debug)]
+pub struct ChunkStream {
+    ctx: ResponseContext,
+    include_usage: bool,
+    phase: Phase,
+    tools: Vec<OpenTool>,
+    next_tool_index: u32,
+    finish_reason: Option<&'static str>,
+    usage: Option<Usage>,
+    invoked_model: Option<String>,
+}
+
+impl ChunkStream {
+    pub fn new(ctx: ResponseContext, include_usage: bool) -> Self {
+        ChunkStream {
+            ctx,
+            include_usage,
+            phase: Phase::AwaitingStart,
+            tools: Vec::new(),
+            next_tool_index: 0,
+            finish_reason: None,
+            usage: None,
+            invoked_model: None,
+        }
+    }
+
+    /// Whether the final chunk has been produced.
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+
+    /// One Bedrock event -> the chunks it yields (often one, sometimes none).
+    pub fn on_event(&mut self, event: &ConverseStreamOutput) -> Vec<ChatChunk> {
+        if self.phase == Phase::Finished {
+            return Vec::new();
+        }
+        let mut chunks = Vec::new();
+        if self.phase == Phase::AwaitingStart {
+            // The first chunk carries the role, whatever event Bedrock led with.
+            chunks.push(self.chunk(
+                Delta {
+                    role: Some("assistant".into()),
+                    content: Some(String::new()),
+                    ..Delta::default()
+                },
+                None,
+            ));
+            self.phase = Phase::Streaming;
+        }
+        match event {
+            ConverseStreamOutput::MessageStart(_) => {}
+            ConverseStreamOutput::ContentBlockStart(start) => {
+                if let Some(ContentBlockStart::ToolUse(tool)) = &start.start {
+                    let index = (tool.name != PLACEHOLDER_TOOL).then(|| {
+                        self.next_tool_index += 1;
+                        self.next_tool_index - 1
+                    });
+                    self.tools.push(OpenTool {
+                        block: start.content_block_index,
+                        index,
+                        sent_arguments: false,
+                    });
+                    if let Some(index) = index {
+                        chunks.push(self.tool_chunk(tool_call_start(tool, index)));
+                    }
+                }
+            }
+            ConverseStreamOutput::ContentBlockDelta(event) => match &event.delta {
+                Some(ContentBlockDelta::Text(text)) if !text.is_empty() => {
+                    chunks.push(self.chunk(
+                        Delta {
+                            content: Some(text.clone()),
+                            ..Delta::default()
+                        },
+                        None,
+                    ));
+                }
+                Some(ContentBlockDelta::ToolUse(tool)) if !tool.input.is_empty() => {
+                    if let Some(open) = self
+                        .tools
+                        .iter_mut()
+                        .find(|t| t.block == event.content_block_index)
+                    {
+                        open.sent_arguments = true;
+                        if let Some(index) = open.index {
+                            chunks.push(
+                                self.tool_chunk(tool_call_fragment(index, tool.input.clone())),
+                            );
+                        }
+                    }
+                }
+                Some(ContentBlockDelta::ReasoningContent(reasoning)) => {
+                    if let Some(delta) = reasoning_delta(reasoning) {
+                        chunks.push(self.chunk(delta, None));
+                    }
+                }
+                _ => {}
+            },
+            ConverseStreamOutput::ContentBlockStop(stop) => {
+                if let Some(open) = self
+                    .tools
+                    .iter()
+                    .find(|t| t.block == stop.content_block_index)
+                {
+                    // A call without arguments still ends as "{}", never as an empty string.
+                    if let (Some(index), false) = (open.index, open.sent_arguments) {
+                        chunks.push(self.tool_chunk(tool_call_fragment(index, "{}".into())));
+                    }
+                }
+            }
+            ConverseStreamOutput::MessageStop(stop) => {
+                let mut reason = finish_reason(&stop.stop_reason);
+                if reason == "tool_calls" && self.next_tool_index == 0 {
+                    reason = "stop"; // only the hidden placeholder was called
+                }
+                self.finish_reason = Some(reason);
+                self.phase = Phase::Stopped;
+            }
+            ConverseStreamOutput::Metadata(metadata) => {
+                self.usage = metadata.usage.as_ref().map(usage_from_bedrock);
+                self.invoked_model = metadata
+                    .trace
+                    .as_ref()
+                    .and_then(|t| t.prompt_router.as_ref())
+                    .and_then(|r| r.invoked_model_id.clone());
+            }
+            _ => {}
+        }
+        chunks
+    }
+
+    /// The end of Bedrock's stream -> the final chunk, and the usage chunk if asked for.
+    pub fn finish(&mut self) -> Vec<ChatChunk> {
+        if self.phase == Phase::Finished {
+            return Vec::new();
+        }
+        let mut chunks = Vec::new();
+        if self.phase == Phase::AwaitingStart {
+            chunks.extend(
+                self.on_event(&ConverseStreamOutput::MessageStart(
+                    MessageStartEvent::builder()
+                        .role(ConversationRole::Assistant)
+                        .build()
+                        .expect("role is set"),
+                )),
+            );
+        }
+        if let Some(model) = self.invoked_model.clone() {
+            self.ctx.model = model;
+        }
+        let reason = self.finish_reason.unwrap_or("stop");
+        chunks.push(self.chunk(Delta::default(), Some(reason)));
+        if self.include_usage {
+            let mut usage_chunk = self.chunk(Delta::default(), None);
+            usage_chunk.choices.clear();
+            usage_chunk.usage = Some(self.usage.clone().unwrap_or_default());
+            chunks.push(usage_chunk);
+        }
+        self.phase = Phase::Finished;
+        chunks
+    }
+
+    fn chunk(&self, delta: Delta, finish_reason: Option<&str>) -> ChatChunk {
+        ChatChunk {
+            id: self.ctx.id.clone(),
+            object: "chat.completion.chunk".into(),
+            created: self.ctx.created,
+            model: self.ctx.model.clone(),
+            choices: vec![ChunkChoice {
+                index: 0,
+                delta,
+                finish_reason: finish_reason.map(str::to_string),
+                logprobs: None,
+            }],
+            usage: None,
+        }
+    }
+
+    fn tool_chunk(&self, call: crate::openai::chat::ToolCallDelta) -> ChatChunk {
+        self.chunk(
+            Delta {
+                tool_calls: Some(vec![call]),
+                ..Delta::default()
+            },
+            None,
+        )
+    }
+}
+
+/// A whole Converse answer as the event sequence ConverseStream would have sent, for models
+/// that cannot stream tool use: the client still gets a stream, through the same state machine.
+pub fn replay_as_events(output: &ConverseOutput) -> Vec<ConverseStreamOutput> {
+    let mut events = vec![ConverseStreamOutput::MessageStart(
+        MessageStartEvent::builder()
+            .role(ConversationRole::Assistant)
+            .build()
+            .expect("role is set"),
+    )];
+    let blocks = output
+        .output
+        .as_ref()
+        .and_then(|o| o.as_message().ok())
+        .map(|m| m.content.as_slice())
+        .unwrap_or_default();
+    for (i, block) in blocks.iter().enumerate() {
+        let index = i32::try_from(i).unwrap_or(i32::MAX);
+        let delta = |delta| {
+            ConverseStreamOutput::ContentBlockDelta(
+                ContentBlockDeltaEvent::builder()
+                    .content_block_index(index)
+                    .delta(delta)
+                    .build()
+                    .expect("fields set"),
+            )
+        };
+        match block {
+            ContentBlock::Text(text) => events.push(delta(ContentBlockDelta::Text(text.clone()))),
+            ContentBlock::ToolUse(tool) => {
+                events.push(ConverseStreamOutput::ContentBlockStart(
+                    ContentBlockStartEvent::builder()
+                        .content_block_index(index)
+                        .start(ContentBlockStart::ToolUse(
+                            ToolUseBlockStart::builder()
+                                .tool_use_id(&tool.tool_use_id)
+                                .name(&tool.name)
+                                .build()
+                                .expect("fields set"),
+                        ))
+                        .build()
+                        .expect("fields set"),
+                ));
+                events.push(delta(ContentBlockDelta::ToolUse(
+                    ToolUseBlockDelta::builder()
+                        .input(to_value(&tool.input).to_string())
+                        .build()
+                        .expect("input set"),
+                )));
+            }
+            ContentBlock::ReasoningContent(ReasoningContentBlock::ReasoningText(text)) => {
+                events.push(delta(ContentBlockDelta::ReasoningContent(
+                    ReasoningContentBlockDelta::Text(text.text.clone()),
+                )));
+                if let Some(signature) = &text.signature {
+                    events.push(delta(ContentBlockDelta::ReasoningContent(
+                        ReasoningContentBlockDelta::Signature(signature.clone()),
+                    )));
+                }
+            }
+            ContentBlock::ReasoningContent(ReasoningContentBlock::RedactedContent(blob)) => {
+                events.push(delta(ContentBlockDelta::ReasoningContent(
+                    ReasoningContentBlockDelta::RedactedContent(blob.clone()),
+                )));
+            }
+            _ => {}
+        }
+        events.push(ConverseStreamOutput::ContentBlockStop(
+            ContentBlockStopEvent::builder()
+                .content_block_index(index)
+                .build()
+                .expect("index set"),
+        ));
+    }
+    events.push(ConverseStreamOutput::MessageStop(
+        MessageStopEvent::builder()
+            .stop_reason(output.stop_reason.clone())
+            .build()
+            .unwrap_or_else(|_| {
+                MessageStopEvent::builder()
+                    .stop_reason(StopReason::EndTurn)
+                    .build()
+                    .expect("set")
+            }),
+    ));
+    let trace = output
+        .trace
+        .as_ref()
+        .and_then(|t| t.prompt_router.clone())
+        .map(|router| ConverseStreamTrace::builder().prompt_router(router).build());
+    events.push(ConverseStreamOutput::Metadata(
+        ConverseStreamMetadataEvent::builder()
+            .set_usage(output.usage.clone())
+            .set_trace(trace)
+            .build(),
+    ));
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_bedrockruntime::types::{PromptRouterTrace, TokenUsage};
+
+    fn ctx() -> ResponseContext {
+        ResponseContext {
+            id: "chatcmpl-1".into(),
+            created: 1,
+            model: "router".into(),
+        }
+    }
+
+    fn delta_event(index: i32, delta: ContentBlockDelta) -> ConverseStreamOutput {
+        ConverseStreamOutput::ContentBlockDelta(
+            ContentBlockDeltaEvent::builder()
+                .content_block_index(index)
+                .delta(delta)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn tool_start(index: i32, id: &str, name: &str) -> ConverseStreamOutput {
+        ConverseStreamOutput::ContentBlockStart(
+            ContentBlockStartEvent::builder()
+                .content_block_index(index)
+                .start(ContentBlockStart::ToolUse(
+                    ToolUseBlockStart::builder()
+                        .tool_use_id(id)
+                        .name(name)
+                        .build()
+                        .unwrap(),
+                ))
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn stop(index: i32) -> ConverseStreamOutput {
+        ConverseStreamOutput::ContentBlockStop(
+            ContentBlockStopEvent::builder()
+                .content_block_index(index)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn message_stop(reason: StopReason) -> ConverseStreamOutput {
+        ConverseStreamOutput::MessageStop(
+            MessageStopEvent::builder()
+                .stop_reason(reason)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn text_stream_starts_with_role_and_ends_with_usage() {
+        let mut s = ChunkStream::new(ctx(), true);
+        let mut chunks = s.on_event(&ConverseStreamOutput::MessageStart(
+            MessageStartEvent::builder()
+                .role(ConversationRole::Assistant)
+                .build()
+                .unwrap(),
+        ));
+        chunks.extend(s.on_event(&delta_event(0, ContentBlockDelta::Text("Hi".into()))));
+        chunks.extend(s.on_event(&stop(0)));
+        chunks.extend(s.on_event(&message_stop(StopReason::MaxTokens)));
+        chunks.extend(
+            s.on_event(&ConverseStreamOutput::Metadata(
+                ConverseStreamMetadataEvent::builder()
+                    .usage(
+                        TokenUsage::builder()
+                            .input_tokens(3)
+                            .output_tokens(1)
+                            .total_tokens(4)
+                            .build()
+                            .unwrap(),
+                    )
+                    .trace(
+                        ConverseStreamTrace::builder()
+                            .prompt_router(
+                                PromptRouterTrace::builder()
+                                    .invoked_model_id("claude")
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )),
+        );
+        chunks.extend(s.finish());
+        assert_eq!(
+            chunks[0].choices[0].delta.role.as_deref(),
+            Some("assistant")
+        );
+        assert_eq!(chunks[1].choices[0].delta.content.as_deref(), Some("Hi"));
+        let last_choice = &chunks[2];
+        assert_eq!(
+            last_choice.choices[0].finish_reason.as_deref(),
+            Some("length")
+        );
+        assert_eq!(last_choice.model, "claude", "the router's pick is reported");
+        let usage = &chunks[3];
+        assert!(usage.choices.is_empty());
+        assert_eq!(usage.usage.as_ref().unwrap().total_tokens, 4);
+        assert!(s.finish().is_empty());
+    }
+
+    #[test]
+    fn tool_indexes_count_tool_calls_not_blocks() {
+        let mut s = ChunkStream::new(ctx(), false);
+        let mut chunks = Vec::new();
+        chunks.extend(s.on_event(&delta_event(0, ContentBlockDelta::Text("Calling.".into()))));
+        chunks.extend(s.on_event(&stop(0)));
+        chunks.extend(s.on_event(&tool_start(1, "t1", "a")));
+        chunks.extend(
+            s.on_event(&delta_event(
+                1,
+                ContentBlockDelta::ToolUse(
+                    ToolUseBlockDelta::builder()
+                        .input("{\"x\":")
+                        .build()
+                        .unwrap(),
+                ),
+            )),
+        );
+        chunks.extend(s.on_event(&delta_event(
+            1,
+            ContentBlockDelta::ToolUse(ToolUseBlockDelta::builder().input("1}").build().unwrap()),
+        )));
+        chunks.extend(s.on_event(&stop(1)));
+        chunks.extend(s.on_event(&tool_start(2, "t2", "b")));
+        chunks.extend(s.on_event(&stop(2)));
+        chunks.extend(s.on_event(&message_stop(StopReason::ToolUse)));
+        chunks.extend(s.finish());
+        let calls: Vec<_> = chunks
+            .iter()
+            .filter_map(|c| c.choices.first()?.delta.tool_calls.clone())
+            .flatten()
+            .collect();
+        assert_eq!(calls[0].index, 0);
+        assert_eq!(calls[0].id.as_deref(), Some("t1"));
+        assert_eq!(calls[0].function.arguments, "");
+        let args_0: String = calls
+            .iter()
+            .filter(|c| c.index == 0)
+            .map(|c| c.function.arguments.as_str())
+            .collect();
+        assert_eq!(args_0, "{\"x\":1}");
+        let args_1: String = calls
+            .iter()
+            .filter(|c| c.index == 1)
+            .map(|c| c.function.arguments.as_str())
+            .collect();
+        assert_eq!(args_1, "{}", "an empty input ends as {{}}");
+        assert_eq!(
+            chunks.last().unwrap().choices[0].finish_reason.as_deref(),
+            Some("tool_calls")
+        );
+    }
+
+    #[test]
+    fn placeholder_tool_is_hidden() {
+        let mut s = ChunkStream::new(ctx(), false);
+        let mut chunks = s.on_event(&tool_start(0, "t", PLACEHOLDER_TOOL));
+        chunks.extend(s.on_event(&stop(0)));
+        chunks.extend(s.on_event(&message_stop(StopReason::ToolUse)));
+        chunks.extend(s.finish());
+        assert!(
+            chunks
+                .iter()
+                .all(|c| c.choices.iter().all(|ch| ch.delta.tool_calls.is_none()))
+        );
+        assert_eq!(
+            chunks.last().unwrap().choices[0].finish_reason.as_deref(),
+            Some("stop")
+        );
+    }
+}

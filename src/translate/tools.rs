@@ -1,0 +1,344 @@
+//! Function calling: OpenAI `tools`/`tool_choice`/`tool_calls` <-> Converse `toolConfig`,
+//! `toolUse` and `toolResult`, both directions side by side.
+//!
+//! Converse has no "none" tool choice, and it refuses a history that holds tool blocks unless a
+//! `toolConfig` is present. Both are answered with a placeholder tool that the client never sees.
+
+use aws_sdk_bedrockruntime::types::{
+    AnyToolChoice, AutoToolChoice, ContentBlock, SpecificToolChoice, Tool,
+    ToolChoice as BedrockToolChoice, ToolConfiguration, ToolInputSchema, ToolResultBlock,
+    ToolResultContentBlock, ToolSpecification, ToolUseBlock, ToolUseBlockStart,
+};
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::openai::chat::{
+    ChatRequest, FunctionCall, FunctionCallDelta, FunctionDefinition, ToolCall, ToolCallDelta,
+    ToolChoice,
+};
+use crate::translate::caching::CacheBudget;
+use crate::translate::json_doc::{to_document, to_value};
+
+/// The tool offered when Bedrock needs a `toolConfig` but the client wants no tool called.
+pub const PLACEHOLDER_TOOL: &str = "no_tool_available";
+
+/// The functions a request offers (`tools`, or legacy `functions`), with caching markers.
+fn offered_functions(req: &ChatRequest) -> Vec<(&FunctionDefinition, bool)> {
+    if let Some(tools) = &req.tools {
+        tools
+            .iter()
+            .map(|t| (&t.function, t.cache_control.is_some()))
+            .collect()
+    } else if let Some(functions) = &req.functions {
+        functions.iter().map(|f| (f, false)).collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// The client's tool choice (`tool_choice`, or legacy `function_call`).
+fn requested_choice(req: &ChatRequest) -> Option<&ToolChoice> {
+    req.tool_choice.as_ref().or(req.function_call.as_ref())
+}
+
+/// OpenAI tools -> Converse `toolConfig`.
+///
+/// `history_has_tools` says whether earlier turns hold toolUse/toolResult blocks (then a config
+/// is mandatory). `cache_after_tools` asks for a cache point after the tool list.
+pub fn tool_config(
+    req: &ChatRequest,
+    history_has_tools: bool,
+    model_supports_tools: bool,
+    model_id: &str,
+    cache: &mut CacheBudget,
+    cache_after_tools: bool,
+) -> Result<Option<ToolConfiguration>, ApiError> {
+    let functions = offered_functions(req);
+    let choice = requested_choice(req);
+    let offer = !functions.is_empty() && choice != Some(&ToolChoice::None);
+    if offer && !model_supports_tools {
+        return Err(ApiError::invalid_param(
+            "tools",
+            format!(
+                "The model `{model_id}` does not support tool use on Bedrock. Remove `tools`, or choose a model that supports them."
+            ),
+        ));
+    }
+    let mut tools = Vec::new();
+    if offer {
+        for (index, (function, cache_marked)) in functions.iter().enumerate() {
+            tools.push(Tool::ToolSpec(tool_spec(function, index)?));
+            if let Some(point) = cache.take_if(*cache_marked) {
+                tools.push(Tool::CachePoint(point));
+            }
+        }
+        if cache_after_tools && !matches!(tools.last(), Some(Tool::CachePoint(_))) {
+            if let Some(point) = cache.take() {
+                tools.push(Tool::CachePoint(point));
+            }
+        }
+    } else if history_has_tools {
+        tools.push(Tool::ToolSpec(placeholder_spec()));
+    } else {
+        return Ok(None);
+    }
+    let bedrock_choice = match choice {
+        Some(ToolChoice::Required) if offer => {
+            Some(BedrockToolChoice::Any(AnyToolChoice::builder().build()))
+        }
+        Some(ToolChoice::Function(name)) if offer => {
+            if !functions.iter().any(|(f, _)| &f.name == name) {
+                return Err(ApiError::invalid_param(
+                    "tool_choice",
+                    format!(
+                        "`tool_choice` names the function `{name}`, which is not among `tools`."
+                    ),
+                ));
+            }
+            Some(BedrockToolChoice::Tool(
+                SpecificToolChoice::builder()
+                    .name(name)
+                    .build()
+                    .map_err(build_error)?,
+            ))
+        }
+        Some(ToolChoice::Auto) if offer => {
+            Some(BedrockToolChoice::Auto(AutoToolChoice::builder().build()))
+        }
+        _ => None,
+    };
+    ToolConfiguration::builder()
+        .set_tools(Some(tools))
+        .set_tool_choice(bedrock_choice)
+        .build()
+        .map(Some)
+        .map_err(build_error)
+}
+
+fn tool_spec(function: &FunctionDefinition, index: usize) -> Result<ToolSpecification, ApiError> {
+    let schema = match &function.parameters {
+        None | Some(Value::Null) => serde_json::json!({"type": "object", "properties": {}}),
+        Some(Value::Object(map)) => Value::Object(map.clone()),
+        Some(_) => {
+            return Err(ApiError::invalid_param(
+                format!("tools[{index}].function.parameters"),
+                "`parameters` must be a JSON Schema object.",
+            ));
+        }
+    };
+    ToolSpecification::builder()
+        .name(&function.name)
+        .set_description(
+            function
+                .description
+                .clone()
+                .filter(|d| !d.trim().is_empty()),
+        )
+        .input_schema(ToolInputSchema::Json(to_document(&schema)))
+        .build()
+        .map_err(build_error)
+}
+
+fn placeholder_spec() -> ToolSpecification {
+    ToolSpecification::builder()
+        .name(PLACEHOLDER_TOOL)
+        .description("Never call this tool. No tools are available in this turn.")
+        .input_schema(ToolInputSchema::Json(to_document(
+            &serde_json::json!({"type": "object", "properties": {}}),
+        )))
+        .build()
+        .expect("placeholder tool spec has every required field")
+}
+
+/// Assistant history: an OpenAI tool call -> a Converse toolUse block.
+pub fn tool_use_block(
+    call_id: &str,
+    function: &FunctionCall,
+    param: &str,
+) -> Result<ContentBlock, ApiError> {
+    let arguments = function.arguments.trim();
+    let input = if arguments.is_empty() {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_str::<Value>(arguments).map_err(|e| {
+            ApiError::invalid_param(
+                format!("{param}.function.arguments"),
+                format!("`{param}.function.arguments` is not valid JSON ({e})."),
+            )
+        })?
+    };
+    let input = match input {
+        Value::Object(_) => input,
+        // Bedrock wants an object; keep a non-object argument rather than lose it.
+        other => serde_json::json!({ "value": other }),
+    };
+    ToolUseBlock::builder()
+        .tool_use_id(call_id)
+        .name(&function.name)
+        .input(to_document(&input))
+        .build()
+        .map(ContentBlock::ToolUse)
+        .map_err(build_error)
+}
+
+/// A `role: "tool"` message -> a Converse toolResult block. JSON object results stay JSON.
+pub fn tool_result_block(tool_call_id: &str, text: &str) -> Result<ContentBlock, ApiError> {
+    let content = match serde_json::from_str::<Value>(text) {
+        Ok(value @ Value::Object(_)) => ToolResultContentBlock::Json(to_document(&value)),
+        _ if text.trim().is_empty() => ToolResultContentBlock::Text("(empty result)".to_string()),
+        _ => ToolResultContentBlock::Text(text.to_string()),
+    };
+    ToolResultBlock::builder()
+        .tool_use_id(tool_call_id)
+        .content(content)
+        .build()
+        .map(ContentBlock::ToolResult)
+        .map_err(build_error)
+}
+
+/// Reply: a Converse toolUse block -> an OpenAI tool call. `None` for the placeholder tool.
+pub fn tool_call(block: &ToolUseBlock) -> Option<ToolCall> {
+    if block.name == PLACEHOLDER_TOOL {
+        return None;
+    }
+    Some(ToolCall {
+        id: block.tool_use_id.clone(),
+        kind: "function".to_string(),
+        function: FunctionCall {
+            name: block.name.clone(),
+            arguments: to_value(&block.input).to_string(),
+        },
+    })
+}
+
+/// Stream: the start of a toolUse block -> the first delta of tool call number `index`.
+pub fn tool_call_start(start: &ToolUseBlockStart, index: u32) -> ToolCallDelta {
+    ToolCallDelta {
+        index,
+        id: Some(start.tool_use_id.clone()),
+        kind: Some("function".to_string()),
+        function: FunctionCallDelta {
+            name: Some(start.name.clone()),
+            arguments: String::new(),
+        },
+    }
+}
+
+/// Stream: a fragment of tool call `index`'s arguments.
+pub fn tool_call_fragment(index: u32, fragment: String) -> ToolCallDelta {
+    ToolCallDelta {
+        index,
+        id: None,
+        kind: None,
+        function: FunctionCallDelta {
+            name: None,
+            arguments: fragment,
+        },
+    }
+}
+
+fn build_error(e: aws_smithy_types::error::operation::BuildError) -> ApiError {
+    ApiError::invalid_request(format!("Could not build the Bedrock request: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openai::request::parse_json;
+
+    fn request(json: &str) -> ChatRequest {
+        parse_json(json.as_bytes()).unwrap()
+    }
+
+    const TOOLS: &str = r#""tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]"#;
+
+    #[test]
+    fn choices_map_to_converse() {
+        let mut cache = CacheBudget::new(false);
+        let req = request(&format!(
+            r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":"required"}}"#
+        ));
+        let config = tool_config(&req, false, true, "m", &mut cache, false)
+            .unwrap()
+            .unwrap();
+        assert!(matches!(
+            config.tool_choice,
+            Some(BedrockToolChoice::Any(_))
+        ));
+        let req = request(&format!(
+            r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"get_weather"}}}}}}"#
+        ));
+        let config = tool_config(&req, false, true, "m", &mut cache, false)
+            .unwrap()
+            .unwrap();
+        assert!(
+            matches!(config.tool_choice, Some(BedrockToolChoice::Tool(ref t)) if t.name == "get_weather")
+        );
+        let req = request(&format!(
+            r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"nope"}}}}}}"#
+        ));
+        assert_eq!(
+            tool_config(&req, false, true, "m", &mut cache, false)
+                .unwrap_err()
+                .param
+                .as_deref(),
+            Some("tool_choice")
+        );
+    }
+
+    #[test]
+    fn none_offers_nothing_or_only_the_placeholder() {
+        let mut cache = CacheBudget::new(false);
+        let req = request(&format!(
+            r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":"none"}}"#
+        ));
+        assert!(
+            tool_config(&req, false, true, "m", &mut cache, false)
+                .unwrap()
+                .is_none()
+        );
+        let config = tool_config(&req, true, true, "m", &mut cache, false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(config.tools.len(), 1);
+        assert!(matches!(&config.tools[0], Tool::ToolSpec(s) if s.name == PLACEHOLDER_TOOL));
+        assert!(config.tool_choice.is_none());
+    }
+
+    #[test]
+    fn tool_calls_round_trip() {
+        let call = FunctionCall {
+            name: "f".into(),
+            arguments: "".into(),
+        };
+        let ContentBlock::ToolUse(block) =
+            tool_use_block("call_1", &call, "messages[1].tool_calls[0]").unwrap()
+        else {
+            panic!()
+        };
+        let back = tool_call(&block).unwrap();
+        assert_eq!(back.function.arguments, "{}");
+        assert_eq!(back.id, "call_1");
+        let bad = FunctionCall {
+            name: "f".into(),
+            arguments: "{oops".into(),
+        };
+        let err = tool_use_block("c", &bad, "messages[1].tool_calls[0]").unwrap_err();
+        assert_eq!(
+            err.param.as_deref(),
+            Some("messages[1].tool_calls[0].function.arguments")
+        );
+    }
+
+    #[test]
+    fn json_tool_results_stay_json() {
+        let ContentBlock::ToolResult(r) = tool_result_block("c", r#"{"temp":21}"#).unwrap() else {
+            panic!()
+        };
+        assert!(matches!(r.content[0], ToolResultContentBlock::Json(_)));
+        let ContentBlock::ToolResult(r) = tool_result_block("c", "sunny").unwrap() else {
+            panic!()
+        };
+        assert!(matches!(r.content[0], ToolResultContentBlock::Text(ref t) if t == "sunny"));
+    }
+}
