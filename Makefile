@@ -1,0 +1,35 @@
+# bedrock-gateway: every command a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help run test lint bench build package deploy events clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+run: ## Gateway on http://127.0.0.1:8080 over the local Bedrock emulator (BEDROCK=aws: real Bedrock)
+	@scripts/run.sh
+
+test: ## Everything CI runs: fmt, clippy, unit + integration tests, client SDK tests, cfn-lint
+	@scripts/test.sh
+
+lint: ## cargo fmt --check, clippy -D warnings, cfn-lint template.yaml
+	@scripts/lint.sh
+
+bench: ## Latency, throughput, cold start and memory: gateway vs direct emulator calls
+	@scripts/bench.sh
+
+build: ## Lambda artifact: cargo lambda build --release --arm64 (installs cargo-lambda from PyPI)
+	@scripts/lambda-build.sh
+
+package: build ## Zip the Lambda artifact into target/lambda/bedrock-gateway.zip
+	@cd target/lambda/bedrock-gateway && rm -f ../bedrock-gateway.zip && zip -q ../bedrock-gateway.zip bootstrap && echo "target/lambda/bedrock-gateway.zip"
+
+deploy: ## sam build + sam deploy (--guided the first time)
+	@scripts/deploy.sh
+
+events: ## Feed every sample event in events/ to the binary through a local fake Lambda Runtime API
+	@cargo test --test lambda_runtime -- --nocapture
+
+clean: ## Remove build output
+	cargo clean
