@@ -56,6 +56,7 @@ impl Bedrock {
             .set_performance_config(input.performance_config)
             .set_prompt_variables(input.prompt_variables)
             .set_request_metadata(input.request_metadata)
+            .set_output_config(input.output_config)
             .send()
             .await
             .map_err(|e| from_sdk_error(&e))
@@ -76,6 +77,7 @@ impl Bedrock {
             .set_performance_config(input.performance_config)
             .set_prompt_variables(input.prompt_variables)
             .set_request_metadata(input.request_metadata)
+            .set_output_config(input.output_config)
             .send()
             .await
             .map_err(|e| from_sdk_error(&e))?;

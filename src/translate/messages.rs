@@ -16,7 +16,9 @@ use crate::openai::chat::{
 use crate::translate::caching::CacheBudget;
 use crate::translate::documents::document_block;
 use crate::translate::images::{FetchedImages, image_block};
+use crate::translate::json_doc::to_value;
 use crate::translate::reasoning::{reasoning_block, thinking_block};
+use crate::translate::structured::RESPONSE_TOOL;
 use crate::translate::tools::{tool_call, tool_result_block, tool_use_block};
 
 /// Text inserted when a conversation starts with an assistant turn, which Bedrock refuses.
@@ -362,6 +364,10 @@ pub fn assistant_message(blocks: &[ContentBlock]) -> AssistantMessage {
                     reasoning.push_str(readable.unwrap_or_default());
                     thinking_blocks.push(block);
                 }
+            }
+            // Structured output forced through a tool: the tool's input is the answer.
+            ContentBlock::ToolUse(tool_use) if tool_use.name == RESPONSE_TOOL => {
+                text.push_str(&to_value(&tool_use.input).to_string());
             }
             ContentBlock::ToolUse(tool_use) => tool_calls.extend(tool_call(tool_use)),
             _ => {}

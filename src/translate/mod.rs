@@ -14,6 +14,7 @@ pub mod json_doc;
 pub mod messages;
 pub mod reasoning;
 pub mod stream;
+pub mod structured;
 pub mod tools;
 pub mod usage;
 
@@ -21,7 +22,7 @@ use std::collections::HashMap;
 
 use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
 use aws_sdk_bedrockruntime::types::{
-    GuardrailConfiguration, GuardrailTrace, InferenceConfiguration, Message,
+    ContentBlock, GuardrailConfiguration, OutputConfig, GuardrailTrace, InferenceConfiguration, Message,
     PerformanceConfigLatency, PerformanceConfiguration, PromptVariableValues, SystemContentBlock,
     ToolConfiguration,
 };
@@ -35,6 +36,7 @@ use caching::CacheBudget;
 use images::FetchedImages;
 use json_doc::to_document;
 use messages::{MessageContext, assistant_message, conversation};
+use structured::StructuredOutput;
 
 /// Everything one Converse or ConverseStream call carries, built from an OpenAI request.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +51,7 @@ pub struct ConverseInput {
     pub performance_config: Option<PerformanceConfiguration>,
     pub prompt_variables: Option<HashMap<String, PromptVariableValues>>,
     pub request_metadata: Option<HashMap<String, String>>,
+    pub output_config: Option<OutputConfig>,
 }
 
 /// The model a request resolved to, and the gateway settings that shape its translation.
@@ -84,7 +87,21 @@ pub fn converse_input(
         images,
         cache_after_system: target.prompt_caching,
     };
-    let conversation = conversation(&req.messages, &ctx, &mut cache)?;
+    let mut conversation = conversation(&req.messages, &ctx, &mut cache)?;
+    let (mut output_config, mut forced_tool) = (None, None);
+    match structured::structured_output(req, caps)? {
+        StructuredOutput::None => {}
+        StructuredOutput::Native(config) => output_config = Some(config),
+        StructuredOutput::ForcedTool(spec) => forced_tool = Some(spec),
+        StructuredOutput::Instruction(text) if caps.system_prompt => {
+            conversation.system.insert(0, SystemContentBlock::Text(text));
+        }
+        StructuredOutput::Instruction(text) => {
+            if let Some(first) = conversation.messages.first_mut() {
+                first.content.insert(0, ContentBlock::Text(text));
+            }
+        }
+    }
     let tool_config = tools::tool_config(
         req,
         conversation.has_tool_blocks,
@@ -92,6 +109,7 @@ pub fn converse_input(
         target.model_id,
         &mut cache,
         target.prompt_caching,
+        forced_tool,
     )?;
 
     let mut fields = req
@@ -140,6 +158,7 @@ pub fn converse_input(
                 .collect()
         }),
         request_metadata: req.request_metadata.clone(),
+        output_config,
     })
 }
 

@@ -22,7 +22,8 @@ use crate::openai::chat::{ChatChunk, ChunkChoice, Delta, Usage};
 use crate::translate::ResponseContext;
 use crate::translate::json_doc::to_value;
 use crate::translate::reasoning::reasoning_delta;
-use crate::translate::tools::{PLACEHOLDER_TOOL, tool_call_fragment, tool_call_start};
+use crate::translate::structured::RESPONSE_TOOL;
+use crate::translate::tools::{is_internal_tool, tool_call_fragment, tool_call_start};
 use crate::translate::usage::{finish_reason, usage_from_bedrock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +38,10 @@ enum Phase {
 #[derive(Debug)]
 struct OpenTool {
     block: i32,
-    /// `None` for the placeholder tool, which the client never sees.
+    /// OpenAI's tool-call index; `None` for the gateway's own tools.
     index: Option<u32>,
+    /// The structured-output tool: its arguments are the answer, streamed as content.
+    as_content: bool,
     sent_arguments: bool,
 }
 
@@ -96,13 +99,14 @@ impl ChunkStream {
             ConverseStreamOutput::MessageStart(_) => {}
             ConverseStreamOutput::ContentBlockStart(start) => {
                 if let Some(ContentBlockStart::ToolUse(tool)) = &start.start {
-                    let index = (tool.name != PLACEHOLDER_TOOL).then(|| {
+                    let index = (!is_internal_tool(&tool.name)).then(|| {
                         self.next_tool_index += 1;
                         self.next_tool_index - 1
                     });
                     self.tools.push(OpenTool {
                         block: start.content_block_index,
                         index,
+                        as_content: tool.name == RESPONSE_TOOL,
                         sent_arguments: false,
                     });
                     if let Some(index) = index {
@@ -112,13 +116,7 @@ impl ChunkStream {
             }
             ConverseStreamOutput::ContentBlockDelta(event) => match &event.delta {
                 Some(ContentBlockDelta::Text(text)) if !text.is_empty() => {
-                    chunks.push(self.chunk(
-                        Delta {
-                            content: Some(text.clone()),
-                            ..Delta::default()
-                        },
-                        None,
-                    ));
+                    chunks.push(self.text_chunk(text.clone()));
                 }
                 Some(ContentBlockDelta::ToolUse(tool)) if !tool.input.is_empty() => {
                     if let Some(open) = self
@@ -156,7 +154,7 @@ impl ChunkStream {
             ConverseStreamOutput::MessageStop(stop) => {
                 let mut reason = finish_reason(&stop.stop_reason);
                 if reason == "tool_calls" && self.next_tool_index == 0 {
-                    reason = "stop"; // only the hidden placeholder was called
+                    reason = "stop"; // only the gateway's own tools were called
                 }
                 self.finish_reason = Some(reason);
                 self.phase = Phase::Stopped;
@@ -219,6 +217,16 @@ impl ChunkStream {
             }],
             usage: None,
         }
+    }
+
+    fn text_chunk(&self, text: String) -> ChatChunk {
+        self.chunk(
+            Delta {
+                content: Some(text),
+                ..Delta::default()
+            },
+            None,
+        )
     }
 
     fn tool_chunk(&self, call: crate::openai::chat::ToolCallDelta) -> ChatChunk {
@@ -333,6 +341,7 @@ pub fn replay_as_events(output: &ConverseOutput) -> Vec<ConverseStreamOutput> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::translate::tools::PLACEHOLDER_TOOL;
     use aws_sdk_bedrockruntime::types::{PromptRouterTrace, TokenUsage};
 
     fn ctx() -> ResponseContext {

@@ -18,6 +18,7 @@ use crate::openai::chat::{
 };
 use crate::translate::caching::CacheBudget;
 use crate::translate::json_doc::{to_document, to_value};
+use crate::translate::structured::RESPONSE_TOOL;
 
 /// The tool offered when Bedrock needs a `toolConfig` but the client wants no tool called.
 pub const PLACEHOLDER_TOOL: &str = "no_tool_available";
@@ -52,9 +53,21 @@ pub fn tool_config(
     model_id: &str,
     cache: &mut CacheBudget,
     cache_after_tools: bool,
+    forced: Option<ToolSpecification>,
 ) -> Result<Option<ToolConfiguration>, ApiError> {
     let functions = offered_functions(req);
     let choice = requested_choice(req);
+    if let Some(spec) = forced {
+        // Structured output through a forced tool (see `structured`); the client sent no tools.
+        return ToolConfiguration::builder()
+            .tools(Tool::ToolSpec(spec))
+            .tool_choice(BedrockToolChoice::Tool(
+                SpecificToolChoice::builder().name(RESPONSE_TOOL).build().map_err(build_error)?,
+            ))
+            .build()
+            .map(Some)
+            .map_err(build_error);
+    }
     let offer = !functions.is_empty() && choice != Some(&ToolChoice::None);
     if offer && !model_supports_tools {
         return Err(ApiError::invalid_param(
@@ -196,9 +209,15 @@ pub fn tool_result_block(tool_call_id: &str, text: &str) -> Result<ContentBlock,
         .map_err(build_error)
 }
 
-/// Reply: a Converse toolUse block -> an OpenAI tool call. `None` for the placeholder tool.
+/// Whether a tool name is one of the gateway's own (placeholder, structured output), which
+/// the client never sees as a tool call.
+pub fn is_internal_tool(name: &str) -> bool {
+    name == PLACEHOLDER_TOOL || name == RESPONSE_TOOL
+}
+
+/// Reply: a Converse toolUse block -> an OpenAI tool call. `None` for the gateway's own tools.
 pub fn tool_call(block: &ToolUseBlock) -> Option<ToolCall> {
-    if block.name == PLACEHOLDER_TOOL {
+    if is_internal_tool(&block.name) {
         return None;
     }
     Some(ToolCall {
@@ -258,7 +277,7 @@ mod tests {
         let req = request(&format!(
             r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":"required"}}"#
         ));
-        let config = tool_config(&req, false, true, "m", &mut cache, false)
+        let config = tool_config(&req, false, true, "m", &mut cache, false, None)
             .unwrap()
             .unwrap();
         assert!(matches!(
@@ -268,7 +287,7 @@ mod tests {
         let req = request(&format!(
             r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"get_weather"}}}}}}"#
         ));
-        let config = tool_config(&req, false, true, "m", &mut cache, false)
+        let config = tool_config(&req, false, true, "m", &mut cache, false, None)
             .unwrap()
             .unwrap();
         assert!(
@@ -278,7 +297,7 @@ mod tests {
             r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"nope"}}}}}}"#
         ));
         assert_eq!(
-            tool_config(&req, false, true, "m", &mut cache, false)
+            tool_config(&req, false, true, "m", &mut cache, false, None)
                 .unwrap_err()
                 .param
                 .as_deref(),
@@ -293,11 +312,11 @@ mod tests {
             r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":"none"}}"#
         ));
         assert!(
-            tool_config(&req, false, true, "m", &mut cache, false)
+            tool_config(&req, false, true, "m", &mut cache, false, None)
                 .unwrap()
                 .is_none()
         );
-        let config = tool_config(&req, true, true, "m", &mut cache, false)
+        let config = tool_config(&req, true, true, "m", &mut cache, false, None)
             .unwrap()
             .unwrap();
         assert_eq!(config.tools.len(), 1);

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make test`: everything CI runs, on a fresh machine. Installs the Python and Node test
+# dependencies, builds the workspace once (debug) and reuses that build for every suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "test dependencies (PyPI, npm)"
+python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+if [ -f tests/clients/node/package.json ]; then
+  (cd tests/clients/node && { [ -f package-lock.json ] && npm ci --silent --no-audit --no-fund || npm install --silent --no-audit --no-fund; })
+fi
+# The Lambda runtime and key-store tests run the real binary and moto's server; no AWS access.
+unset AWS_BEARER_TOKEN_BEDROCK AWS_PROFILE AWS_ENDPOINT_URL || true
+
+step "format and lint"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+command -v cfn-lint >/dev/null && [ -f template.yaml ] && cfn-lint template.yaml
+
+step "build (debug, once)"
+cargo build --workspace --bins --tests --locked
+
+step "Rust unit and integration tests"
+cargo test --workspace --locked
+
+step "OpenAI Python SDK against the local server"
+python3 -m pytest tests/clients/python -q
+
+if [ -f tests/clients/node/package.json ]; then
+  step "OpenAI Node SDK against the local server"
+  (cd tests/clients/node && node --test)
+fi
+
+step "all tests passed"
