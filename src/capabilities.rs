@@ -19,6 +19,8 @@ pub enum Reasoning {
 pub struct Capabilities {
     pub system_prompt: bool,
     pub tools: bool,
+    /// Accepts `toolChoice` `any` and `tool` (forcing a call); the others take `auto` only.
+    pub forced_tool_choice: bool,
     /// Tool use through ConverseStream. Without it, the gateway calls Converse and replays the
     /// answer as a stream.
     pub tool_streaming: bool,
@@ -40,6 +42,7 @@ pub struct Capabilities {
 pub const PERMISSIVE: Capabilities = Capabilities {
     system_prompt: true,
     tools: true,
+    forced_tool_choice: true,
     tool_streaming: true,
     images: true,
     documents: true,
@@ -53,6 +56,7 @@ pub const PERMISSIVE: Capabilities = Capabilities {
 const CLAUDE: Capabilities = Capabilities {
     system_prompt: true,
     tools: true,
+    forced_tool_choice: true,
     tool_streaming: true,
     images: true,
     documents: true,
@@ -85,9 +89,14 @@ const NOVA_TEXT: Capabilities = Capabilities {
     ..NOVA
 };
 const TOOLS_NO_STREAM: Capabilities = Capabilities {
+    forced_tool_choice: false,
     tool_streaming: false,
     images: false,
     ..CLAUDE
+};
+const MISTRAL_LARGE: Capabilities = Capabilities {
+    forced_tool_choice: true,
+    ..TOOLS_NO_STREAM
 };
 const LLAMA_VISION: Capabilities = Capabilities {
     images: true,
@@ -96,12 +105,14 @@ const LLAMA_VISION: Capabilities = Capabilities {
 const NO_SYSTEM_NO_TOOLS: Capabilities = Capabilities {
     system_prompt: false,
     tools: false,
+    forced_tool_choice: false,
     tool_streaming: false,
     images: false,
     ..CLAUDE
 };
 const DEEPSEEK_R1: Capabilities = Capabilities {
     tools: false,
+    forced_tool_choice: false,
     tool_streaming: false,
     images: false,
     documents: false,
@@ -117,6 +128,7 @@ const GPT_OSS: Capabilities = Capabilities {
 const EMBEDDING: Capabilities = Capabilities {
     system_prompt: false,
     tools: false,
+    forced_tool_choice: false,
     tool_streaming: false,
     images: false,
     documents: false,
@@ -147,6 +159,7 @@ const TABLE: &[(&str, Capabilities)] = &[
     ("meta.llama", TOOLS_NO_STREAM),
     ("mistral.mistral-7b", NO_SYSTEM_NO_TOOLS),
     ("mistral.mixtral", NO_SYSTEM_NO_TOOLS),
+    ("mistral.mistral-large", MISTRAL_LARGE),
     ("mistral.", TOOLS_NO_STREAM),
     ("cohere.command", TOOLS_NO_STREAM),
     ("deepseek.r1", DEEPSEEK_R1),
@@ -220,6 +233,8 @@ mod tests {
         assert!(!capabilities("anthropic.claude-3-haiku-20240307-v1:0").prompt_caching);
         assert!(!capabilities("mistral.mistral-7b-instruct-v0:2").system_prompt);
         assert!(!capabilities("meta.llama3-3-70b-instruct-v1:0").tool_streaming);
+        assert!(!capabilities("meta.llama3-3-70b-instruct-v1:0").forced_tool_choice);
+        assert!(capabilities("mistral.mistral-large-2407-v1:0").forced_tool_choice);
         assert!(!capabilities("amazon.nova-micro-v1:0").images);
         assert_eq!(
             capabilities("us.deepseek.r1-v1:0").reasoning,

@@ -22,9 +22,9 @@ use std::collections::HashMap;
 
 use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, GuardrailConfiguration, OutputConfig, GuardrailTrace, InferenceConfiguration, Message,
-    PerformanceConfigLatency, PerformanceConfiguration, PromptVariableValues, SystemContentBlock,
-    ToolConfiguration,
+    ContentBlock, GuardrailConfiguration, GuardrailTrace, InferenceConfiguration, Message,
+    OutputConfig, PerformanceConfigLatency, PerformanceConfiguration, PromptVariableValues,
+    SystemContentBlock, ToolConfiguration,
 };
 use aws_smithy_types::Document;
 use serde_json::Value;
@@ -93,19 +93,15 @@ pub fn converse_input(
         StructuredOutput::None => {}
         StructuredOutput::Native(config) => output_config = Some(config),
         StructuredOutput::ForcedTool(spec) => forced_tool = Some(spec),
-        StructuredOutput::Instruction(text) if caps.system_prompt => {
-            conversation.system.insert(0, SystemContentBlock::Text(text));
-        }
-        StructuredOutput::Instruction(text) => {
-            if let Some(first) = conversation.messages.first_mut() {
-                first.content.insert(0, ContentBlock::Text(text));
-            }
-        }
+        StructuredOutput::Instruction(text) => add_instruction(&mut conversation, caps, text),
+    }
+    if let Some(text) = tools::forcing_instruction(req, caps) {
+        add_instruction(&mut conversation, caps, text);
     }
     let tool_config = tools::tool_config(
         req,
         conversation.has_tool_blocks,
-        caps.tools,
+        caps,
         target.model_id,
         &mut cache,
         target.prompt_caching,
@@ -160,6 +156,16 @@ pub fn converse_input(
         request_metadata: req.request_metadata.clone(),
         output_config,
     })
+}
+
+/// An instruction of the gateway's own: in the system prompt, or leading the first user turn
+/// for models without one.
+fn add_instruction(conversation: &mut messages::Conversation, caps: &Capabilities, text: String) {
+    if caps.system_prompt {
+        conversation.system.push(SystemContentBlock::Text(text));
+    } else if let Some(first) = conversation.messages.first_mut() {
+        first.content.insert(0, ContentBlock::Text(text));
+    }
 }
 
 /// Options OpenAI has and Bedrock cannot honour: refused clearly rather than ignored.

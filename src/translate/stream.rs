@@ -125,10 +125,13 @@ impl ChunkStream {
                         .find(|t| t.block == event.content_block_index)
                     {
                         open.sent_arguments = true;
-                        if let Some(index) = open.index {
+                        let (index, as_content) = (open.index, open.as_content);
+                        if let Some(index) = index {
                             chunks.push(
                                 self.tool_chunk(tool_call_fragment(index, tool.input.clone())),
                             );
+                        } else if as_content {
+                            chunks.push(self.text_chunk(tool.input.clone()));
                         }
                     }
                 }
@@ -146,8 +149,12 @@ impl ChunkStream {
                     .find(|t| t.block == stop.content_block_index)
                 {
                     // A call without arguments still ends as "{}", never as an empty string.
-                    if let (Some(index), false) = (open.index, open.sent_arguments) {
-                        chunks.push(self.tool_chunk(tool_call_fragment(index, "{}".into())));
+                    match (open.index, open.as_content, open.sent_arguments) {
+                        (Some(index), _, false) => {
+                            chunks.push(self.tool_chunk(tool_call_fragment(index, "{}".into())))
+                        }
+                        (None, true, false) => chunks.push(self.text_chunk("{}".into())),
+                        _ => {}
                     }
                 }
             }
@@ -500,6 +507,47 @@ mod tests {
             chunks.last().unwrap().choices[0].finish_reason.as_deref(),
             Some("tool_calls")
         );
+    }
+
+    #[test]
+    fn the_structured_output_tool_streams_as_content() {
+        let mut s = ChunkStream::new(ctx(), false);
+        let mut chunks = s.on_event(&tool_start(0, "t", RESPONSE_TOOL));
+        chunks.extend(
+            s.on_event(&delta_event(
+                0,
+                ContentBlockDelta::ToolUse(
+                    ToolUseBlockDelta::builder()
+                        .input("{\"a\":")
+                        .build()
+                        .unwrap(),
+                ),
+            )),
+        );
+        chunks.extend(s.on_event(&delta_event(
+            0,
+            ContentBlockDelta::ToolUse(ToolUseBlockDelta::builder().input("1}").build().unwrap()),
+        )));
+        chunks.extend(s.on_event(&stop(0)));
+        chunks.extend(s.on_event(&message_stop(StopReason::ToolUse)));
+        chunks.extend(s.finish());
+        let text: String = chunks
+            .iter()
+            .filter_map(|c| c.choices[0].delta.content.clone())
+            .collect();
+        assert_eq!(text, "{\"a\":1}");
+        assert_eq!(
+            chunks.last().unwrap().choices[0].finish_reason.as_deref(),
+            Some("stop")
+        );
+        let mut s = ChunkStream::new(ctx(), false);
+        let mut chunks = s.on_event(&tool_start(0, "t", RESPONSE_TOOL));
+        chunks.extend(s.on_event(&stop(0)));
+        let text: String = chunks
+            .iter()
+            .filter_map(|c| c.choices[0].delta.content.clone())
+            .collect();
+        assert_eq!(text, "{}", "an empty answer is still JSON");
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //!   tool would shut out) get a system instruction to answer with JSON only.
 
 use aws_sdk_bedrockruntime::types::{
-    JsonSchemaDefinition, OutputConfig, OutputFormat, OutputFormatStructure, OutputFormatType, ToolInputSchema,
-    ToolSpecification,
+    JsonSchemaDefinition, OutputConfig, OutputFormat, OutputFormatStructure, OutputFormatType,
+    ToolInputSchema, ToolSpecification,
 };
 use serde_json::{Value, json};
 
@@ -32,7 +32,10 @@ pub enum StructuredOutput {
 }
 
 /// `response_format` -> the way to honour it on this model.
-pub fn structured_output(req: &ChatRequest, caps: &Capabilities) -> Result<StructuredOutput, ApiError> {
+pub fn structured_output(
+    req: &ChatRequest,
+    caps: &Capabilities,
+) -> Result<StructuredOutput, ApiError> {
     let (schema, name, description) = match &req.response_format {
         None | Some(ResponseFormat::Text) => return Ok(StructuredOutput::None),
         Some(ResponseFormat::JsonObject) => (None, "json_object".to_string(), None),
@@ -47,14 +50,18 @@ pub fn structured_output(req: &ChatRequest, caps: &Capabilities) -> Result<Struc
                     ));
                 }
             };
-            (schema, json_schema.name.clone(), json_schema.description.clone())
+            (
+                schema,
+                json_schema.name.clone(),
+                json_schema.description.clone(),
+            )
         }
     };
     let client_tools = req.tools.as_ref().is_some_and(|t| !t.is_empty())
         || req.functions.as_ref().is_some_and(|f| !f.is_empty());
     if let (Some(schema), true) = (&schema, caps.structured_output) {
         let definition = JsonSchemaDefinition::builder()
-            .schema(schema.to_string())
+            .schema(closed_objects(schema.clone()).to_string())
             .name(sanitize_name(&name))
             .set_description(description)
             .build()
@@ -64,13 +71,17 @@ pub fn structured_output(req: &ChatRequest, caps: &Capabilities) -> Result<Struc
             .structure(OutputFormatStructure::JsonSchema(definition))
             .build()
             .map_err(|e| ApiError::invalid_param("response_format", e.to_string()))?;
-        return Ok(StructuredOutput::Native(OutputConfig::builder().text_format(format).build()));
+        return Ok(StructuredOutput::Native(
+            OutputConfig::builder().text_format(format).build(),
+        ));
     }
-    if caps.tools && !client_tools {
+    if caps.tools && caps.forced_tool_choice && !client_tools {
         let schema = schema.unwrap_or_else(|| json!({"type": "object"}));
         let spec = ToolSpecification::builder()
             .name(RESPONSE_TOOL)
-            .description(description.unwrap_or_else(|| "Give the answer as this JSON object.".into()))
+            .description(
+                description.unwrap_or_else(|| "Give the answer as this JSON object.".into()),
+            )
             .input_schema(ToolInputSchema::Json(to_document(&schema)))
             .build()
             .map_err(|e| ApiError::invalid_param("response_format", e.to_string()))?;
@@ -80,24 +91,86 @@ pub fn structured_output(req: &ChatRequest, caps: &Capabilities) -> Result<Struc
         Some(schema) => format!(
             "Answer with a single JSON value that conforms to this JSON Schema, and nothing else (no prose, no code fences): {schema}"
         ),
-        None => "Answer with a single valid JSON object and nothing else (no prose, no code fences).".to_string(),
+        None => {
+            "Answer with a single valid JSON object and nothing else (no prose, no code fences)."
+                .to_string()
+        }
     };
     Ok(StructuredOutput::Instruction(instruction))
+}
+
+/// The schema with `additionalProperties: false` on every object that does not say otherwise:
+/// OpenAI's strict mode implies it, and Bedrock's native structured output insists on it.
+pub fn closed_objects(mut schema: Value) -> Value {
+    close(&mut schema);
+    schema
+}
+
+fn close(schema: &mut Value) {
+    let Value::Object(map) = schema else { return };
+    let is_object = map.get("type").is_some_and(|t| {
+        t == "object"
+            || t.as_array()
+                .is_some_and(|a| a.iter().any(|t| t == "object"))
+    }) || map.contains_key("properties");
+    if is_object && !map.contains_key("additionalProperties") {
+        map.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    for key in ["properties", "$defs", "definitions", "patternProperties"] {
+        if let Some(Value::Object(children)) = map.get_mut(key) {
+            children.values_mut().for_each(close);
+        }
+    }
+    for key in ["items", "additionalProperties", "not", "if", "then", "else"] {
+        if let Some(child) = map.get_mut(key) {
+            close(child);
+        }
+    }
+    for key in ["anyOf", "allOf", "oneOf", "prefixItems"] {
+        if let Some(Value::Array(children)) = map.get_mut(key) {
+            children.iter_mut().for_each(close);
+        }
+    }
 }
 
 /// Bedrock's schema names allow letters, digits, `_` and `-`.
 fn sanitize_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
-    if cleaned.is_empty() { "response".into() } else { cleaned }
+    if cleaned.is_empty() {
+        "response".into()
+    } else {
+        cleaned
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closes_nested_objects_but_keeps_explicit_choices() {
+        let schema = closed_objects(json!({"type": "object", "properties": {
+            "a": {"type": "object", "properties": {}},
+            "b": {"type": "array", "items": {"type": "object"}},
+            "c": {"type": "object", "additionalProperties": true}}}));
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(schema["properties"]["a"]["additionalProperties"], false);
+        assert_eq!(
+            schema["properties"]["b"]["items"]["additionalProperties"],
+            false
+        );
+        assert_eq!(schema["properties"]["c"]["additionalProperties"], true);
+    }
     use crate::capabilities::capabilities;
     use crate::openai::request::parse_json;
 
@@ -110,24 +183,37 @@ mod tests {
 
     #[test]
     fn native_forced_tool_or_instruction() {
-        let native = plan(&format!(r#"{{"model":"m","messages":[],{SCHEMA}}}"#), "anthropic.claude-sonnet-4-5-20250929-v1:0");
-        let StructuredOutput::Native(config) = native else { panic!("native expected") };
+        let native = plan(
+            &format!(r#"{{"model":"m","messages":[],{SCHEMA}}}"#),
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        );
+        let StructuredOutput::Native(config) = native else {
+            panic!("native expected")
+        };
         let format = config.text_format.unwrap();
         let definition = format.structure.unwrap();
         let definition = definition.as_json_schema().unwrap();
         assert_eq!(definition.name.as_deref(), Some("city_info"));
         assert!(definition.schema.contains("\"required\""));
 
+        assert!(definition.schema.contains("\"additionalProperties\":false"));
+
         assert!(matches!(
             plan(&format!(r#"{{"model":"m","messages":[],{SCHEMA}}}"#), "amazon.nova-lite-v1:0"),
             StructuredOutput::ForcedTool(ref spec) if spec.name == RESPONSE_TOOL
         ));
         assert!(matches!(
-            plan(r#"{"model":"m","messages":[],"response_format":{"type":"json_object"}}"#, "mistral.mistral-7b-instruct-v0:2"),
+            plan(
+                r#"{"model":"m","messages":[],"response_format":{"type":"json_object"}}"#,
+                "mistral.mistral-7b-instruct-v0:2"
+            ),
             StructuredOutput::Instruction(_)
         ));
         assert!(matches!(
-            plan(r#"{"model":"m","messages":[],"response_format":{"type":"text"}}"#, "amazon.nova-lite-v1:0"),
+            plan(
+                r#"{"model":"m","messages":[],"response_format":{"type":"text"}}"#,
+                "amazon.nova-lite-v1:0"
+            ),
             StructuredOutput::None
         ));
     }

@@ -11,6 +11,7 @@ use aws_sdk_bedrockruntime::types::{
 };
 use serde_json::Value;
 
+use crate::capabilities::Capabilities;
 use crate::error::ApiError;
 use crate::openai::chat::{
     ChatRequest, FunctionCall, FunctionCallDelta, FunctionDefinition, ToolCall, ToolCallDelta,
@@ -49,7 +50,7 @@ fn requested_choice(req: &ChatRequest) -> Option<&ToolChoice> {
 pub fn tool_config(
     req: &ChatRequest,
     history_has_tools: bool,
-    model_supports_tools: bool,
+    caps: &Capabilities,
     model_id: &str,
     cache: &mut CacheBudget,
     cache_after_tools: bool,
@@ -62,14 +63,17 @@ pub fn tool_config(
         return ToolConfiguration::builder()
             .tools(Tool::ToolSpec(spec))
             .tool_choice(BedrockToolChoice::Tool(
-                SpecificToolChoice::builder().name(RESPONSE_TOOL).build().map_err(build_error)?,
+                SpecificToolChoice::builder()
+                    .name(RESPONSE_TOOL)
+                    .build()
+                    .map_err(build_error)?,
             ))
             .build()
             .map(Some)
             .map_err(build_error);
     }
     let offer = !functions.is_empty() && choice != Some(&ToolChoice::None);
-    if offer && !model_supports_tools {
+    if offer && !caps.tools {
         return Err(ApiError::invalid_param(
             "tools",
             format!(
@@ -95,19 +99,22 @@ pub fn tool_config(
     } else {
         return Ok(None);
     }
+    let auto = || Some(BedrockToolChoice::Auto(AutoToolChoice::builder().build()));
     let bedrock_choice = match choice {
+        // Models that cannot be forced get `auto` plus an instruction (`forcing_instruction`).
+        Some(ToolChoice::Required | ToolChoice::Function(_))
+            if offer && !caps.forced_tool_choice =>
+        {
+            if let Some(ToolChoice::Function(name)) = choice {
+                check_named_function(&functions, name)?;
+            }
+            auto()
+        }
         Some(ToolChoice::Required) if offer => {
             Some(BedrockToolChoice::Any(AnyToolChoice::builder().build()))
         }
         Some(ToolChoice::Function(name)) if offer => {
-            if !functions.iter().any(|(f, _)| &f.name == name) {
-                return Err(ApiError::invalid_param(
-                    "tool_choice",
-                    format!(
-                        "`tool_choice` names the function `{name}`, which is not among `tools`."
-                    ),
-                ));
-            }
+            check_named_function(&functions, name)?;
             Some(BedrockToolChoice::Tool(
                 SpecificToolChoice::builder()
                     .name(name)
@@ -115,9 +122,7 @@ pub fn tool_config(
                     .map_err(build_error)?,
             ))
         }
-        Some(ToolChoice::Auto) if offer => {
-            Some(BedrockToolChoice::Auto(AutoToolChoice::builder().build()))
-        }
+        Some(ToolChoice::Auto) if offer => auto(),
         _ => None,
     };
     ToolConfiguration::builder()
@@ -126,6 +131,36 @@ pub fn tool_config(
         .build()
         .map(Some)
         .map_err(build_error)
+}
+
+fn check_named_function(
+    functions: &[(&FunctionDefinition, bool)],
+    name: &str,
+) -> Result<(), ApiError> {
+    if functions.iter().any(|(f, _)| f.name == name) {
+        return Ok(());
+    }
+    Err(ApiError::invalid_param(
+        "tool_choice",
+        format!("`tool_choice` names the function `{name}`, which is not among `tools`."),
+    ))
+}
+
+/// For models that only take `toolChoice: auto`: the instruction that asks for the call the
+/// client's `tool_choice` demands (Bedrock would refuse `any`/`tool` for them).
+pub fn forcing_instruction(req: &ChatRequest, caps: &Capabilities) -> Option<String> {
+    if caps.forced_tool_choice || offered_functions(req).is_empty() {
+        return None;
+    }
+    match requested_choice(req)? {
+        ToolChoice::Required => {
+            Some("You must call one of the available tools in this reply.".into())
+        }
+        ToolChoice::Function(name) => {
+            Some(format!("You must call the tool `{name}` in this reply."))
+        }
+        _ => None,
+    }
 }
 
 fn tool_spec(function: &FunctionDefinition, index: usize) -> Result<ToolSpecification, ApiError> {
@@ -277,9 +312,17 @@ mod tests {
         let req = request(&format!(
             r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":"required"}}"#
         ));
-        let config = tool_config(&req, false, true, "m", &mut cache, false, None)
-            .unwrap()
-            .unwrap();
+        let config = tool_config(
+            &req,
+            false,
+            &crate::capabilities::PERMISSIVE,
+            "m",
+            &mut cache,
+            false,
+            None,
+        )
+        .unwrap()
+        .unwrap();
         assert!(matches!(
             config.tool_choice,
             Some(BedrockToolChoice::Any(_))
@@ -287,9 +330,17 @@ mod tests {
         let req = request(&format!(
             r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"get_weather"}}}}}}"#
         ));
-        let config = tool_config(&req, false, true, "m", &mut cache, false, None)
-            .unwrap()
-            .unwrap();
+        let config = tool_config(
+            &req,
+            false,
+            &crate::capabilities::PERMISSIVE,
+            "m",
+            &mut cache,
+            false,
+            None,
+        )
+        .unwrap()
+        .unwrap();
         assert!(
             matches!(config.tool_choice, Some(BedrockToolChoice::Tool(ref t)) if t.name == "get_weather")
         );
@@ -297,10 +348,18 @@ mod tests {
             r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"nope"}}}}}}"#
         ));
         assert_eq!(
-            tool_config(&req, false, true, "m", &mut cache, false, None)
-                .unwrap_err()
-                .param
-                .as_deref(),
+            tool_config(
+                &req,
+                false,
+                &crate::capabilities::PERMISSIVE,
+                "m",
+                &mut cache,
+                false,
+                None
+            )
+            .unwrap_err()
+            .param
+            .as_deref(),
             Some("tool_choice")
         );
     }
@@ -312,13 +371,29 @@ mod tests {
             r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":"none"}}"#
         ));
         assert!(
-            tool_config(&req, false, true, "m", &mut cache, false, None)
-                .unwrap()
-                .is_none()
-        );
-        let config = tool_config(&req, true, true, "m", &mut cache, false, None)
+            tool_config(
+                &req,
+                false,
+                &crate::capabilities::PERMISSIVE,
+                "m",
+                &mut cache,
+                false,
+                None
+            )
             .unwrap()
-            .unwrap();
+            .is_none()
+        );
+        let config = tool_config(
+            &req,
+            true,
+            &crate::capabilities::PERMISSIVE,
+            "m",
+            &mut cache,
+            false,
+            None,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(config.tools.len(), 1);
         assert!(matches!(&config.tools[0], Tool::ToolSpec(s) if s.name == PLACEHOLDER_TOOL));
         assert!(config.tool_choice.is_none());

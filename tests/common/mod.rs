@@ -31,11 +31,20 @@ pub fn sdk_config(endpoint: &str) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "static"),
-        ))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "static"),
+            ),
+        )
         .endpoint_url(endpoint)
         .build()
+}
+
+/// An HTTP client for the tests. The gateway's reqwest build brings no TLS crypto provider of
+/// its own (it shares the AWS SDK's aws-lc-rs), so the process default is installed first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 pub async fn start() -> TestGateway {
@@ -44,8 +53,11 @@ pub async fn start() -> TestGateway {
 
 /// A gateway configured by `env` (on top of `API_KEY=test-key`) in front of a new emulator.
 pub async fn start_with(env: &[(&str, &str)], emulator_config: EmulatorConfig) -> TestGateway {
-    let emulator = bedrock_emulator::spawn(emulator_config).await.expect("emulator starts");
-    let mut vars: HashMap<String, String> = HashMap::from([("API_KEY".to_string(), KEY.to_string())]);
+    let emulator = bedrock_emulator::spawn(emulator_config)
+        .await
+        .expect("emulator starts");
+    let mut vars: HashMap<String, String> =
+        HashMap::from([("API_KEY".to_string(), KEY.to_string())]);
     for (k, v) in env {
         vars.insert(k.to_string(), v.to_string());
     }
@@ -62,7 +74,7 @@ pub async fn start_with(env: &[(&str, &str)], emulator_config: EmulatorConfig) -
     TestGateway {
         url: format!("http://{addr}"),
         emulator,
-        http: reqwest::Client::new(),
+        http: http_client(),
         task,
     }
 }

@@ -1,0 +1,623 @@
+//! The rest of chat completions end to end: tools, images, documents, reasoning, prompt caching,
+//! model identifiers, structured output and Bedrock pass-through fields, streaming and not,
+//! against the strict emulator.
+
+mod common;
+
+use common::{MODEL, TestGateway, streamed_text, user};
+use serde_json::{Value, json};
+
+const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+const CLAUDE_37: &str = "anthropic.claude-3-7-sonnet-20250219-v1:0";
+const CLAUDE_45: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+const LLAMA: &str = "meta.llama3-3-70b-instruct-v1:0";
+
+fn weather_tools() -> Value {
+    json!([
+        {"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
+        {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}}
+    ])
+}
+
+fn content(reply: &Value) -> &str {
+    reply["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// The tool calls of a stream, reassembled the way OpenAI clients do it (by `index`).
+fn streamed_tool_calls(events: &[Value]) -> Vec<(String, String, String)> {
+    let mut calls: Vec<(String, String, String)> = Vec::new();
+    for delta in events
+        .iter()
+        .filter_map(|e| e["choices"][0]["delta"]["tool_calls"].as_array())
+    {
+        for call in delta {
+            let index = call["index"].as_u64().unwrap() as usize;
+            if index == calls.len() {
+                assert_eq!(
+                    call["type"], "function",
+                    "the first delta of a call names its type"
+                );
+                assert_eq!(
+                    call["function"]["arguments"], "",
+                    "the first delta has empty arguments"
+                );
+                calls.push((
+                    call["id"].as_str().unwrap().to_string(),
+                    call["function"]["name"].as_str().unwrap().to_string(),
+                    String::new(),
+                ));
+            } else {
+                calls[index]
+                    .2
+                    .push_str(call["function"]["arguments"].as_str().unwrap());
+            }
+        }
+    }
+    calls
+}
+
+fn stream(mut body: Value) -> Value {
+    body["stream"] = json!(true);
+    body
+}
+
+#[tokio::test]
+async fn required_tool_choice_returns_a_tool_call() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(
+            json!({"model": MODEL, "messages": [{"role": "user", "content": "weather in Paris?"}],
+                     "tools": weather_tools(), "tool_choice": "required"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let choice = &reply["choices"][0];
+    assert_eq!(choice["finish_reason"], "tool_calls");
+    assert!(choice["message"]["content"].is_null());
+    let call = &choice["message"]["tool_calls"][0];
+    assert_eq!(call["type"], "function");
+    assert_eq!(call["function"]["name"], "get_weather");
+    let args: Value =
+        serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+    assert!(
+        args["city"].is_string(),
+        "arguments follow the schema: {args}"
+    );
+    assert!(!call["id"].as_str().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn named_tool_choice_and_parallel_calls() {
+    let gw = common::start().await;
+    let (_, reply) = gw
+        .chat(json!({"model": MODEL, "messages": [{"role": "user", "content": "time?"}], "tools": weather_tools(),
+                     "tool_choice": {"type": "function", "function": {"name": "get_time"}}}))
+        .await;
+    assert_eq!(
+        reply["choices"][0]["message"]["tool_calls"][0]["function"]["name"],
+        "get_time"
+    );
+    assert_eq!(
+        reply["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"],
+        "{}"
+    );
+
+    let (_, reply) = gw
+        .chat(
+            json!({"model": MODEL, "tools": weather_tools(), "messages": [{"role": "user",
+            "content": "both [[call:get_weather {\"city\":\"Oslo\"}]] [[call:get_time]]"}]}),
+        )
+        .await;
+    let calls = reply["choices"][0]["message"]["tool_calls"]
+        .as_array()
+        .unwrap();
+    assert_eq!(calls.len(), 2, "{reply}");
+    assert_eq!(calls[0]["function"]["arguments"], r#"{"city":"Oslo"}"#);
+    assert_eq!(calls[1]["function"]["name"], "get_time");
+    assert_ne!(calls[0]["id"], calls[1]["id"]);
+}
+
+#[tokio::test]
+async fn tool_results_go_back_to_the_model() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(json!({"model": MODEL, "tools": weather_tools(), "messages": [
+            {"role": "user", "content": "weather in Oslo and the time?"},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"}},
+                {"id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": ""}}]},
+            {"role": "tool", "tool_call_id": "call_a", "content": "{\"temp\": 3}"},
+            {"role": "tool", "tool_call_id": "call_b", "content": "noon"}
+        ]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let text = content(&reply);
+    assert!(text.contains("[toolResult call_a: {\"temp\":3}]"), "{text}");
+    assert!(text.contains("[toolResult call_b: noon]"), "{text}");
+    assert_eq!(reply["choices"][0]["finish_reason"], "stop");
+}
+
+#[tokio::test]
+async fn streamed_tool_calls_are_indexed_from_zero_after_a_text_block() {
+    let gw = common::start().await;
+    let (status, events) = gw
+        .chat_stream(stream(
+            json!({"model": MODEL, "tools": weather_tools(), "messages": [{"role": "user",
+            "content": "go [[call:get_weather {\"city\":\"Lima\"}]] [[call:get_time]]"}]}),
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        streamed_text(&events).starts_with("Calling"),
+        "auto mode leads with text"
+    );
+    let calls = streamed_tool_calls(&events);
+    assert_eq!(calls.len(), 2, "{events:?}");
+    assert_eq!(
+        (calls[0].1.as_str(), calls[0].2.as_str()),
+        ("get_weather", r#"{"city":"Lima"}"#)
+    );
+    assert_eq!(
+        (calls[1].1.as_str(), calls[1].2.as_str()),
+        ("get_time", "{}")
+    );
+    let finish = events
+        .iter()
+        .find_map(|e| e["choices"][0]["finish_reason"].as_str());
+    assert_eq!(finish, Some("tool_calls"));
+}
+
+#[tokio::test]
+async fn models_that_cannot_stream_tools_still_stream_to_the_client() {
+    let gw = common::start().await;
+    let (status, events) = gw
+        .chat_stream(stream(json!({"model": LLAMA, "tools": weather_tools(),
+            "messages": [{"role": "user", "content": "weather? [[call:get_weather {\"city\":\"Rome\"}]]"}]})))
+        .await;
+    assert_eq!(status, 200, "{events:?}");
+    assert_eq!(events[0]["choices"][0]["delta"]["role"], "assistant");
+    let calls = streamed_tool_calls(&events);
+    assert_eq!(calls.len(), 1, "{events:?}");
+    assert_eq!(
+        (calls[0].1.as_str(), calls[0].2.as_str()),
+        ("get_weather", r#"{"city":"Rome"}"#)
+    );
+    let finish = events
+        .iter()
+        .find_map(|e| e["choices"][0]["finish_reason"].as_str());
+    assert_eq!(finish, Some("tool_calls"));
+    assert_eq!(events.last().unwrap(), &json!("[DONE]"));
+}
+
+#[tokio::test]
+async fn required_tool_choice_on_models_that_only_take_auto_becomes_an_instruction() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(json!({"model": LLAMA, "tools": weather_tools(), "tool_choice": {"type": "function", "function": {"name": "get_time"}},
+            "messages": [{"role": "user", "content": "[[echo:request]]"}]}))
+        .await;
+    assert_eq!(
+        status, 200,
+        "Bedrock refuses toolChoice any/tool for Llama: {reply}"
+    );
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert_eq!(sent["toolConfig"]["toolChoice"], json!({"auto": {}}));
+    assert!(
+        sent["system"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("`get_time`"),
+        "{sent}"
+    );
+}
+
+#[tokio::test]
+async fn tool_choice_none_after_tool_turns_offers_no_tool() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(json!({"model": MODEL, "tools": weather_tools(), "tool_choice": "none", "messages": [
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "rain"},
+            {"role": "user", "content": "summarise without tools"}
+        ]}))
+        .await;
+    assert_eq!(
+        status, 200,
+        "the strict emulator needs a toolConfig here: {reply}"
+    );
+    assert!(reply["choices"][0]["message"]["tool_calls"].is_null());
+    assert_eq!(reply["choices"][0]["finish_reason"], "stop");
+}
+
+#[tokio::test]
+async fn legacy_functions_work() {
+    let gw = common::start().await;
+    let functions = json!([{"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}}]);
+    let (status, reply) = gw
+        .chat(
+            json!({"model": MODEL, "functions": functions, "function_call": {"name": "lookup"},
+            "messages": [{"role": "user", "content": "find it"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        reply["choices"][0]["message"]["tool_calls"][0]["function"]["name"],
+        "lookup"
+    );
+    let (status, reply) = gw
+        .chat(json!({"model": MODEL, "functions": functions, "messages": [
+            {"role": "user", "content": "find it"},
+            {"role": "assistant", "content": null, "function_call": {"name": "lookup", "arguments": "{\"q\":\"x\"}"}},
+            {"role": "function", "name": "lookup", "content": "found"}
+        ]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(content(&reply).contains("found"), "{reply}");
+}
+
+#[tokio::test]
+async fn tools_on_a_model_without_tool_use_is_a_clear_400() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(
+            json!({"model": "mistral.mistral-7b-instruct-v0:2", "tools": weather_tools(),
+            "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("mistral.mistral-7b-instruct-v0:2")
+    );
+}
+
+#[tokio::test]
+async fn image_data_urls_reach_bedrock_as_image_blocks() {
+    let gw = common::start().await;
+    let body = |model: &str, url: String| {
+        json!({"model": model, "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": url}}]}]})
+    };
+    // Labelled JPEG, really a PNG: the format comes from the bytes.
+    let (status, reply) = gw
+        .chat(body(MODEL, format!("data:image/jpeg;base64,{PNG_1X1}")))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(
+        content(&reply).starts_with("describe [image png"),
+        "{reply}"
+    );
+
+    let (status, reply) = gw
+        .chat(body(
+            "amazon.nova-micro-v1:0",
+            format!("data:image/png;base64,{PNG_1X1}"),
+        ))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("amazon.nova-micro-v1:0")
+    );
+    assert_eq!(reply["error"]["param"], "messages[0].content[1]");
+
+    let (status, reply) = gw
+        .chat(body(MODEL, "data:image/png;base64,%%%".into()))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("base64")
+    );
+    let svg = base64_of(b"<svg xmlns='http://www.w3.org/2000/svg'/>");
+    let (status, reply) = gw
+        .chat(body(MODEL, format!("data:image/svg+xml;base64,{svg}")))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("PNG, JPEG, GIF or WebP")
+    );
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[tokio::test]
+async fn file_parts_become_documents_with_sanitized_names() {
+    let gw = common::start().await;
+    let pdf = base64_of(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF");
+    let (status, reply) = gw
+        .chat(json!({"model": "amazon.nova-lite-v1:0", "messages": [{"role": "user", "content": [
+            {"type": "file", "file": {"filename": "Q3 report_final!.pdf", "file_data": format!("data:application/pdf;base64,{pdf}")}},
+            {"type": "text", "text": "summarise"}]}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(
+        content(&reply).contains("[document Q3 report final pdf"),
+        "{reply}"
+    );
+}
+
+#[tokio::test]
+async fn reasoning_effort_returns_signed_reasoning_that_round_trips_with_tools() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(json!({"model": CLAUDE_37, "reasoning_effort": "low", "max_tokens": 2000, "temperature": 0.5,
+            "tools": weather_tools(), "tool_choice": "auto",
+            "messages": [{"role": "user", "content": "think, then [[call:get_time]]"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let message = &reply["choices"][0]["message"];
+    assert!(
+        message["reasoning_content"]
+            .as_str()
+            .unwrap()
+            .starts_with("Thinking about"),
+        "{reply}"
+    );
+    let thinking = message["thinking_blocks"].clone();
+    assert!(thinking[0]["signature"].is_string(), "{reply}");
+    let call = message["tool_calls"][0].clone();
+
+    // Second turn: the assistant turn goes back with its signed thinking and its tool call.
+    let (status, reply) = gw
+        .chat(json!({"model": CLAUDE_37, "reasoning_effort": "low", "max_tokens": 2000, "tools": weather_tools(),
+            "messages": [
+                {"role": "user", "content": "think, then [[call:get_time]]"},
+                {"role": "assistant", "content": message["content"], "tool_calls": [call.clone()], "thinking_blocks": thinking},
+                {"role": "tool", "tool_call_id": call["id"], "content": "12:00"}
+            ]}))
+        .await;
+    assert_eq!(status, 200, "the emulator checks the signature: {reply}");
+    assert!(content(&reply).contains("12:00"));
+
+    // A tampered signature is refused by Bedrock's rules.
+    let mut forged = message["thinking_blocks"].clone();
+    forged[0]["signature"] = json!("forged");
+    let (status, _) = gw
+        .chat(json!({"model": CLAUDE_37, "reasoning_effort": "low", "tools": weather_tools(), "messages": [
+            {"role": "user", "content": "x"},
+            {"role": "assistant", "tool_calls": [call.clone()], "thinking_blocks": forged},
+            {"role": "tool", "tool_call_id": call["id"], "content": "12:00"}]}))
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn reasoning_streams_as_reasoning_content() {
+    let gw = common::start().await;
+    let (status, events) = gw
+        .chat_stream(stream(
+            json!({"model": CLAUDE_37, "reasoning_effort": "medium",
+            "messages": [{"role": "user", "content": "why is the sky blue"}]}),
+        ))
+        .await;
+    assert_eq!(status, 200, "{events:?}");
+    let reasoning: String = events
+        .iter()
+        .filter_map(|e| e["choices"][0]["delta"]["reasoning_content"].as_str())
+        .collect();
+    assert!(reasoning.starts_with("Thinking about"), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["choices"][0]["delta"]["thinking_blocks"][0]["signature"].is_string())
+    );
+    assert_eq!(streamed_text(&events), "why is the sky blue");
+}
+
+#[tokio::test]
+async fn models_that_always_reason_return_it() {
+    let gw = common::start().await;
+    let (status, reply) = gw.chat(user("us.deepseek.r1-v1:0", "ponder")).await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(
+        reply["choices"][0]["message"]["reasoning_content"]
+            .as_str()
+            .unwrap()
+            .contains("ponder")
+    );
+    assert_eq!(content(&reply), "ponder");
+}
+
+async fn cached_tokens(gw: &TestGateway, body: Value) -> (Value, u64, u64) {
+    let (status, reply) = gw.chat(body).await;
+    assert_eq!(status, 200, "{reply}");
+    let details = &reply["usage"]["prompt_tokens_details"];
+    (
+        reply.clone(),
+        details["cached_tokens"].as_u64().unwrap_or(0),
+        details["cache_write_tokens"].as_u64().unwrap_or(0),
+    )
+}
+
+#[tokio::test]
+async fn cache_control_markers_become_cache_points_and_report_cached_tokens() {
+    let gw = common::start().await;
+    let long_system = "You are a meticulous assistant. ".repeat(20);
+    let body = json!({"model": MODEL, "messages": [
+        {"role": "system", "content": [{"type": "text", "text": long_system, "cache_control": {"type": "ephemeral"}}]},
+        {"role": "user", "content": "question one"}]});
+    let (_, read, write) = cached_tokens(&gw, body.clone()).await;
+    assert_eq!(read, 0);
+    assert!(write > 0, "first call writes the cache");
+    let (reply, read, _) = cached_tokens(&gw, body).await;
+    assert!(read > 0, "second call reads it: {reply}");
+    let usage = &reply["usage"];
+    assert_eq!(
+        usage["total_tokens"].as_u64().unwrap(),
+        usage["prompt_tokens"].as_u64().unwrap() + usage["completion_tokens"].as_u64().unwrap()
+    );
+    assert!(usage["prompt_tokens"].as_u64().unwrap() >= read);
+
+    // A model without caching never receives cache points (the strict emulator would refuse).
+    let (status, reply) = gw
+        .chat(json!({"model": "anthropic.claude-3-haiku-20240307-v1:0", "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}}]}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+}
+
+#[tokio::test]
+async fn enable_prompt_caching_adds_points_after_system_and_tools() {
+    let gw = common::start_with(&[("ENABLE_PROMPT_CACHING", "true")], Default::default()).await;
+    let (status, reply) = gw
+        .chat(json!({"model": MODEL, "tools": weather_tools(), "messages": [
+            {"role": "system", "content": "rules"}, {"role": "user", "content": "[[echo:request]]"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert_eq!(
+        sent["system"].as_array().unwrap().last().unwrap(),
+        &json!({"cachePoint": {"type": "default"}})
+    );
+    let tools = sent["toolConfig"]["tools"].as_array().unwrap();
+    assert_eq!(
+        tools.last().unwrap(),
+        &json!({"cachePoint": {"type": "default"}})
+    );
+}
+
+#[tokio::test]
+async fn inference_profiles_and_arns_are_model_ids() {
+    let gw = common::start().await;
+    for model in [
+        "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        "eu.anthropic.claude-3-5-haiku-20241022-v1:0",
+        "apac.amazon.nova-lite-v1:0",
+        "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/emu-app-profile",
+    ] {
+        let (status, reply) = gw.chat(user(model, "hi")).await;
+        assert_eq!(status, 200, "{model}: {reply}");
+        assert_eq!(reply["model"], model);
+    }
+}
+
+#[tokio::test]
+async fn prompt_routers_report_the_model_that_answered() {
+    let gw = common::start().await;
+    let router = "arn:aws:bedrock:us-east-1:111122223333:default-prompt-router/anthropic.claude:1";
+    let invoked =
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0";
+    let (status, reply) = gw.chat(user(router, "route me")).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["model"], invoked);
+    let (_, events) = gw.chat_stream(stream(user(router, "route me"))).await;
+    assert_eq!(events[0]["model"], router);
+    let finish = events
+        .iter()
+        .find(|e| e["choices"][0]["finish_reason"].is_string())
+        .unwrap();
+    assert_eq!(finish["model"], invoked);
+}
+
+#[tokio::test]
+async fn json_schema_output_natively_or_through_a_forced_tool() {
+    let gw = common::start().await;
+    let format = json!({"type": "json_schema", "json_schema": {"name": "city", "schema": {
+        "type": "object", "properties": {"name": {"type": "string"}, "population": {"type": "integer"}},
+        "required": ["name", "population"]}}});
+    for model in [
+        CLAUDE_45,
+        "amazon.nova-lite-v1:0",
+        "mistral.mistral-large-2407-v1:0",
+    ] {
+        let (status, reply) = gw
+            .chat(json!({"model": model, "response_format": format, "messages": [{"role": "user", "content": "a city"}]}))
+            .await;
+        assert_eq!(status, 200, "{model}: {reply}");
+        let value: Value = serde_json::from_str(content(&reply))
+            .unwrap_or_else(|e| panic!("{model}: {e}: {reply}"));
+        assert!(
+            value["name"].is_string() && value["population"].is_i64(),
+            "{model}: {value}"
+        );
+        assert!(reply["choices"][0]["message"]["tool_calls"].is_null());
+        assert_eq!(reply["choices"][0]["finish_reason"], "stop");
+
+        let (_, events) = gw
+            .chat_stream(stream(json!({"model": model, "response_format": format, "messages": [{"role": "user", "content": "a city"}]})))
+            .await;
+        let streamed: Value = serde_json::from_str(&streamed_text(&events))
+            .unwrap_or_else(|e| panic!("{model}: {e}: {events:?}"));
+        assert!(streamed["name"].is_string(), "{model}");
+    }
+    let (status, reply) = gw
+        .chat(
+            json!({"model": "amazon.nova-lite-v1:0", "response_format": {"type": "json_object"},
+            "messages": [{"role": "user", "content": "anything"}]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        serde_json::from_str::<Value>(content(&reply))
+            .unwrap()
+            .is_object()
+    );
+}
+
+#[tokio::test]
+async fn bedrock_fields_pass_through_from_extra_body() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(json!({"model": MODEL, "messages": [{"role": "user", "content": "[[echo:request]]"}],
+            "additionalModelRequestFields": {"top_k": 5},
+            "guardrailConfig": {"guardrailIdentifier": "abc123", "guardrailVersion": "1", "trace": "enabled"},
+            "performanceConfig": {"latency": "optimized"},
+            "requestMetadata": {"team": "search"},
+            "some_future_openai_field": {"ignored": true}}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert_eq!(sent["additionalModelRequestFields"], json!({"top_k": 5}));
+    assert_eq!(sent["guardrailConfig"]["guardrailIdentifier"], "abc123");
+    assert_eq!(sent["performanceConfig"], json!({"latency": "optimized"}));
+    assert_eq!(sent["requestMetadata"], json!({"team": "search"}));
+
+    let (status, reply) = gw
+        .chat(
+            json!({"model": MODEL, "messages": [{"role": "user", "content": "bad [[guardrail]]"}],
+            "guardrailConfig": {"guardrailIdentifier": "abc123", "guardrailVersion": "1"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["choices"][0]["finish_reason"], "content_filter");
+}
+
+#[tokio::test]
+async fn temperature_and_top_p_are_not_both_sent_to_models_that_refuse_it() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(json!({"model": "anthropic.claude-haiku-4-5-20251001-v1:0", "temperature": 0.2, "top_p": 0.8,
+            "messages": [{"role": "user", "content": "hi"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+}
+
+#[tokio::test]
+async fn model_aliases_from_the_environment() {
+    let gw = common::start_with(
+        &[("MODEL_ALIASES", r#"{"fast":"amazon.nova-micro-v1:0"}"#)],
+        Default::default(),
+    )
+    .await;
+    let (status, reply) = gw.chat(user("fast", "hi")).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["model"], "amazon.nova-micro-v1:0");
+}
