@@ -1,0 +1,574 @@
+//! The model catalogue: which model ids exist, what each model can do, and how
+//! a request's `modelId` (bare id, inference profile, ARN) resolves to a row.
+//!
+//! One table decides every capability check in the emulator, so adding a
+//! model is adding a row. Rows carry a kind (chat or embedding) so that
+//! embedding endpoints and model listing can grow from the same table.
+
+use crate::error::ApiError;
+
+/// How a chat model produces reasoning content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasoningKind {
+    /// No reasoning output.
+    None,
+    /// Anthropic-style extended thinking, switched on per request with
+    /// `additionalModelRequestFields.thinking` and signed.
+    BudgetThinking,
+    /// Always reasons before answering; reasoning text carries no signature.
+    AlwaysReasons,
+}
+
+/// What a chat model accepts through Converse and ConverseStream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatCapabilities {
+    pub system_prompt: bool,
+    pub tools: bool,
+    /// Tool definitions are accepted by ConverseStream, not only Converse.
+    pub tool_streaming: bool,
+    /// `toolChoice` may be `any` or `tool` (forcing a call), not only `auto`.
+    pub forced_tool_choice: bool,
+    /// `toolResult.status` is accepted.
+    pub tool_result_status: bool,
+    pub images: bool,
+    pub documents: bool,
+    pub reasoning: ReasoningKind,
+    /// `cachePoint` blocks are accepted.
+    pub prompt_caching: bool,
+    /// Setting both `temperature` and `topP` is refused.
+    pub rejects_temperature_with_top_p: bool,
+    /// `outputConfig.textFormat` (native structured output) is accepted.
+    pub structured_output: bool,
+    pub streaming: bool,
+    pub max_output_tokens: u32,
+    /// Keys the provider accepts in `additionalModelRequestFields`.
+    pub request_field_keys: &'static [&'static str],
+}
+
+/// What kind of model a row describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    Chat(ChatCapabilities),
+    Embedding,
+}
+
+/// One foundation model Bedrock offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FoundationModel {
+    pub id: &'static str,
+    pub provider: &'static str,
+    pub name: &'static str,
+    pub kind: ModelKind,
+    /// Invocable by its bare id (on-demand throughput). When false, only an
+    /// inference profile reaches it.
+    pub on_demand: bool,
+    /// Prefixes of the system-defined inference profiles that contain the
+    /// model (`us`, `eu`, `apac`, `global`).
+    pub profile_prefixes: &'static [&'static str],
+}
+
+const ANTHROPIC_KEYS: &[&str] = &["top_k", "anthropic_beta"];
+const ANTHROPIC_THINKING_KEYS: &[&str] = &["top_k", "anthropic_beta", "thinking"];
+const NOVA_KEYS: &[&str] = &["inferenceConfig"];
+const NO_KEYS: &[&str] = &[];
+const TOP_K_KEYS: &[&str] = &["top_k"];
+const GPT_OSS_KEYS: &[&str] = &["reasoning_effort"];
+const COHERE_KEYS: &[&str] = &["k"];
+
+const CLAUDE_3: ChatCapabilities = ChatCapabilities {
+    system_prompt: true,
+    tools: true,
+    tool_streaming: true,
+    forced_tool_choice: true,
+    tool_result_status: true,
+    images: true,
+    documents: true,
+    reasoning: ReasoningKind::None,
+    prompt_caching: false,
+    rejects_temperature_with_top_p: false,
+    structured_output: false,
+    streaming: true,
+    max_output_tokens: 4096,
+    request_field_keys: ANTHROPIC_KEYS,
+};
+
+const CLAUDE_3_5_HAIKU: ChatCapabilities = ChatCapabilities {
+    prompt_caching: true,
+    max_output_tokens: 8192,
+    ..CLAUDE_3
+};
+
+const CLAUDE_THINKING: ChatCapabilities = ChatCapabilities {
+    reasoning: ReasoningKind::BudgetThinking,
+    prompt_caching: true,
+    max_output_tokens: 64000,
+    request_field_keys: ANTHROPIC_THINKING_KEYS,
+    ..CLAUDE_3
+};
+
+const CLAUDE_4_5: ChatCapabilities = ChatCapabilities {
+    rejects_temperature_with_top_p: true,
+    structured_output: true,
+    ..CLAUDE_THINKING
+};
+
+const NOVA_MICRO: ChatCapabilities = ChatCapabilities {
+    system_prompt: true,
+    tools: true,
+    tool_streaming: true,
+    forced_tool_choice: true,
+    tool_result_status: true,
+    images: false,
+    documents: false,
+    reasoning: ReasoningKind::None,
+    prompt_caching: true,
+    rejects_temperature_with_top_p: false,
+    structured_output: false,
+    streaming: true,
+    max_output_tokens: 10000,
+    request_field_keys: NOVA_KEYS,
+};
+
+const NOVA_MULTIMODAL: ChatCapabilities = ChatCapabilities {
+    images: true,
+    documents: true,
+    ..NOVA_MICRO
+};
+
+const LLAMA_3: ChatCapabilities = ChatCapabilities {
+    system_prompt: true,
+    tools: true,
+    tool_streaming: false,
+    forced_tool_choice: false,
+    tool_result_status: false,
+    images: false,
+    documents: false,
+    reasoning: ReasoningKind::None,
+    prompt_caching: false,
+    rejects_temperature_with_top_p: false,
+    structured_output: false,
+    streaming: true,
+    max_output_tokens: 8192,
+    request_field_keys: NO_KEYS,
+};
+
+const MISTRAL_LARGE: ChatCapabilities = ChatCapabilities {
+    forced_tool_choice: true,
+    documents: true,
+    request_field_keys: TOP_K_KEYS,
+    ..LLAMA_3
+};
+
+const MISTRAL_7B: ChatCapabilities = ChatCapabilities {
+    system_prompt: false,
+    tools: false,
+    forced_tool_choice: false,
+    documents: false,
+    request_field_keys: TOP_K_KEYS,
+    ..LLAMA_3
+};
+
+const DEEPSEEK_R1: ChatCapabilities = ChatCapabilities {
+    tools: false,
+    reasoning: ReasoningKind::AlwaysReasons,
+    max_output_tokens: 32768,
+    ..LLAMA_3
+};
+
+const GPT_OSS: ChatCapabilities = ChatCapabilities {
+    tool_streaming: true,
+    forced_tool_choice: true,
+    reasoning: ReasoningKind::AlwaysReasons,
+    request_field_keys: GPT_OSS_KEYS,
+    ..LLAMA_3
+};
+
+const COMMAND_R_PLUS: ChatCapabilities = ChatCapabilities {
+    max_output_tokens: 4096,
+    request_field_keys: COHERE_KEYS,
+    ..LLAMA_3
+};
+
+const GEO: &[&str] = &["us", "eu", "apac"];
+const GEO_AND_GLOBAL: &[&str] = &["us", "eu", "apac", "global"];
+const US_ONLY: &[&str] = &["us"];
+const NO_PROFILES: &[&str] = &[];
+
+const fn chat(
+    id: &'static str,
+    provider: &'static str,
+    name: &'static str,
+    capabilities: ChatCapabilities,
+    profile_prefixes: &'static [&'static str],
+) -> FoundationModel {
+    FoundationModel {
+        id,
+        provider,
+        name,
+        kind: ModelKind::Chat(capabilities),
+        on_demand: true,
+        profile_prefixes,
+    }
+}
+
+const fn embedding(
+    id: &'static str,
+    provider: &'static str,
+    name: &'static str,
+) -> FoundationModel {
+    FoundationModel {
+        id,
+        provider,
+        name,
+        kind: ModelKind::Embedding,
+        on_demand: true,
+        profile_prefixes: NO_PROFILES,
+    }
+}
+
+/// Every foundation model the emulator knows, with real Bedrock ids.
+pub static MODELS: &[FoundationModel] = &[
+    chat(
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "Anthropic",
+        "Claude 3 Haiku",
+        CLAUDE_3,
+        GEO,
+    ),
+    chat(
+        "anthropic.claude-3-5-haiku-20241022-v1:0",
+        "Anthropic",
+        "Claude 3.5 Haiku",
+        CLAUDE_3_5_HAIKU,
+        GEO,
+    ),
+    chat(
+        "anthropic.claude-3-7-sonnet-20250219-v1:0",
+        "Anthropic",
+        "Claude 3.7 Sonnet",
+        CLAUDE_THINKING,
+        GEO,
+    ),
+    chat(
+        "anthropic.claude-sonnet-4-20250514-v1:0",
+        "Anthropic",
+        "Claude Sonnet 4",
+        CLAUDE_THINKING,
+        GEO_AND_GLOBAL,
+    ),
+    chat(
+        "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "Anthropic",
+        "Claude Sonnet 4.5",
+        CLAUDE_4_5,
+        GEO_AND_GLOBAL,
+    ),
+    chat(
+        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "Anthropic",
+        "Claude Haiku 4.5",
+        CLAUDE_4_5,
+        GEO_AND_GLOBAL,
+    ),
+    chat(
+        "amazon.nova-micro-v1:0",
+        "Amazon",
+        "Nova Micro",
+        NOVA_MICRO,
+        GEO,
+    ),
+    chat(
+        "amazon.nova-lite-v1:0",
+        "Amazon",
+        "Nova Lite",
+        NOVA_MULTIMODAL,
+        GEO,
+    ),
+    chat(
+        "amazon.nova-pro-v1:0",
+        "Amazon",
+        "Nova Pro",
+        NOVA_MULTIMODAL,
+        GEO,
+    ),
+    chat(
+        "meta.llama3-1-8b-instruct-v1:0",
+        "Meta",
+        "Llama 3.1 8B Instruct",
+        LLAMA_3,
+        NO_PROFILES,
+    ),
+    chat(
+        "meta.llama3-3-70b-instruct-v1:0",
+        "Meta",
+        "Llama 3.3 70B Instruct",
+        LLAMA_3,
+        NO_PROFILES,
+    ),
+    chat(
+        "mistral.mistral-large-2407-v1:0",
+        "Mistral AI",
+        "Mistral Large (24.07)",
+        MISTRAL_LARGE,
+        NO_PROFILES,
+    ),
+    chat(
+        "mistral.mistral-7b-instruct-v0:2",
+        "Mistral AI",
+        "Mistral 7B Instruct",
+        MISTRAL_7B,
+        NO_PROFILES,
+    ),
+    FoundationModel {
+        on_demand: false,
+        ..chat(
+            "deepseek.r1-v1:0",
+            "DeepSeek",
+            "DeepSeek-R1",
+            DEEPSEEK_R1,
+            US_ONLY,
+        )
+    },
+    chat(
+        "openai.gpt-oss-120b-1:0",
+        "OpenAI",
+        "gpt-oss-120b",
+        GPT_OSS,
+        NO_PROFILES,
+    ),
+    chat(
+        "openai.gpt-oss-20b-1:0",
+        "OpenAI",
+        "gpt-oss-20b",
+        GPT_OSS,
+        NO_PROFILES,
+    ),
+    chat(
+        "cohere.command-r-plus-v1:0",
+        "Cohere",
+        "Command R+",
+        COMMAND_R_PLUS,
+        NO_PROFILES,
+    ),
+    embedding(
+        "amazon.titan-embed-text-v1",
+        "Amazon",
+        "Titan Embeddings G1 - Text",
+    ),
+    embedding(
+        "amazon.titan-embed-text-v2:0",
+        "Amazon",
+        "Titan Text Embeddings V2",
+    ),
+    embedding("cohere.embed-english-v3", "Cohere", "Embed English"),
+    embedding(
+        "cohere.embed-multilingual-v3",
+        "Cohere",
+        "Embed Multilingual",
+    ),
+    embedding("cohere.embed-v4:0", "Cohere", "Embed v4"),
+    embedding(
+        "amazon.nova-2-multimodal-embeddings-v1:0",
+        "Amazon",
+        "Nova Multimodal Embeddings",
+    ),
+];
+
+/// The application inference profile the emulator pretends the account owns.
+pub const APPLICATION_PROFILE_ARN: &str =
+    "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/emu-app-profile";
+/// The default prompt router the emulator pretends the account can use.
+pub const PROMPT_ROUTER_ARN: &str =
+    "arn:aws:bedrock:us-east-1:111122223333:default-prompt-router/anthropic.claude:1";
+/// The model both of the above answer with.
+const ROUTED_MODEL_ID: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
+
+const INVALID_MODEL: &str = "The provided model identifier is invalid.";
+const NOT_A_CHAT_MODEL: &str = "This action doesn't support the model that you provided. Try again with a supported text or chat model.";
+
+/// A request's `modelId` resolved to the model that will answer it.
+#[derive(Debug, Clone)]
+pub struct ResolvedModel {
+    pub model: &'static FoundationModel,
+    pub capabilities: ChatCapabilities,
+    /// Set when a prompt router chose the model: the ARN reported in
+    /// `trace.promptRouter.invokedModelId`.
+    pub routed_to: Option<String>,
+    /// The id is a Prompt management prompt ARN (only these accept
+    /// `promptVariables`).
+    pub is_prompt_resource: bool,
+}
+
+/// Finds a foundation model by its bare id.
+pub fn lookup(id: &str) -> Option<&'static FoundationModel> {
+    MODELS.iter().find(|model| model.id == id)
+}
+
+/// Resolves the `modelId` of a Converse or ConverseStream request, with the
+/// errors Bedrock gives for ids it cannot run there.
+pub fn resolve_chat_model(model_id: &str) -> Result<ResolvedModel, ApiError> {
+    if model_id == APPLICATION_PROFILE_ARN {
+        return routed(false, None);
+    }
+    if model_id == PROMPT_ROUTER_ARN {
+        let invoked = format!("arn:aws:bedrock:us-east-1::foundation-model/{ROUTED_MODEL_ID}");
+        return routed(false, Some(invoked));
+    }
+    if let Some(resource) = model_id.strip_prefix("arn:") {
+        return resolve_arn(resource);
+    }
+    resolve_id(model_id)
+}
+
+fn routed(is_prompt_resource: bool, routed_to: Option<String>) -> Result<ResolvedModel, ApiError> {
+    let model = lookup(ROUTED_MODEL_ID).ok_or_else(|| ApiError::validation(INVALID_MODEL))?;
+    let ModelKind::Chat(capabilities) = model.kind else {
+        return Err(ApiError::validation(INVALID_MODEL));
+    };
+    Ok(ResolvedModel {
+        model,
+        capabilities,
+        routed_to,
+        is_prompt_resource,
+    })
+}
+
+/// `arn:aws:bedrock:REGION:ACCOUNT:TYPE/ID` without the leading `arn:`.
+fn resolve_arn(resource: &str) -> Result<ResolvedModel, ApiError> {
+    let parts: Vec<&str> = resource.splitn(5, ':').collect();
+    let [partition, service, region, account, rest] = parts.as_slice() else {
+        return Err(ApiError::validation(INVALID_MODEL));
+    };
+    if !partition.starts_with("aws") || *service != "bedrock" || region.is_empty() {
+        return Err(ApiError::validation(INVALID_MODEL));
+    }
+    let Some((resource_type, resource_id)) = rest.split_once('/') else {
+        return Err(ApiError::validation(INVALID_MODEL));
+    };
+    match resource_type {
+        "foundation-model" if account.is_empty() => resolve_id(resource_id),
+        "inference-profile" if is_account_id(account) && has_profile_prefix(resource_id) => {
+            resolve_id(resource_id)
+        }
+        "prompt" if is_account_id(account) && is_prompt_id(resource_id) => routed(true, None),
+        _ => Err(ApiError::validation(INVALID_MODEL)),
+    }
+}
+
+fn is_account_id(account: &str) -> bool {
+    account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn has_profile_prefix(id: &str) -> bool {
+    id.split_once('.')
+        .is_some_and(|(prefix, _)| matches!(prefix, "us" | "eu" | "apac" | "global"))
+}
+
+/// `PROMPT_ID` or `PROMPT_ID:VERSION`, as Prompt management issues them.
+fn is_prompt_id(id: &str) -> bool {
+    let (name, version) = id.split_once(':').unwrap_or((id, "1"));
+    !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric())
+        && !version.is_empty()
+        && version.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A bare foundation-model id or a system inference profile id.
+fn resolve_id(id: &str) -> Result<ResolvedModel, ApiError> {
+    let (profile_prefix, base_id) = match id.split_once('.') {
+        Some((prefix, rest)) if matches!(prefix, "us" | "eu" | "apac" | "global") => {
+            (Some(prefix), rest)
+        }
+        _ => (None, id),
+    };
+    let model = lookup(base_id).ok_or_else(|| ApiError::validation(INVALID_MODEL))?;
+    if let Some(prefix) = profile_prefix
+        && !model.profile_prefixes.contains(&prefix)
+    {
+        return Err(ApiError::validation(INVALID_MODEL));
+    }
+    let ModelKind::Chat(capabilities) = model.kind else {
+        return Err(ApiError::validation(NOT_A_CHAT_MODEL));
+    };
+    if profile_prefix.is_none() && !model.on_demand {
+        return Err(ApiError::validation(format!(
+            "Invocation of model ID {} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.",
+            model.id
+        )));
+    }
+    Ok(ResolvedModel {
+        model,
+        capabilities,
+        routed_to: None,
+        is_prompt_resource: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_id_is_unique() {
+        for (i, model) in MODELS.iter().enumerate() {
+            assert!(
+                MODELS[i + 1..].iter().all(|other| other.id != model.id),
+                "{} listed twice",
+                model.id
+            );
+        }
+    }
+
+    #[test]
+    fn resolves_profiles_and_arns() {
+        let resolved = resolve_chat_model("us.anthropic.claude-3-7-sonnet-20250219-v1:0").unwrap();
+        assert_eq!(
+            resolved.model.id,
+            "anthropic.claude-3-7-sonnet-20250219-v1:0"
+        );
+        assert!(resolve_chat_model("global.anthropic.claude-sonnet-4-20250514-v1:0").is_ok());
+        assert!(resolve_chat_model("global.anthropic.claude-3-7-sonnet-20250219-v1:0").is_err());
+        assert!(resolve_chat_model("eu.amazon.nova-pro-v1:0").is_ok());
+        assert!(
+            resolve_chat_model("arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-lite-v1:0")
+                .is_ok()
+        );
+        assert!(
+            resolve_chat_model(
+                "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.deepseek.r1-v1:0"
+            )
+            .is_ok()
+        );
+        assert!(
+            resolve_chat_model("arn:aws:bedrock:us-east-1:111122223333:prompt/PROMPT12345:2")
+                .unwrap()
+                .is_prompt_resource
+        );
+    }
+
+    #[test]
+    fn prompt_router_reports_the_invoked_model() {
+        let resolved = resolve_chat_model(PROMPT_ROUTER_ARN).unwrap();
+        assert_eq!(resolved.model.id, ROUTED_MODEL_ID);
+        assert_eq!(
+            resolved.routed_to.as_deref(),
+            Some(
+                "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+            )
+        );
+    }
+
+    #[test]
+    fn refuses_what_bedrock_refuses() {
+        let message = |id: &str| resolve_chat_model(id).unwrap_err().message;
+        assert_eq!(message("nope.model-v1"), INVALID_MODEL);
+        assert_eq!(message("amazon.titan-embed-text-v2:0"), NOT_A_CHAT_MODEL);
+        assert!(message("deepseek.r1-v1:0").starts_with("Invocation of model ID deepseek.r1-v1:0"));
+        assert!(resolve_chat_model("us.deepseek.r1-v1:0").is_ok());
+        assert_eq!(message("eu.deepseek.r1-v1:0"), INVALID_MODEL);
+        assert_eq!(
+            message("arn:aws:bedrock:us-east-1:1:prompt/x"),
+            INVALID_MODEL
+        );
+    }
+}

@@ -1,0 +1,371 @@
+//! The deterministic "model": decides what the assistant answers from the
+//! request and its markers, so tests can predict every byte.
+//!
+//! The answer echoes the last user turn, calls tools when asked to, reasons
+//! when the model reasons, and honours stop sequences and `maxTokens`.
+
+use serde_json::Value;
+
+use crate::catalog::{ReasoningKind, ResolvedModel};
+use crate::markers::{Echo, Markers};
+use crate::request::{
+    ContentBlock, ConverseRequest, Document, DocumentSource, GuardContent, Image, Role,
+    SystemBlock, ToolChoice, ToolResultContent,
+};
+use crate::schema_fill;
+use crate::signing;
+use crate::tokens;
+use crate::validate::Facts;
+
+/// What a guardrail answers in place of the model.
+pub const GUARDRAIL_MESSAGE: &str = "Sorry, the model cannot answer this question.";
+/// The reply when there is nothing to echo.
+const EMPTY_REPLY: &str = "OK";
+
+/// One content block of the assistant's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutputBlock {
+    Reasoning {
+        text: String,
+        signature: Option<String>,
+    },
+    RedactedReasoning(Vec<u8>),
+    Text(String),
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+}
+
+/// Why the model stopped, as Bedrock names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    EndTurn,
+    ToolUse,
+    MaxTokens,
+    StopSequence,
+    GuardrailIntervened,
+    ContentFiltered,
+}
+
+impl StopReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::EndTurn => "end_turn",
+            StopReason::ToolUse => "tool_use",
+            StopReason::MaxTokens => "max_tokens",
+            StopReason::StopSequence => "stop_sequence",
+            StopReason::GuardrailIntervened => "guardrail_intervened",
+            StopReason::ContentFiltered => "content_filtered",
+        }
+    }
+}
+
+/// The assistant's whole answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub blocks: Vec<OutputBlock>,
+    pub stop_reason: StopReason,
+    /// The stop sequence that ended the answer, if one did.
+    pub stop_sequence: Option<String>,
+}
+
+/// Everything the reply depends on.
+pub struct ReplyInput<'a> {
+    pub request: &'a ConverseRequest,
+    pub resolved: &'a ResolvedModel,
+    pub facts: &'a Facts,
+    pub markers: &'a Markers,
+    /// The last user turn rendered as text, markers removed.
+    pub echoed: &'a str,
+    /// The request body exactly as received (for `[[echo:request]]`).
+    pub body: &'a Value,
+}
+
+/// Renders the last user turn as the echo text, collecting its markers.
+pub fn echo_last_user_turn(request: &ConverseRequest, markers: &mut Markers) -> String {
+    let Some(turn) = request
+        .messages
+        .iter()
+        .rev()
+        .find(|message| message.role == Role::User)
+    else {
+        return String::new();
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for block in &turn.content {
+        let part = match block {
+            ContentBlock::Text(text) | ContentBlock::GuardContent(GuardContent::Text(text)) => {
+                markers.scan(text)
+            }
+            ContentBlock::Image(image) | ContentBlock::GuardContent(GuardContent::Image(image)) => {
+                describe_image(image)
+            }
+            ContentBlock::Document(document) => describe_document(document),
+            ContentBlock::ToolResult(result) => {
+                let contents: Vec<String> = result
+                    .content
+                    .iter()
+                    .map(|content| describe_tool_result_content(content, markers))
+                    .collect();
+                format!(
+                    "[toolResult {}: {}]",
+                    result.tool_use_id,
+                    contents.join(" ")
+                )
+            }
+            _ => continue,
+        };
+        if !part.is_empty() {
+            parts.push(part);
+        }
+    }
+    parts.join(" ")
+}
+
+fn describe_image(image: &Image) -> String {
+    format!("[image {} {} bytes]", image.format, image.bytes.len())
+}
+
+fn describe_document(document: &Document) -> String {
+    let size = match &document.source {
+        DocumentSource::Bytes(bytes) => bytes.len(),
+        source => source.len(),
+    };
+    format!(
+        "[document {} {} {} bytes]",
+        document.name, document.format, size
+    )
+}
+
+/// Tool results are scanned for markers too, so a test's "tool" can steer
+/// the next answer.
+fn describe_tool_result_content(content: &ToolResultContent, markers: &mut Markers) -> String {
+    match content {
+        ToolResultContent::Text(text) => markers.scan(text),
+        ToolResultContent::Json(value) => value.to_string(),
+        ToolResultContent::Image(image) => describe_image(image),
+        ToolResultContent::Document(document) => describe_document(document),
+        ToolResultContent::Unsupported(kind) => format!("[{kind}]"),
+    }
+}
+
+/// Decides the answer.
+pub fn compose(input: &ReplyInput) -> Reply {
+    let ReplyInput {
+        request,
+        resolved,
+        facts,
+        markers,
+        echoed,
+        body,
+    } = *input;
+    if markers.guardrail && request.guardrail.is_some() {
+        return Reply {
+            blocks: vec![OutputBlock::Text(GUARDRAIL_MESSAGE.to_string())],
+            stop_reason: StopReason::GuardrailIntervened,
+            stop_sequence: None,
+        };
+    }
+
+    let (text, exact) = match markers.echo {
+        Some(Echo::Request) => (body.to_string(), true),
+        Some(Echo::System) => (system_text(request), true),
+        None => match &facts.output_schema {
+            Some(schema) => (schema_fill::fill(schema).to_string(), true),
+            None => (echoed.to_string(), false),
+        },
+    };
+    let text = if text.is_empty() {
+        EMPTY_REPLY.to_string()
+    } else {
+        text
+    };
+
+    let mut blocks = Vec::new();
+    let reasons = facts.thinking || resolved.capabilities.reasoning == ReasoningKind::AlwaysReasons;
+    if reasons {
+        let thinking = format!("Thinking about: {text}");
+        if markers.redacted && resolved.capabilities.reasoning == ReasoningKind::BudgetThinking {
+            blocks.push(OutputBlock::RedactedReasoning(signing::redacted_reasoning(
+                &thinking,
+            )));
+        } else {
+            let signature = (resolved.capabilities.reasoning == ReasoningKind::BudgetThinking)
+                .then(|| signing::reasoning_signature(&thinking));
+            blocks.push(OutputBlock::Reasoning {
+                text: thinking,
+                signature,
+            });
+        }
+    }
+
+    let (calls, forced) = planned_tool_calls(request, markers);
+    if !calls.is_empty() {
+        if !forced {
+            let names: Vec<&str> = calls.iter().map(|(name, _)| name.as_str()).collect();
+            blocks.push(OutputBlock::Text(format!("Calling {}.", names.join(", "))));
+        }
+        for (index, (name, input)) in calls.into_iter().enumerate() {
+            let seed = format!(
+                "{}|{}|{index}|{name}|{text}",
+                resolved.model.id,
+                request.messages.len()
+            );
+            blocks.push(OutputBlock::ToolUse {
+                id: signing::tool_use_id(&seed),
+                name,
+                input,
+            });
+        }
+        return Reply {
+            blocks,
+            stop_reason: StopReason::ToolUse,
+            stop_sequence: None,
+        };
+    }
+
+    // Echoes are exempt from cutting so tests can always parse them.
+    let (text, mut stop_reason, stop_sequence) = if exact {
+        (text, StopReason::EndTurn, None)
+    } else {
+        cut(
+            &text,
+            request.inference.stop_sequences.as_deref(),
+            facts.max_tokens,
+        )
+    };
+    if markers.content_filtered {
+        stop_reason = StopReason::ContentFiltered;
+    }
+    blocks.push(OutputBlock::Text(text));
+    Reply {
+        blocks,
+        stop_reason,
+        stop_sequence,
+    }
+}
+
+fn system_text(request: &ConverseRequest) -> String {
+    request
+        .system
+        .iter()
+        .filter_map(|block| match block {
+            SystemBlock::Text(text) => Some(text.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The tool calls to make (name and input) and whether the choice forced
+/// them. Calls name only tools the request offers.
+fn planned_tool_calls(
+    request: &ConverseRequest,
+    markers: &Markers,
+) -> (Vec<(String, Value)>, bool) {
+    let Some(config) = &request.tool_config else {
+        return (Vec::new(), false);
+    };
+    let schema_of = |name: &str| {
+        config
+            .specs()
+            .find(|spec| spec.name == name)
+            .map(|spec| &spec.schema)
+    };
+    let input_for = |name: &str, given: Option<&Value>| {
+        given
+            .cloned()
+            .or_else(|| schema_of(name).map(schema_fill::fill))
+            .unwrap_or_else(|| Value::Object(Default::default()))
+    };
+    let marked: Vec<(String, Value)> = markers
+        .calls
+        .iter()
+        .filter(|call| schema_of(&call.name).is_some())
+        .map(|call| {
+            (
+                call.name.clone(),
+                input_for(&call.name, call.input.as_ref()),
+            )
+        })
+        .collect();
+    match &config.choice {
+        Some(ToolChoice::Any) => {
+            if !marked.is_empty() {
+                return (marked, true);
+            }
+            let first = config
+                .specs()
+                .next()
+                .map(|spec| (spec.name.clone(), input_for(&spec.name, None)));
+            (first.into_iter().collect(), true)
+        }
+        Some(ToolChoice::Tool(name)) => {
+            let given = markers
+                .calls
+                .iter()
+                .find(|call| &call.name == name)
+                .and_then(|call| call.input.as_ref());
+            (vec![(name.clone(), input_for(name, given))], true)
+        }
+        Some(ToolChoice::Auto) | None => (marked, false),
+    }
+}
+
+/// Applies stop sequences, then `maxTokens`.
+fn cut(
+    text: &str,
+    stop_sequences: Option<&[String]>,
+    max_tokens: u64,
+) -> (String, StopReason, Option<String>) {
+    let earliest_stop = stop_sequences
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|sequence| text.find(sequence.as_str()).map(|at| (at, sequence)))
+        .min_by_key(|(at, _)| *at);
+    let (text, reason, sequence) = match earliest_stop {
+        Some((at, sequence)) => (
+            &text[..at],
+            StopReason::StopSequence,
+            Some(sequence.clone()),
+        ),
+        None => (text, StopReason::EndTurn, None),
+    };
+    let (text, truncated) = tokens::truncate(text, max_tokens);
+    if truncated {
+        return (text.to_string(), StopReason::MaxTokens, None);
+    }
+    (text.to_string(), reason, sequence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_sequences_cut_before_the_first_match() {
+        let stops = ["END".to_string(), "big".to_string()];
+        assert_eq!(
+            cut("a big world END", Some(&stops), 100),
+            (
+                "a ".to_string(),
+                StopReason::StopSequence,
+                Some("big".to_string())
+            )
+        );
+    }
+
+    #[test]
+    fn max_tokens_cuts_words() {
+        assert_eq!(
+            cut("one two three", None, 2),
+            ("one two".to_string(), StopReason::MaxTokens, None)
+        );
+        assert_eq!(
+            cut("one two", None, 2),
+            ("one two".to_string(), StopReason::EndTurn, None)
+        );
+    }
+}

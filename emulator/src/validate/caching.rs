@@ -1,0 +1,62 @@
+//! Rules for prompt-caching checkpoints (`cachePoint` blocks): only on
+//! models with prompt caching, at most four per request, and never at a
+//! place where there is nothing before them to cache.
+
+use crate::catalog::ChatCapabilities;
+use crate::error::ApiError;
+use crate::request::{ContentBlock, ConverseRequest, SystemBlock, ToolEntry};
+
+const MAX_CACHE_POINTS: usize = 4;
+
+pub fn check(request: &ConverseRequest, capabilities: &ChatCapabilities) -> Result<(), ApiError> {
+    // Paths of every cache point, and whether each comes first in its list.
+    let mut points: Vec<(String, bool)> = Vec::new();
+    if let Some(config) = &request.tool_config {
+        for (index, tool) in config.tools.iter().enumerate() {
+            if matches!(tool, ToolEntry::CachePoint) {
+                points.push((format!("toolConfig.tools.{index}"), index == 0));
+            }
+        }
+    }
+    for (index, block) in request.system.iter().enumerate() {
+        if matches!(block, SystemBlock::CachePoint) {
+            points.push((format!("system.{index}"), index == 0));
+        }
+    }
+    for (message_index, message) in request.messages.iter().enumerate() {
+        for (index, block) in message.content.iter().enumerate() {
+            if !matches!(block, ContentBlock::CachePoint) {
+                continue;
+            }
+            if index > 0 && matches!(message.content[index - 1], ContentBlock::Reasoning(_)) {
+                return Err(ApiError::validation(
+                    "Cache point cannot be inserted after reasoning block. Please remove the invalid cache point and try again.",
+                ));
+            }
+            points.push((
+                format!("messages.{message_index}.content.{index}"),
+                index == 0,
+            ));
+        }
+    }
+    if points.is_empty() {
+        return Ok(());
+    }
+    if !capabilities.prompt_caching {
+        return Err(ApiError::validation(
+            "You invoked an unsupported model or your request did not allow prompt caching. See the documentation for more information.",
+        ));
+    }
+    if points.len() > MAX_CACHE_POINTS {
+        return Err(ApiError::from_model(format!(
+            "A maximum of {MAX_CACHE_POINTS} blocks with cache_control may be provided. Found {}.",
+            points.len()
+        )));
+    }
+    if let Some((path, _)) = points.iter().find(|(_, first)| *first) {
+        return Err(ApiError::validation(format!(
+            "The cachePoint block at {path} can't be the first block in its list. Place the cache point after the content you want to cache and try again."
+        )));
+    }
+    Ok(())
+}

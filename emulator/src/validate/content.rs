@@ -1,0 +1,194 @@
+//! Rules for media content: images and documents must be supported by the
+//! model, be what their declared format says (checked by magic numbers), and
+//! stay within Bedrock's size and count limits.
+
+use super::block_path;
+use crate::catalog::ChatCapabilities;
+use crate::error::ApiError;
+use crate::request::{
+    ContentBlock, ConverseRequest, Document, DocumentSource, GuardContent, Image, ToolResultContent,
+};
+
+/// Bedrock's per-image limit for Converse.
+const MAX_IMAGE_BYTES: usize = 3_750_000;
+/// Bedrock's per-document limit for Converse.
+const MAX_DOCUMENT_BYTES: usize = 4_500_000;
+const MAX_IMAGES: usize = 20;
+const MAX_DOCUMENTS: usize = 5;
+
+pub fn check(request: &ConverseRequest, capabilities: &ChatCapabilities) -> Result<(), ApiError> {
+    let mut images = 0;
+    let mut documents = 0;
+    for (message_index, message) in request.messages.iter().enumerate() {
+        for (block_index, block) in message.content.iter().enumerate() {
+            let path = block_path(message_index, block_index);
+            match block {
+                ContentBlock::Image(image) => {
+                    images += 1;
+                    check_image(image, &path, capabilities)?;
+                }
+                ContentBlock::GuardContent(GuardContent::Image(image)) => {
+                    check_image_bytes(image, &path)?;
+                }
+                ContentBlock::Document(document) => {
+                    documents += 1;
+                    check_document(document, &path, capabilities)?;
+                }
+                ContentBlock::Unsupported(kind) => return Err(unsupported_block(kind, &path)),
+                ContentBlock::ToolResult(result) => {
+                    for (content_index, content) in result.content.iter().enumerate() {
+                        let content_path = format!("{path}.toolResult.content.{content_index}");
+                        match content {
+                            ToolResultContent::Image(image) => {
+                                images += 1;
+                                check_image(image, &content_path, capabilities)?;
+                            }
+                            ToolResultContent::Document(document) => {
+                                documents += 1;
+                                check_document(document, &content_path, capabilities)?;
+                            }
+                            ToolResultContent::Unsupported(kind) => {
+                                return Err(unsupported_block(kind, &content_path));
+                            }
+                            ToolResultContent::Text(_) | ToolResultContent::Json(_) => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if images > MAX_IMAGES {
+        return Err(ApiError::validation(format!(
+            "Too many images: the request contains {images} images and the limit is {MAX_IMAGES}. Remove some images and try again."
+        )));
+    }
+    if documents > MAX_DOCUMENTS {
+        return Err(ApiError::validation(format!(
+            "Too many documents: the request contains {documents} documents and the limit is {MAX_DOCUMENTS}. Remove some documents and try again."
+        )));
+    }
+    Ok(())
+}
+
+fn unsupported_block(kind: &str, path: &str) -> ApiError {
+    ApiError::validation(format!(
+        "This model doesn't support the {kind} content block that you provided at {path}. Remove it and try again."
+    ))
+}
+
+fn check_image(image: &Image, path: &str, capabilities: &ChatCapabilities) -> Result<(), ApiError> {
+    if !capabilities.images {
+        return Err(unsupported_block("image", path));
+    }
+    check_image_bytes(image, path)
+}
+
+fn check_image_bytes(image: &Image, path: &str) -> Result<(), ApiError> {
+    if image.bytes.len() > MAX_IMAGE_BYTES {
+        return Err(ApiError::validation(format!(
+            "The image at {path} is {} bytes, larger than the 3.75 MB limit. Reduce the image size and try again.",
+            image.bytes.len()
+        )));
+    }
+    match sniff_image_format(&image.bytes) {
+        Some(actual) if actual == image.format => Ok(()),
+        Some(actual) => Err(ApiError::from_model(format!(
+            "{path}.image.source.bytes: The image was specified using the image/{} media type, but the image appears to be a image/{actual} image",
+            image.format
+        ))),
+        None => Err(ApiError::from_model(format!(
+            "{path}.image: Could not process image"
+        ))),
+    }
+}
+
+/// The image format the bytes really are, from their magic numbers.
+pub fn sniff_image_format(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("jpeg")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("gif")
+    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        Some("webp")
+    } else {
+        None
+    }
+}
+
+/// Bedrock's rule: alphanumerics, whitespace, hyphens, parentheses and
+/// square brackets, never two whitespace characters in a row.
+fn is_valid_document_name(name: &str) -> bool {
+    !name.trim().is_empty()
+        && name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch.is_whitespace() || "-()[]".contains(ch))
+        && !name
+            .chars()
+            .zip(name.chars().skip(1))
+            .any(|(a, b)| a.is_whitespace() && b.is_whitespace())
+}
+
+fn check_document(
+    document: &Document,
+    path: &str,
+    capabilities: &ChatCapabilities,
+) -> Result<(), ApiError> {
+    if !capabilities.documents {
+        return Err(unsupported_block("document", path));
+    }
+    if !is_valid_document_name(&document.name) {
+        return Err(ApiError::validation(format!(
+            "The document file name at {path} can only contain alphanumeric characters, whitespace characters, hyphens, parentheses, and square brackets. The name can't contain more than one consecutive whitespace character."
+        )));
+    }
+    if document.source.len() > MAX_DOCUMENT_BYTES {
+        return Err(ApiError::validation(format!(
+            "The document at {path} is larger than the 4.5 MB limit. Reduce the document size and try again."
+        )));
+    }
+    let DocumentSource::Bytes(bytes) = &document.source else {
+        return Ok(());
+    };
+    let looks_right = match document.format.as_str() {
+        "pdf" => bytes.starts_with(b"%PDF-"),
+        "docx" | "xlsx" => bytes.starts_with(b"PK\x03\x04"),
+        "doc" | "xls" => bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]),
+        // Text formats: anything that is text.
+        _ => std::str::from_utf8(bytes).is_ok(),
+    };
+    if looks_right {
+        Ok(())
+    } else {
+        Err(ApiError::validation(format!(
+            "The document at {path} isn't a valid {} file. Check the document's format and bytes and try again.",
+            document.format
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_the_four_formats() {
+        assert_eq!(sniff_image_format(b"\x89PNG\r\n\x1a\nrest"), Some("png"));
+        assert_eq!(sniff_image_format(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("jpeg"));
+        assert_eq!(sniff_image_format(b"GIF89a..."), Some("gif"));
+        assert_eq!(sniff_image_format(b"RIFF\0\0\0\0WEBPVP8 "), Some("webp"));
+        assert_eq!(sniff_image_format(b"hello"), None);
+    }
+
+    #[test]
+    fn document_names_follow_the_rule() {
+        assert!(is_valid_document_name("Quarterly report (v2) [final]"));
+        assert!(is_valid_document_name("report-2024"));
+        assert!(!is_valid_document_name("report.pdf"));
+        assert!(!is_valid_document_name("two  spaces"));
+        assert!(!is_valid_document_name("under_score"));
+        assert!(!is_valid_document_name(""));
+    }
+}
