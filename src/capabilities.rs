@@ -10,8 +10,10 @@ pub enum Reasoning {
     None,
     /// Anthropic extended thinking: `additionalModelRequestFields.thinking` with a token budget.
     Budget,
-    /// Reasons on every request and returns it (DeepSeek R1, gpt-oss); nothing to switch on.
+    /// Reasons on every request and returns it (DeepSeek R1); nothing to switch on.
     Always,
+    /// Reasons on every request, with `additionalModelRequestFields.reasoning_effort` (gpt-oss).
+    Effort,
 }
 
 /// The capabilities of one model family.
@@ -122,7 +124,7 @@ const DEEPSEEK_R1: Capabilities = Capabilities {
 const GPT_OSS: Capabilities = Capabilities {
     images: false,
     documents: false,
-    reasoning: Reasoning::Always,
+    reasoning: Reasoning::Effort,
     ..CLAUDE
 };
 const EMBEDDING: Capabilities = Capabilities {

@@ -9,7 +9,12 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn health_needs_no_key() {
     let gw = common::start().await;
-    let response = gw.http.get(format!("{}/health", gw.url)).send().await.unwrap();
+    let response = gw
+        .http
+        .get(format!("{}/health", gw.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
@@ -19,14 +24,35 @@ async fn health_needs_no_key() {
 async fn missing_or_wrong_key_is_401_in_openai_shape() {
     let gw = common::start().await;
     let url = format!("{}/api/v1/chat/completions", gw.url);
-    let response = gw.http.post(&url).json(&user(MODEL, "hi")).send().await.unwrap();
+    let response = gw
+        .http
+        .post(&url)
+        .json(&user(MODEL, "hi"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["type"], "authentication_error");
-    assert!(body["error"]["message"].as_str().unwrap().contains("Bearer"));
-    let response = gw.http.post(&url).bearer_auth("wrong").json(&user(MODEL, "hi")).send().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Bearer")
+    );
+    let response = gw
+        .http
+        .post(&url)
+        .bearer_auth("wrong")
+        .json(&user(MODEL, "hi"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
-    assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "invalid_api_key");
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_api_key"
+    );
 }
 
 #[tokio::test]
@@ -91,10 +117,16 @@ async fn system_developer_and_same_role_turns_reach_bedrock_merged() {
         "max_tokens": 300, "temperature": 0.4, "top_p": 0.9, "stop": "END"}),
     )
     .await;
-    assert_eq!(sent["system"], json!([{"text": "Be brief."}, {"text": "Be kind."}]));
+    assert_eq!(
+        sent["system"],
+        json!([{"text": "Be brief."}, {"text": "Be kind."}])
+    );
     let messages = sent["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 3, "{sent}");
-    assert_eq!(messages[0]["content"], json!([{"text": "first"}, {"text": "second"}]));
+    assert_eq!(
+        messages[0]["content"],
+        json!([{"text": "first"}, {"text": "second"}])
+    );
     assert_eq!(messages[1]["role"], "assistant");
     assert_eq!(sent["inferenceConfig"]["maxTokens"], 300);
     assert_eq!(sent["inferenceConfig"]["stopSequences"], json!(["END"]));
@@ -115,12 +147,22 @@ async fn max_tokens_and_stop_sequences_set_finish_reason() {
     body["stop"] = json!(["STOP"]);
     let (_, reply) = gw.chat(body).await;
     assert_eq!(reply["choices"][0]["finish_reason"], "stop");
-    assert_eq!(reply["choices"][0]["message"]["content"].as_str().unwrap().trim(), "alpha beta");
+    assert_eq!(
+        reply["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .trim(),
+        "alpha beta"
+    );
 }
 
 #[tokio::test]
 async fn gpt_names_map_to_the_default_model() {
-    let gw = common::start_with(&[("DEFAULT_MODEL", "amazon.nova-lite-v1:0")], Default::default()).await;
+    let gw = common::start_with(
+        &[("DEFAULT_MODEL", "amazon.nova-lite-v1:0")],
+        Default::default(),
+    )
+    .await;
     let (status, reply) = gw.chat(user("gpt-4o-mini", "hi")).await;
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["model"], "amazon.nova-lite-v1:0");
@@ -138,11 +180,25 @@ async fn streaming_chat_sends_role_first_text_finish_and_done() {
     assert_eq!(events.last().unwrap(), &json!("[DONE]"));
     let chunks = &events[..events.len() - 1];
     assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
-    assert!(chunks.iter().all(|c| c["object"] == "chat.completion.chunk" && c["id"] == chunks[0]["id"]));
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["object"] == "chat.completion.chunk" && c["id"] == chunks[0]["id"])
+    );
     assert_eq!(streamed_text(chunks), "stream these five words");
-    assert!(chunks.len() >= 5, "one chunk per word, {} chunks", chunks.len());
-    assert_eq!(chunks.last().unwrap()["choices"][0]["finish_reason"], "stop");
-    assert!(chunks.iter().all(|c| c.get("usage").is_none()), "no usage unless asked");
+    assert!(
+        chunks.len() >= 5,
+        "one chunk per word, {} chunks",
+        chunks.len()
+    );
+    assert_eq!(
+        chunks.last().unwrap()["choices"][0]["finish_reason"],
+        "stop"
+    );
+    assert!(
+        chunks.iter().all(|c| c.get("usage").is_none()),
+        "no usage unless asked"
+    );
 }
 
 #[tokio::test]
@@ -157,28 +213,52 @@ async fn include_usage_adds_a_final_usage_chunk_with_no_choices() {
     assert_eq!(usage_chunk["choices"], json!([]));
     assert_eq!(usage_chunk["usage"]["completion_tokens"], 3);
     assert!(usage_chunk["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
-    assert_eq!(events[events.len() - 3]["choices"][0]["finish_reason"], "stop");
+    assert_eq!(
+        events[events.len() - 3]["choices"][0]["finish_reason"],
+        "stop"
+    );
 }
 
 #[tokio::test]
 async fn bad_input_gets_400_naming_the_field() {
     let gw = common::start().await;
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"messages": [{"role": "user", "content": "x"}]}), "missing field `model`"),
-        (json!({"model": MODEL, "messages": [{"role": "user", "content": 5}]}), "messages[0].content"),
-        (json!({"model": MODEL, "messages": [{"role": "wizard", "content": "x"}]}), "messages[0].role"),
+        (
+            json!({"messages": [{"role": "user", "content": "x"}]}),
+            "missing field `model`",
+        ),
+        (
+            json!({"model": MODEL, "messages": [{"role": "user", "content": 5}]}),
+            "messages[0].content",
+        ),
+        (
+            json!({"model": MODEL, "messages": [{"role": "wizard", "content": "x"}]}),
+            "messages[0].role",
+        ),
         (json!({"model": MODEL, "messages": "hi"}), "messages"),
         (json!({"model": MODEL, "messages": []}), "messages"),
-        (json!({"model": MODEL, "messages": [{"role": "user", "content": "x"}], "n": 3}), "`n`"),
-        (json!({"model": MODEL, "messages": [{"role": "user", "content": "x"}], "temperature": "hot"}), "temperature"),
-        (json!({"model": MODEL, "messages": [{"role": "tool", "content": "x"}]}), "tool_call_id"),
+        (
+            json!({"model": MODEL, "messages": [{"role": "user", "content": "x"}], "n": 3}),
+            "`n`",
+        ),
+        (
+            json!({"model": MODEL, "messages": [{"role": "user", "content": "x"}], "temperature": "hot"}),
+            "temperature",
+        ),
+        (
+            json!({"model": MODEL, "messages": [{"role": "tool", "content": "x"}]}),
+            "tool_call_id",
+        ),
     ];
     for (body, expected) in cases {
         let (status, reply) = gw.chat(body.clone()).await;
         assert_eq!(status, 400, "{body} -> {reply}");
         let message = reply["error"]["message"].as_str().unwrap();
         let param = reply["error"]["param"].as_str().unwrap_or("");
-        assert!(message.contains(expected) || param.contains(expected), "{body} -> {reply}");
+        assert!(
+            message.contains(expected) || param.contains(expected),
+            "{body} -> {reply}"
+        );
         assert_eq!(reply["error"]["type"], "invalid_request_error");
     }
     let response = gw
@@ -210,9 +290,15 @@ async fn bedrock_errors_map_to_the_status_clients_expect() {
         assert_eq!(reply["error"]["type"], kind, "{marker}");
         assert!(!reply["error"]["message"].as_str().unwrap().is_empty());
     }
-    let (status, reply) = gw.chat(user("anthropic.claude-nonexistent-v9:0", "hi")).await;
-    assert_eq!(status, 400, "{reply}");
-    assert!(reply["error"]["message"].as_str().unwrap().contains("model"), "{reply}");
+    let (status, reply) = gw
+        .chat(user("anthropic.claude-nonexistent-v9:0", "hi"))
+        .await;
+    assert_eq!(status, 404, "{reply}");
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("anthropic.claude-nonexistent-v9:0") && message.contains("/api/v1/models"),
+        "{reply}"
+    );
 }
 
 #[tokio::test]
@@ -245,14 +331,26 @@ async fn a_mid_stream_bedrock_error_ends_the_stream_with_an_error_event() {
     let last = events.last().unwrap();
     assert!(last["error"]["message"].is_string(), "{events:?}");
     assert_eq!(last["error"]["type"], "api_error");
-    assert!(!events.contains(&json!("[DONE]")), "a failed stream does not claim completion");
-    assert!(!streamed_text(&events).is_empty(), "deltas before the failure arrived");
+    assert!(
+        !events.contains(&json!("[DONE]")),
+        "a failed stream does not claim completion"
+    );
+    assert!(
+        !streamed_text(&events).is_empty(),
+        "deltas before the failure arrived"
+    );
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_in_openai_shape() {
     let gw = common::start().await;
-    let response = gw.http.get(format!("{}/api/v1/nope", gw.url)).bearer_auth(KEY).send().await.unwrap();
+    let response = gw
+        .http
+        .get(format!("{}/api/v1/nope", gw.url))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
     assert!(response.json::<Value>().await.unwrap()["error"]["message"].is_string());
     let response = gw

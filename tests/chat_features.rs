@@ -621,3 +621,46 @@ async fn model_aliases_from_the_environment() {
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["model"], "amazon.nova-micro-v1:0");
 }
+
+#[tokio::test]
+async fn thinking_requests_stay_within_bedrocks_rules() {
+    let gw = common::start().await;
+    // A forced tool choice is refused while thinking: it becomes auto plus an instruction.
+    let (status, reply) = gw
+        .chat(json!({"model": CLAUDE_37, "reasoning_effort": "low", "tools": weather_tools(), "tool_choice": "required",
+            "messages": [{"role": "user", "content": "[[echo:request]]"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert_eq!(sent["toolConfig"]["toolChoice"], json!({"auto": {}}));
+
+    // The client dropped `thinking_blocks` from its tool-calling turn: answer without thinking.
+    let (status, reply) = gw
+        .chat(json!({"model": CLAUDE_37, "reasoning_effort": "high", "tools": weather_tools(), "messages": [
+            {"role": "user", "content": "time?"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c9", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c9", "content": "noon"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(content(&reply).contains("noon"));
+
+    // Signed reasoning from a Claude turn, sent on to a model that does not reason: dropped.
+    let (status, reply) = gw
+        .chat(json!({"model": "amazon.nova-lite-v1:0", "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello", "thinking_blocks": [{"type": "thinking", "thinking": "hm", "signature": "s"}]},
+            {"role": "user", "content": "again"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+}
+
+#[tokio::test]
+async fn an_assistant_prefill_may_end_in_whitespace() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(json!({"model": MODEL, "messages": [
+            {"role": "user", "content": "list three fruits"},
+            {"role": "assistant", "content": "Sure, here they are: "}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+}

@@ -40,6 +40,9 @@ pub struct MessageContext<'a> {
     pub images: &'a FetchedImages,
     /// Add a cache point after the system prompt (`ENABLE_PROMPT_CACHING`).
     pub cache_after_system: bool,
+    /// Send reasoning blocks of earlier turns (only to a model reasoning in this request:
+    /// Bedrock refuses them otherwise).
+    pub keep_reasoning: bool,
 }
 
 /// Turns merged by role as they are built.
@@ -107,7 +110,8 @@ pub fn conversation(
             }
             Role::Assistant => {
                 let mut blocks = Vec::new();
-                for (j, thinking) in message.thinking_blocks.iter().flatten().enumerate() {
+                let thinking_blocks = message.thinking_blocks.iter().flatten().filter(|_| ctx.keep_reasoning);
+                for (j, thinking) in thinking_blocks.enumerate() {
                     blocks.push(reasoning_block(
                         thinking,
                         &format!("{param}.thinking_blocks[{j}]"),
@@ -197,6 +201,14 @@ pub fn conversation(
         turns.insert(0, (ConversationRole::User, vec![opening]));
     } else if let Some(text) = folded {
         turns[0].1.insert(0, text);
+    }
+    // A conversation may end with an assistant prefill; Bedrock refuses one that ends in
+    // whitespace.
+    if let Some((ConversationRole::Assistant, blocks)) = turns.last_mut() {
+        if let Some(ContentBlock::Text(text)) = blocks.last_mut() {
+            let trimmed = text.trim_end().len();
+            text.truncate(trimmed);
+        }
     }
     let messages = turns
         .into_iter()
@@ -403,6 +415,7 @@ mod tests {
             caps: &caps,
             images: &images,
             cache_after_system: false,
+            keep_reasoning: true,
         };
         conversation(
             &req.messages,

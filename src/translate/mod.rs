@@ -29,7 +29,7 @@ use aws_sdk_bedrockruntime::types::{
 use aws_smithy_types::Document;
 use serde_json::Value;
 
-use crate::capabilities::Capabilities;
+use crate::capabilities::{Capabilities, Reasoning};
 use crate::error::ApiError;
 use crate::openai::chat::{ChatCompletion, ChatRequest, Choice};
 use caching::CacheBudget;
@@ -79,13 +79,40 @@ pub fn converse_input(
     images: &FetchedImages,
 ) -> Result<ConverseInput, ApiError> {
     reject_unsupported_options(req)?;
-    let caps = &target.caps;
+    let model_caps = target.caps;
+
+    // Reasoning first: it decides what the rest of the request may contain.
+    let mut fields = req
+        .additional_model_request_fields
+        .clone()
+        .unwrap_or_default();
+    let requested_max = max_tokens(req)?;
+    let mut max_tokens = requested_max;
+    let plan = reasoning::reasoning_plan(req.reasoning_effort.as_deref(), requested_max, &model_caps)?;
+    // A setting the client passed through `additionalModelRequestFields` wins; and Bedrock
+    // refuses thinking when the assistant turn with pending tool calls lost its reasoning
+    // (clients that drop `thinking_blocks`), so such a turn is answered without thinking.
+    let plan = plan.filter(|p| !fields.contains_key(p.field))
+        .filter(|p| p.field != "thinking" || !reasoning::pending_tool_turn_lacks_reasoning(&req.messages));
+    if let Some(plan) = plan {
+        fields.insert(plan.field.into(), plan.value);
+        max_tokens = plan.max_tokens.or(max_tokens);
+    }
+    let thinking = reasoning::thinking_enabled(&fields);
+    let caps = &Capabilities {
+        // Bedrock refuses a forced tool choice while the model thinks.
+        forced_tool_choice: model_caps.forced_tool_choice && !thinking,
+        ..model_caps
+    };
+
     let mut cache = CacheBudget::new(caps.prompt_caching);
     let ctx = MessageContext {
         model_id: target.model_id,
         caps,
         images,
         cache_after_system: target.prompt_caching,
+        // Reasoning blocks go back only to a model that reasons in this request.
+        keep_reasoning: thinking || matches!(caps.reasoning, Reasoning::Always | Reasoning::Effort),
     };
     let mut conversation = conversation(&req.messages, &ctx, &mut cache)?;
     let (mut output_config, mut forced_tool) = (None, None);
@@ -107,35 +134,6 @@ pub fn converse_input(
         target.prompt_caching,
         forced_tool,
     )?;
-
-    let mut fields = req
-        .additional_model_request_fields
-        .clone()
-        .unwrap_or_default();
-    let requested_max = req.max_completion_tokens.or(req.max_tokens);
-    if let Some(max) = requested_max {
-        if max < 1 {
-            let param = if req.max_completion_tokens.is_some() {
-                "max_completion_tokens"
-            } else {
-                "max_tokens"
-            };
-            return Err(ApiError::invalid_param(
-                param,
-                format!("`{param}` must be at least 1."),
-            ));
-        }
-    }
-    let mut max_tokens = requested_max;
-    if !fields.contains_key("thinking") {
-        if let Some(plan) =
-            reasoning::thinking_plan(req.reasoning_effort.as_deref(), requested_max, caps)?
-        {
-            fields.insert("thinking".into(), plan.thinking);
-            max_tokens = Some(plan.max_tokens);
-        }
-    }
-    let thinking = reasoning::thinking_enabled(&fields);
     let inference_config = inference_config(req, max_tokens, caps, thinking)?;
 
     Ok(ConverseInput {
@@ -156,6 +154,18 @@ pub fn converse_input(
         request_metadata: req.request_metadata.clone(),
         output_config,
     })
+}
+
+/// `max_completion_tokens` (newer clients) or `max_tokens`, checked.
+fn max_tokens(req: &ChatRequest) -> Result<Option<i64>, ApiError> {
+    let (param, value) = match (req.max_completion_tokens, req.max_tokens) {
+        (Some(v), _) => ("max_completion_tokens", Some(v)),
+        (None, v) => ("max_tokens", v),
+    };
+    if value.is_some_and(|v| v < 1) {
+        return Err(ApiError::invalid_param(param, format!("`{param}` must be at least 1.")));
+    }
+    Ok(value)
 }
 
 /// An instruction of the gateway's own: in the system prompt, or leading the first user turn

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::capabilities::{Capabilities, Reasoning};
 use crate::error::ApiError;
-use crate::openai::chat::{Delta, ThinkingBlock};
+use crate::openai::chat::{ChatMessage, Delta, Role, ThinkingBlock};
 
 /// Bedrock's smallest thinking budget.
 pub const MIN_BUDGET: i64 = 1024;
@@ -23,23 +23,26 @@ pub const DEFAULT_MAX_TOKENS_WITH_THINKING: i64 = 16_384;
 
 /// The thinking settings of one request.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ThinkingPlan {
-    /// The `thinking` object for `additionalModelRequestFields`.
-    pub thinking: Value,
-    /// `maxTokens` to send: thinking tokens count against it, so it must exceed the budget.
-    pub max_tokens: i64,
+pub struct ReasoningPlan {
+    /// The `additionalModelRequestFields` entry that sets the reasoning.
+    pub field: &'static str,
+    pub value: Value,
+    /// `maxTokens` to send, when the reasoning changes it: thinking tokens count against it,
+    /// so it must exceed the budget.
+    pub max_tokens: Option<i64>,
 }
 
-/// `reasoning_effort` -> thinking settings, for models with a thinking budget.
+/// `reasoning_effort` -> the model's reasoning setting.
 ///
-/// The budget is a share of `max_tokens` (minimal: the 1024 floor, low 25%, medium 50%, high
-/// 80%). When that leaves no room for the answer, the client's `max_tokens` is kept for the
-/// answer and the budget is added on top.
-pub fn thinking_plan(
+/// Budget models (Claude): a thinking budget that is a share of `max_tokens` (minimal: the
+/// 1024 floor, low 25%, medium 50%, high 80%); when that leaves no room for the answer, the
+/// client's `max_tokens` is kept for the answer and the budget is added on top. Effort models
+/// (gpt-oss): `reasoning_effort` itself, with `minimal` read as `low`.
+pub fn reasoning_plan(
     effort: Option<&str>,
     max_tokens: Option<i64>,
     caps: &Capabilities,
-) -> Result<Option<ThinkingPlan>, ApiError> {
+) -> Result<Option<ReasoningPlan>, ApiError> {
     let Some(effort) = effort else {
         return Ok(None);
     };
@@ -57,19 +60,40 @@ pub fn thinking_plan(
             ));
         }
     };
-    if caps.reasoning != Reasoning::Budget || effort == "none" {
-        // Other models either always reason or never do; the effort has nothing to set.
-        return Ok(None);
+    match caps.reasoning {
+        Reasoning::Budget if effort != "none" => {
+            let mut max = max_tokens.unwrap_or(DEFAULT_MAX_TOKENS_WITH_THINKING);
+            let budget = ((max as f64 * share) as i64).max(MIN_BUDGET);
+            if budget >= max {
+                max += budget;
+            }
+            Ok(Some(ReasoningPlan {
+                field: "thinking",
+                value: json!({"type": "enabled", "budget_tokens": budget}),
+                max_tokens: Some(max),
+            }))
+        }
+        Reasoning::Effort => Ok(Some(ReasoningPlan {
+            field: "reasoning_effort",
+            value: json!(if matches!(effort, "minimal" | "none") { "low" } else { effort }),
+            max_tokens: None,
+        })),
+        // The others always reason without a setting (DeepSeek R1) or never reason.
+        _ => Ok(None),
     }
-    let mut max = max_tokens.unwrap_or(DEFAULT_MAX_TOKENS_WITH_THINKING);
-    let budget = ((max as f64 * share) as i64).max(MIN_BUDGET);
-    if budget >= max {
-        max += budget;
-    }
-    Ok(Some(ThinkingPlan {
-        thinking: json!({"type": "enabled", "budget_tokens": budget}),
-        max_tokens: max,
-    }))
+}
+
+/// Whether the last assistant turn made tool calls but came back without its signed reasoning
+/// (many clients drop fields they do not know, such as `thinking_blocks`).
+pub fn pending_tool_turn_lacks_reasoning(messages: &[ChatMessage]) -> bool {
+    messages
+        .iter()
+        .rev()
+        .find(|m| m.role == Role::Assistant)
+        .is_some_and(|m| {
+            let calls_tools = m.tool_calls.as_ref().is_some_and(|c| !c.is_empty()) || m.function_call.is_some();
+            calls_tools && m.thinking_blocks.as_ref().is_none_or(|b| b.is_empty())
+        })
 }
 
 /// Whether `additionalModelRequestFields` (from the client or from a plan) turns thinking on.
@@ -161,25 +185,28 @@ mod tests {
     #[test]
     fn budget_is_a_share_of_max_tokens_with_a_floor() {
         let caps = capabilities("anthropic.claude-3-7-sonnet-20250219-v1:0");
-        let plan = thinking_plan(Some("medium"), Some(8000), &caps)
+        let plan = reasoning_plan(Some("medium"), Some(8000), &caps)
             .unwrap()
             .unwrap();
-        assert_eq!(plan.thinking["budget_tokens"], 4000);
-        assert_eq!(plan.max_tokens, 8000);
-        let plan = thinking_plan(Some("low"), Some(500), &caps)
+        assert_eq!(plan.value["budget_tokens"], 4000);
+        assert_eq!(plan.max_tokens, Some(8000));
+        let plan = reasoning_plan(Some("low"), Some(500), &caps)
             .unwrap()
             .unwrap();
-        assert_eq!(plan.thinking["budget_tokens"], 1024);
-        assert_eq!(plan.max_tokens, 1524);
-        let plan = thinking_plan(Some("high"), None, &caps).unwrap().unwrap();
-        assert!(plan.thinking["budget_tokens"].as_i64().unwrap() < plan.max_tokens);
+        assert_eq!(plan.value["budget_tokens"], 1024);
+        assert_eq!(plan.max_tokens, Some(1524));
+        let plan = reasoning_plan(Some("high"), None, &caps).unwrap().unwrap();
+        assert!(plan.value["budget_tokens"].as_i64() < plan.max_tokens);
+        let gpt_oss = capabilities("openai.gpt-oss-120b-1:0");
+        let plan = reasoning_plan(Some("minimal"), None, &gpt_oss).unwrap().unwrap();
+        assert_eq!((plan.field, plan.value.clone(), plan.max_tokens), ("reasoning_effort", json!("low"), None));
     }
 
     #[test]
     fn other_models_and_bad_values() {
         let nova = capabilities("amazon.nova-lite-v1:0");
-        assert_eq!(thinking_plan(Some("high"), None, &nova).unwrap(), None);
-        let err = thinking_plan(Some("extreme"), None, &nova).unwrap_err();
+        assert_eq!(reasoning_plan(Some("high"), None, &nova).unwrap(), None);
+        let err = reasoning_plan(Some("extreme"), None, &nova).unwrap_err();
         assert_eq!(err.param.as_deref(), Some("reasoning_effort"));
     }
 
