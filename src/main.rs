@@ -49,8 +49,10 @@ async fn serve_locally(host: &str, port: u16, router: axum::Router) -> Result<()
 /// Logs to stderr; `RUST_LOG` sets the level (default info). CloudWatch adds timestamps on
 /// Lambda, so none are printed there.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The AWS SDK's own info lines are noise in a gateway's log; `RUST_LOG` overrides.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn")
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
