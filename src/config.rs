@@ -31,6 +31,9 @@ pub struct Config {
     pub port: u16,
     pub api_key_source: ApiKeySource,
     pub api_key_cache: Duration,
+    /// `API_KEY_MISS_REFRESH_SECONDS`: shortest interval between key reloads that an unknown
+    /// key or a failing store triggers (default 10).
+    pub api_key_miss_refresh: Duration,
     pub default_model: String,
     pub default_embedding_model: String,
     /// `MODEL_ALIASES`: extra client-facing names for Bedrock model ids.
@@ -42,6 +45,13 @@ pub struct Config {
     pub bedrock_timeout: Duration,
     /// `MAX_REQUEST_BYTES`: the largest request body accepted.
     pub max_request_bytes: usize,
+    /// `IMAGE_FETCH_TIMEOUT_SECONDS`: limit for downloading one `image_url`, redirects included.
+    pub image_fetch_timeout: Duration,
+    /// `IMAGE_FETCH_CONCURRENCY`: image downloads in flight at once for one request.
+    pub image_fetch_concurrency: usize,
+    /// `IMAGE_FETCH_ALLOW_HOSTS`: development and tests only; exact `host:port` pairs (normalised
+    /// as the URL parser writes them) that image downloads may reach despite the address policy.
+    pub image_fetch_allow_hosts: Vec<String>,
 }
 
 /// A configuration error: one line saying which variable is wrong and what it should be.
@@ -101,6 +111,11 @@ impl Config {
             port: parse_number(&get, "PORT", 8080)?,
             api_key_source,
             api_key_cache: Duration::from_secs(parse_number(&get, "API_KEY_CACHE_SECONDS", 300)?),
+            api_key_miss_refresh: Duration::from_secs(parse_number(
+                &get,
+                "API_KEY_MISS_REFRESH_SECONDS",
+                10,
+            )?),
             default_model: get("DEFAULT_MODEL").unwrap_or_else(|| FALLBACK_DEFAULT_MODEL.into()),
             default_embedding_model: get("DEFAULT_EMBEDDING_MODEL")
                 .unwrap_or_else(|| FALLBACK_EMBEDDING_MODEL.into()),
@@ -113,6 +128,16 @@ impl Config {
                 600,
             )?),
             max_request_bytes: parse_number(&get, "MAX_REQUEST_BYTES", 20 * 1024 * 1024)?,
+            image_fetch_timeout: Duration::from_secs(parse_positive(
+                &get,
+                "IMAGE_FETCH_TIMEOUT_SECONDS",
+                10,
+            )?),
+            image_fetch_concurrency: parse_positive(&get, "IMAGE_FETCH_CONCURRENCY", 4)?,
+            image_fetch_allow_hosts: match get("IMAGE_FETCH_ALLOW_HOSTS") {
+                None => Vec::new(),
+                Some(list) => parse_host_ports(&list)?,
+            },
         })
     }
 
@@ -152,6 +177,40 @@ fn parse_number<T: std::str::FromStr>(
             ))
         }),
     }
+}
+
+fn parse_positive<T: std::str::FromStr + Default + PartialEq>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: T,
+) -> Result<T, ConfigError> {
+    let value = parse_number(get, name, default)?;
+    if value == T::default() {
+        return Err(ConfigError(format!("{name} must be at least 1")));
+    }
+    Ok(value)
+}
+
+/// `host:port,host:port` -> `host:port` as the URL parser writes hosts (lowercase names,
+/// dotted IPv4, bracketed IPv6), so entries compare equal to what a URL holds.
+fn parse_host_ports(list: &str) -> Result<Vec<String>, ConfigError> {
+    let invalid = |entry: &str| {
+        ConfigError(format!(
+            "IMAGE_FETCH_ALLOW_HOSTS must be a comma-separated list of host:port pairs like 127.0.0.1:9000, got `{entry}`"
+        ))
+    };
+    let mut pairs = Vec::new();
+    for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (host, port) = entry.rsplit_once(':').ok_or_else(|| invalid(entry))?;
+        let port: u16 = port.parse().map_err(|_| invalid(entry))?;
+        if host.is_empty() || host.contains(['/', '@', '?', '#']) {
+            return Err(invalid(entry));
+        }
+        let url = url::Url::parse(&format!("http://{host}/")).map_err(|_| invalid(entry))?;
+        let host = url.host_str().ok_or_else(|| invalid(entry))?;
+        pairs.push(format!("{host}:{port}"));
+    }
+    Ok(pairs)
 }
 
 fn parse_bool(get: &impl Fn(&str) -> Option<String>, name: &str) -> Result<bool, ConfigError> {
@@ -235,5 +294,45 @@ mod tests {
             c.embedding_model_id("text-embedding-3-small"),
             FALLBACK_EMBEDDING_MODEL
         );
+    }
+
+    #[test]
+    fn image_fetch_settings() {
+        let c = config(&[("API_KEY", "k")]).unwrap();
+        assert_eq!(c.image_fetch_timeout, Duration::from_secs(10));
+        assert_eq!(c.image_fetch_concurrency, 4);
+        assert!(c.image_fetch_allow_hosts.is_empty());
+        let c = config(&[
+            ("API_KEY", "k"),
+            ("IMAGE_FETCH_TIMEOUT_SECONDS", "3"),
+            ("IMAGE_FETCH_CONCURRENCY", "2"),
+            (
+                "IMAGE_FETCH_ALLOW_HOSTS",
+                "127.0.0.1:9000, LocalHost:80,[::1]:8080,0x7f.1:81",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.image_fetch_timeout, Duration::from_secs(3));
+        assert_eq!(c.image_fetch_concurrency, 2);
+        assert_eq!(
+            c.image_fetch_allow_hosts,
+            [
+                "127.0.0.1:9000",
+                "localhost:80",
+                "[::1]:8080",
+                "127.0.0.1:81"
+            ]
+        );
+        for (name, value) in [
+            ("IMAGE_FETCH_TIMEOUT_SECONDS", "0"),
+            ("IMAGE_FETCH_CONCURRENCY", "0"),
+            ("IMAGE_FETCH_ALLOW_HOSTS", "127.0.0.1"),
+            ("IMAGE_FETCH_ALLOW_HOSTS", "::1:8080"),
+            ("IMAGE_FETCH_ALLOW_HOSTS", "user@127.0.0.1:80"),
+            ("IMAGE_FETCH_ALLOW_HOSTS", "127.0.0.1:99999"),
+        ] {
+            let err = config(&[("API_KEY", "k"), (name, value)]).unwrap_err();
+            assert!(err.0.contains(name), "{name}={value}: {}", err.0);
+        }
     }
 }

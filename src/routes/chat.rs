@@ -46,6 +46,7 @@ async fn handle(
         ));
     }
     let model_id = state.config.chat_model_id(&req.model);
+    state.catalog.check(&state.bedrock.control, &model_id).await?;
     let caps = capabilities(&model_id);
     if caps.embedding {
         return Err(ApiError::invalid_param(
@@ -60,7 +61,12 @@ async fn handle(
         caps,
         prompt_caching: state.config.prompt_caching,
     };
-    let images = FetchedImages::new();
+    // A model without image input gets its 400 from the translation, with nothing downloaded.
+    let images = if caps.images {
+        state.image_fetcher.fetch_images(&req.messages).await?
+    } else {
+        FetchedImages::new()
+    };
     let input = converse_input(&req, &target, &images)?;
     let ctx = ResponseContext {
         id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
@@ -81,7 +87,7 @@ async fn handle(
         let output = state.bedrock.converse(input).await?;
         EventSource::Replay(replay_as_events(&output).into_iter())
     } else {
-        EventSource::Live(state.bedrock.converse_stream(input).await?)
+        EventSource::Live(Box::new(state.bedrock.converse_stream(input).await?))
     };
     Ok(sse::response(chunk_stream(source, machine)))
 }
@@ -98,7 +104,7 @@ fn body_error(rejection: BytesRejection) -> ApiError {
 
 /// Where stream events come from: Bedrock's live stream, or a replayed Converse answer.
 enum EventSource {
-    Live(ConverseEvents),
+    Live(Box<ConverseEvents>),
     Replay(std::vec::IntoIter<ConverseStreamOutput>),
 }
 

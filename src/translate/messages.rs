@@ -95,13 +95,12 @@ pub fn conversation(
                         folded_system.push(text);
                     }
                 }
-                if ctx.caps.system_prompt && !system.is_empty() {
-                    if let Some(point) =
+                if ctx.caps.system_prompt && !system.is_empty()
+                    && let Some(point) =
                         cache.take_if(message_cached && !ends_with_cache_point(&system))
                     {
                         system.push(SystemContentBlock::CachePoint(point));
                     }
-                }
             }
             Role::User => {
                 let mut blocks = user_blocks(message.content.as_ref(), &param, ctx, cache)?;
@@ -174,11 +173,10 @@ pub fn conversation(
         }
     }
 
-    if ctx.cache_after_system && !system.is_empty() && !ends_with_cache_point(&system) {
-        if let Some(point) = cache.take() {
+    if ctx.cache_after_system && !system.is_empty() && !ends_with_cache_point(&system)
+        && let Some(point) = cache.take() {
             system.push(SystemContentBlock::CachePoint(point));
         }
-    }
     let mut turns = turns.turns;
     if !turns
         .iter()
@@ -204,12 +202,11 @@ pub fn conversation(
     }
     // A conversation may end with an assistant prefill; Bedrock refuses one that ends in
     // whitespace.
-    if let Some((ConversationRole::Assistant, blocks)) = turns.last_mut() {
-        if let Some(ContentBlock::Text(text)) = blocks.last_mut() {
+    if let Some((ConversationRole::Assistant, blocks)) = turns.last_mut()
+        && let Some(ContentBlock::Text(text)) = blocks.last_mut() {
             let trimmed = text.trim_end().len();
             text.truncate(trimmed);
         }
-    }
     let messages = turns
         .into_iter()
         .map(|(role, content)| {
@@ -233,11 +230,10 @@ fn ends_with_cache_point(system: &[SystemContentBlock]) -> bool {
 
 fn push_message_cache_point(blocks: &mut Vec<ContentBlock>, marked: bool, cache: &mut CacheBudget) {
     let ends_with_point = matches!(blocks.last(), Some(ContentBlock::CachePoint(_)));
-    if !blocks.is_empty() && !ends_with_point {
-        if let Some(point) = cache.take_if(marked) {
+    if !blocks.is_empty() && !ends_with_point
+        && let Some(point) = cache.take_if(marked) {
             blocks.push(ContentBlock::CachePoint(point));
         }
-    }
 }
 
 /// The non-blank text pieces of a text-only message, with their part-level cache markers.
@@ -344,11 +340,10 @@ fn user_blocks(
                 ));
             }
         }
-        if blocks.len() > before {
-            if let Some(point) = cache.take_if(part.cache_control.is_some()) {
+        if blocks.len() > before
+            && let Some(point) = cache.take_if(part.cache_control.is_some()) {
                 blocks.push(ContentBlock::CachePoint(point));
             }
-        }
     }
     Ok(blocks)
 }

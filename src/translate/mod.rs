@@ -213,14 +213,13 @@ fn inference_config(
         // OpenAI's range is 0..2, Bedrock's 0..1: the top of OpenAI's scale means "most random".
         temperature = Some(t.min(1.0));
     }
-    if let Some(p) = top_p {
-        if !(0.0..=1.0).contains(&p) {
+    if let Some(p) = top_p
+        && !(0.0..=1.0).contains(&p) {
             return Err(ApiError::invalid_param(
                 "top_p",
                 "`top_p` must be between 0 and 1.",
             ));
         }
-    }
     if thinking {
         // Bedrock refuses sampling settings while the model thinks.
         temperature = None;

@@ -89,11 +89,10 @@ pub fn tool_config(
                 tools.push(Tool::CachePoint(point));
             }
         }
-        if cache_after_tools && !matches!(tools.last(), Some(Tool::CachePoint(_))) {
-            if let Some(point) = cache.take() {
+        if cache_after_tools && !matches!(tools.last(), Some(Tool::CachePoint(_)))
+            && let Some(point) = cache.take() {
                 tools.push(Tool::CachePoint(point));
             }
-        }
     } else if history_has_tools {
         tools.push(Tool::ToolSpec(placeholder_spec()));
     } else {
