@@ -8,7 +8,10 @@
 //! - Several keys may be stored at once (a StringList, or one per line) for overlap during
 //!   rotation.
 //! - When the store cannot be read and no keys are cached, requests get a 503 saying so (never
-//!   a 401 that would blame the client), and the next request tries again.
+//!   a 401 that would blame the client), and the next request tries again. When keys are
+//!   cached, a failed refresh keeps them valid and is retried at most once per interval.
+//! - One load runs at a time, bounded by [`KEY_STORE_TIMEOUT`]; requests queued behind it use
+//!   its outcome instead of starting their own.
 //! - Comparison is constant-time. Keys are never logged.
 
 use std::time::{Duration, Instant};
@@ -19,11 +22,16 @@ use tokio::sync::{Mutex, RwLock};
 use crate::config::ApiKeySource;
 use crate::error::ApiError;
 
-/// The shortest interval between refreshes triggered by an unknown key.
+/// The shortest interval between loads that clients can trigger: by presenting a key the cache
+/// does not hold, or by arriving while the store is failing. `API_KEY_MISS_REFRESH_SECONDS`.
 pub const MISS_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 
-/// The store the keys live in.
-#[derive(Debug, Clone)]
+/// How long one load may take (SDK retries included) before the request gets its answer.
+/// The SDK has no operation timeout by default; a blackholed endpoint would hang requests.
+pub const KEY_STORE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The store the keys live in. `Debug` shows where the keys are, never a key.
+#[derive(Clone)]
 pub enum KeyStore {
     Plain(String),
     Ssm {
@@ -36,8 +44,45 @@ pub enum KeyStore {
     },
 }
 
+/// Why a load failed: a short `summary` safe to show any client (no account ids, ARNs or
+/// role names, which AWS puts in AccessDenied messages), and the full `detail` for the log.
+#[derive(Debug, Clone)]
+pub struct LoadError {
+    pub summary: String,
+    pub detail: String,
+}
+
+impl LoadError {
+    fn new(summary: impl Into<String>, detail: impl Into<String>) -> Self {
+        LoadError {
+            summary: summary.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyStore({self})")
+    }
+}
+
+impl std::fmt::Display for KeyStore {
+    /// Names the store for logs (never the key).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyStore::Plain(_) => f.write_str("API_KEY"),
+            KeyStore::Ssm { name, .. } => write!(f, "SSM parameter {name}"),
+            KeyStore::SecretsManager { secret_id, .. } => {
+                write!(f, "Secrets Manager secret {secret_id}")
+            }
+        }
+    }
+}
+
 impl KeyStore {
-    /// The store named by the configuration, with clients from the shared SDK config.
+    /// The store named by the configuration, with clients from the shared SDK config (which
+    /// carries `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL_SECRETS_MANAGER` when set).
     pub fn from_source(source: &ApiKeySource, sdk: &aws_config::SdkConfig) -> Self {
         match source {
             ApiKeySource::Plain(key) => KeyStore::Plain(key.clone()),
@@ -52,7 +97,8 @@ impl KeyStore {
         }
     }
 
-    fn describe(&self) -> &'static str {
+    /// The kind of store, for messages to clients.
+    fn kind(&self) -> &'static str {
         match self {
             KeyStore::Plain(_) => "API_KEY",
             KeyStore::Ssm { .. } => "SSM Parameter Store",
@@ -60,8 +106,8 @@ impl KeyStore {
         }
     }
 
-    /// Reads the current keys. The error text names the store and the reason, never a key.
-    pub async fn load(&self) -> Result<Vec<String>, String> {
+    /// Reads the current keys.
+    pub async fn load(&self) -> Result<Vec<String>, LoadError> {
         match self {
             KeyStore::Plain(key) => Ok(split_keys(key)),
             KeyStore::Ssm { client, name } => {
@@ -71,9 +117,9 @@ impl KeyStore {
                     .with_decryption(true)
                     .send()
                     .await
-                    .map_err(|e| sdk_error_text(&e))?;
+                    .map_err(|e| sdk_load_error(&e))?;
                 let value = out.parameter.and_then(|p| p.value).unwrap_or_default();
-                non_empty(split_keys(&value))
+                non_empty(split_keys(&value), "the parameter holds no key")
             }
             KeyStore::SecretsManager { client, secret_id } => {
                 let out = client
@@ -81,40 +127,41 @@ impl KeyStore {
                     .secret_id(secret_id)
                     .send()
                     .await
-                    .map_err(|e| sdk_error_text(&e))?;
+                    .map_err(|e| sdk_load_error(&e))?;
                 let text = out.secret_string.unwrap_or_default();
-                non_empty(keys_from_secret(&text))
+                non_empty(
+                    keys_from_secret(&text),
+                    "the secret holds no key; store {\"api_key\": \"...\"} or the key itself",
+                )
             }
         }
     }
 }
 
-fn non_empty(keys: Vec<String>) -> Result<Vec<String>, String> {
+fn non_empty(keys: Vec<String>, why_empty: &str) -> Result<Vec<String>, LoadError> {
     if keys.is_empty() {
-        Err("the stored value holds no key".into())
+        Err(LoadError::new(why_empty, why_empty))
     } else {
         Ok(keys)
     }
 }
 
-fn sdk_error_text<E, R>(err: &aws_sdk_ssm::error::SdkError<E, R>) -> String
+fn sdk_load_error<E, R>(err: &aws_sdk_ssm::error::SdkError<E, R>) -> LoadError
 where
     E: aws_sdk_ssm::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     use aws_sdk_ssm::error::SdkError;
+    let detail = aws_smithy_types::error::display::DisplayErrorContext(err).to_string();
     match err {
         SdkError::ServiceError(e) => {
             let inner = e.err();
-            format!(
-                "{}: {}",
-                inner.code().unwrap_or("error"),
-                inner.message().unwrap_or("")
-            )
+            let code = inner.code().unwrap_or("service error");
+            LoadError::new(code, format!("{code}: {}", inner.message().unwrap_or("")))
         }
-        SdkError::TimeoutError(_) => "timed out".into(),
-        SdkError::DispatchFailure(_) => "could not connect".into(),
-        _ => "unexpected response".into(),
+        SdkError::TimeoutError(_) => LoadError::new("timed out", detail),
+        SdkError::DispatchFailure(_) => LoadError::new("could not connect", detail),
+        _ => LoadError::new("unexpected response", detail),
     }
 }
 
@@ -148,104 +195,151 @@ pub fn keys_from_secret(text: &str) -> Vec<String> {
     }
 }
 
-#[derive(Debug)]
-struct CachedKeys {
-    keys: Vec<String>,
-    loaded_at: Instant,
+/// What the cache knows: the last keys loaded, and the last attempt to load them.
+#[derive(Default)]
+struct Cache {
+    /// The keys from the last successful load, kept through failed refreshes.
+    keys: Option<Vec<String>>,
+    loaded_at: Option<Instant>,
+    /// The last load attempt, successful or not; gates refreshes a client can trigger.
+    attempted_at: Option<Instant>,
+    /// Counts attempts, so requests that queued behind one reuse its outcome.
+    attempts: u64,
+    /// Why the last attempt failed (for the 503 while no keys are cached).
+    last_error: Option<String>,
 }
 
-/// The keys clients may present, cached.
-#[derive(Debug)]
+/// What one look at the cache decided.
+enum Decision {
+    Allow,
+    Deny,
+    /// Load the keys (unless the attempt numbered `seen` is no longer the latest) and check again.
+    Refresh {
+        seen: u64,
+    },
+}
+
+/// The keys clients may present, cached. `Debug` shows the store and timings, never a key.
 pub struct ApiKeys {
     store: KeyStore,
     ttl: Duration,
-    cached: RwLock<Option<CachedKeys>>,
-    /// One refresh at a time; others wait for it and use its result.
-    refreshing: Mutex<()>,
+    miss_refresh: Duration,
+    cache: RwLock<Cache>,
+    /// One load at a time; requests arriving meanwhile wait and use its result.
+    loading: Mutex<()>,
+}
+
+impl std::fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeys")
+            .field("store", &self.store)
+            .field("ttl", &self.ttl)
+            .field("miss_refresh", &self.miss_refresh)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ApiKeys {
+    /// Keys from `store`, reloaded after `ttl`.
     pub fn new(store: KeyStore, ttl: Duration) -> Self {
         ApiKeys {
             store,
             ttl,
-            cached: RwLock::new(None),
-            refreshing: Mutex::new(()),
+            miss_refresh: MISS_REFRESH_INTERVAL,
+            cache: RwLock::new(Cache::default()),
+            loading: Mutex::new(()),
         }
+    }
+
+    /// Sets the shortest interval between loads triggered by unknown keys or by a failing store
+    /// ([`MISS_REFRESH_INTERVAL`] by default).
+    pub fn with_miss_refresh_interval(mut self, interval: Duration) -> Self {
+        self.miss_refresh = interval;
+        self
     }
 
     /// Checks a presented key: Ok, 401 for a wrong key, 503 when no keys could be loaded.
     pub async fn verify(&self, presented: &str) -> Result<(), ApiError> {
-        let (matched, age) = self.check_cached(presented).await;
-        match (matched, age) {
-            (Some(true), Some(age)) if age < self.ttl => return Ok(()),
-            (Some(false), Some(age)) if age < self.ttl && age < MISS_REFRESH_INTERVAL => {
-                return Err(wrong_key());
-            }
-            _ => {}
+        match self.decide(presented).await {
+            Decision::Allow => return Ok(()),
+            Decision::Deny => return Err(wrong_key()),
+            Decision::Refresh { seen } => self.refresh(seen).await?,
         }
-        // Stale, missing, or a miss old enough to justify a fresh look.
-        self.refresh(age).await?;
-        match self.check_cached(presented).await.0 {
-            Some(true) => Ok(()),
+        let cache = self.cache.read().await;
+        match cache.keys.as_deref() {
+            Some(keys) if matches_any(keys, presented) => Ok(()),
             _ => Err(wrong_key()),
         }
     }
 
-    /// Whether the key matches the cached keys, and the cache's age.
-    async fn check_cached(&self, presented: &str) -> (Option<bool>, Option<Duration>) {
-        let cached = self.cached.read().await;
-        match cached.as_ref() {
-            None => (None, None),
-            Some(c) => (
-                Some(matches_any(&c.keys, presented)),
-                Some(c.loaded_at.elapsed()),
-            ),
+    async fn decide(&self, presented: &str) -> Decision {
+        let cache = self.cache.read().await;
+        let refresh = Decision::Refresh {
+            seen: cache.attempts,
+        };
+        let Some(keys) = cache.keys.as_deref() else {
+            // Nothing cached (first request, or the store has failed so far): always try.
+            return refresh;
+        };
+        let fresh = cache.loaded_at.is_some_and(|at| at.elapsed() < self.ttl);
+        // Loads a client can trigger (an unknown key, a retry after a failure) are rate-limited
+        // so that a stream of bad keys cannot hammer the store.
+        let may_retry = cache
+            .attempted_at
+            .is_none_or(|at| at.elapsed() >= self.miss_refresh);
+        let matched = matches_any(keys, presented);
+        match (fresh, matched) {
+            (true, true) => Decision::Allow,
+            (_, false) if may_retry => refresh,
+            (_, false) => Decision::Deny,
+            // Stale: reload, unless the last reload just failed; then the old keys still count.
+            (false, true) if may_retry => refresh,
+            (false, true) => Decision::Allow,
         }
     }
 
-    /// Reloads the keys unless another request already did since `seen_age` was observed.
-    async fn refresh(&self, seen_age: Option<Duration>) -> Result<(), ApiError> {
-        let _guard = self.refreshing.lock().await;
-        if let Some(current) = self.cached.read().await.as_ref() {
-            let refreshed_meanwhile =
-                seen_age.is_none_or(|seen| current.loaded_at.elapsed() < seen);
-            if refreshed_meanwhile {
-                return Ok(());
-            }
-        }
-        match self.store.load().await {
-            Ok(keys) => {
-                *self.cached.write().await = Some(CachedKeys {
-                    keys,
-                    loaded_at: Instant::now(),
-                });
-                Ok(())
-            }
-            Err(reason) => {
-                let mut cached = self.cached.write().await;
-                match cached.as_mut() {
-                    // Keep serving the keys we have; try the store again after a short pause.
-                    Some(c) => {
-                        tracing::warn!(store = self.store.describe(), %reason, "could not refresh API keys; keeping the cached ones");
-                        c.loaded_at =
-                            Instant::now() - self.ttl.saturating_sub(MISS_REFRESH_INTERVAL);
-                        Ok(())
+    /// Loads the keys, unless another request made an attempt after attempt `seen`.
+    async fn refresh(&self, seen: u64) -> Result<(), ApiError> {
+        let _loading = self.loading.lock().await;
+        if self.cache.read().await.attempts == seen {
+            let result = match tokio::time::timeout(KEY_STORE_TIMEOUT, self.store.load()).await {
+                Ok(result) => result,
+                Err(_) => Err(LoadError::new(
+                    "timed out",
+                    format!("no answer within {} s", KEY_STORE_TIMEOUT.as_secs()),
+                )),
+            };
+            let mut cache = self.cache.write().await;
+            cache.attempts += 1;
+            cache.attempted_at = Some(Instant::now());
+            match result {
+                Ok(keys) => {
+                    cache.keys = Some(keys);
+                    cache.loaded_at = cache.attempted_at;
+                    cache.last_error = None;
+                }
+                Err(err) => {
+                    if cache.keys.is_some() {
+                        tracing::warn!(store = %self.store, reason = %err.detail, "could not refresh the API keys; the cached ones stay valid");
+                    } else {
+                        tracing::error!(store = %self.store, reason = %err.detail, "could not load the API keys");
                     }
-                    None => {
-                        tracing::error!(store = self.store.describe(), %reason, "could not load API keys");
-                        Err(ApiError::new(
-                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                            "api_error",
-                            format!(
-                                "The gateway could not load its API key from {} ({reason}). This is a gateway configuration problem, not your key; try again shortly.",
-                                self.store.describe()
-                            ),
-                        )
-                        .with_code("api_key_unavailable"))
-                    }
+                    cache.last_error = Some(err.summary);
                 }
             }
+        }
+        let cache = self.cache.read().await;
+        match (&cache.keys, &cache.last_error) {
+            (None, Some(summary)) => Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "api_error",
+                format!(
+                    "The gateway could not load its API key from {} ({summary}). This is a problem with the gateway's configuration or AWS, not with your key; try again shortly.",
+                    self.store.kind()
+                ),
+            )
+            .with_code("api_key_unavailable")),
+            _ => Ok(()),
         }
     }
 }
@@ -303,6 +397,10 @@ mod tests {
         let keys = ApiKeys::new(KeyStore::Plain("k1,k2".into()), Duration::from_secs(300));
         assert!(keys.verify("k2").await.is_ok());
         assert_eq!(keys.verify("nope").await.unwrap_err().status.as_u16(), 401);
+        assert!(
+            !format!("{keys:?}").contains("k1"),
+            "Debug must not show keys"
+        );
         assert!(matches_any(&["a".into()], "a"));
         assert!(!matches_any(&["a".into()], "ab"));
     }

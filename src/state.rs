@@ -6,7 +6,9 @@ use aws_config::BehaviorVersion;
 
 use crate::auth::{ApiKeys, KeyStore};
 use crate::bedrock::Bedrock;
+use crate::catalog::Catalog;
 use crate::config::{Config, ConfigError};
+use crate::fetch::ImageFetcher;
 
 /// Shared state, cheap to clone into each request.
 #[derive(Clone)]
@@ -14,6 +16,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub bedrock: Bedrock,
     pub keys: Arc<ApiKeys>,
+    /// Downloads http(s) `image_url`s under the SSRF policy.
+    pub image_fetcher: Arc<ImageFetcher>,
+    /// Bedrock's model list, cached; validates `model` and serves /models.
+    pub catalog: Arc<Catalog>,
 }
 
 impl AppState {
@@ -35,11 +41,16 @@ impl AppState {
         let keys = ApiKeys::new(
             KeyStore::from_source(&config.api_key_source, sdk),
             config.api_key_cache,
-        );
+        )
+        .with_miss_refresh_interval(config.api_key_miss_refresh);
+        let image_fetcher = Arc::new(ImageFetcher::new(&config));
+        let catalog = Arc::new(Catalog::new(config.models_cache));
         AppState {
             config: Arc::new(config),
             bedrock,
             keys: Arc::new(keys),
+            image_fetcher,
+            catalog,
         }
     }
 }

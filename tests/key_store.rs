@@ -1,0 +1,521 @@
+//! API keys from SSM Parameter Store and Secrets Manager, end to end.
+//!
+//! moto's server stands in for SSM and Secrets Manager; the test seeds it with the real
+//! aws-sdk-ssm / aws-sdk-secretsmanager clients, then runs the real `bedrock-gateway` binary
+//! (local-server mode) with `API_KEY_PARAM_NAME` or `API_KEY_SECRET_ARN` and
+//! `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL_SECRETS_MANAGER` pointing at moto, and the Bedrock
+//! emulator behind it, and sends chat requests with various keys.
+//!
+//! moto is installed the way CI installs it: `python3 -m pip install 'moto[server]'`.
+
+mod common;
+
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ssm::types::ParameterType;
+use bedrock_emulator::{EmulatorConfig, RunningEmulator};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const MODEL: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
+
+// ---------------------------------------------------------------------------------------------
+// moto
+// ---------------------------------------------------------------------------------------------
+
+/// A moto server. It runs under a small shell that kills it when its stdin closes, which
+/// happens when this handle is dropped or when the test process exits, however it exits.
+struct Moto {
+    url: String,
+    _guard: std::process::Child,
+}
+
+impl Moto {
+    /// Starts moto on `port` and waits until it answers.
+    fn start(port: u16) -> Moto {
+        let script = r#"
+            if command -v moto_server >/dev/null 2>&1; then
+                moto_server -H 127.0.0.1 -p "$0" >/dev/null 2>&1 &
+            else
+                python3 -m moto.server -H 127.0.0.1 -p "$0" >/dev/null 2>&1 &
+            fi
+            moto=$!
+            read -r _ignored
+            kill "$moto" 2>/dev/null
+        "#;
+        let guard = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("sh starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ready = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && probe::http_ok(&format!("{url}/moto-api/"));
+            if ready {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto did not start on port {port}; install it with: python3 -m pip install 'moto[server]'"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Moto { url, _guard: guard }
+    }
+}
+
+/// A tiny blocking HTTP probe (moto's readiness), without pulling in a blocking client.
+mod probe {
+    use std::io::{Read, Write};
+
+    pub fn http_ok(url: &str) -> bool {
+        let Some(rest) = url.strip_prefix("http://") else {
+            return false;
+        };
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+        let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        if stream.write_all(request.as_bytes()).is_err() {
+            return false;
+        }
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200")
+    }
+}
+
+/// The moto shared by the tests of this file (each uses its own parameter names).
+fn shared_moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| Moto::start(free_port()))
+}
+
+/// A loopback port nothing listens on (right now).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A name no other test (or earlier run against the same moto) uses.
+fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn put_parameter(moto: &Moto, name: &str, kind: ParameterType, value: &str) {
+    let ssm = aws_sdk_ssm::Client::new(&common::sdk_config(&moto.url));
+    ssm.put_parameter()
+        .name(name)
+        .r#type(kind)
+        .value(value)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put_parameter {name}: {e:?}"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gateway binary
+// ---------------------------------------------------------------------------------------------
+
+struct Gateway {
+    url: String,
+    http: reqwest::Client,
+    _emulator: RunningEmulator,
+    _child: tokio::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Gateway {
+    /// Runs the binary as a local server with `env` (plus region, credentials and endpoints).
+    async fn start(ssm_endpoint: &str, env: &[(&str, &str)]) -> Gateway {
+        let emulator = bedrock_emulator::spawn(EmulatorConfig::default())
+            .await
+            .expect("emulator starts");
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bedrock-gateway"));
+        command
+            .env_clear()
+            .env("HOST", "127.0.0.1")
+            .env("PORT", "0")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url())
+            .env("AWS_ENDPOINT_URL_BEDROCK", emulator.url())
+            .env("AWS_ENDPOINT_URL_SSM", ssm_endpoint)
+            .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", ssm_endpoint)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("the bedrock-gateway binary starts");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let stderr_log = log.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                stderr_log.lock().unwrap().push(line);
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+            .await
+            .ok()
+            .and_then(|line| line.ok().flatten())
+            .unwrap_or_else(|| {
+                panic!(
+                    "the gateway did not start; its log:\n{}",
+                    log.lock().unwrap().join("\n")
+                )
+            });
+        let url = first
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in `{first}`"))
+            .to_string();
+        Gateway {
+            url,
+            http: common::http_client(),
+            _emulator: emulator,
+            _child: child,
+            log,
+        }
+    }
+
+    /// A chat request with `key`: (status, JSON body).
+    async fn chat(&self, key: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/chat/completions", self.url))
+            .bearer_auth(key)
+            .json(&json!({"model": MODEL, "messages": [{"role": "user", "content": "ping"}]}))
+            .send()
+            .await
+            .expect("the gateway answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Asserts `key` is accepted (the chat reaches the emulator and answers).
+    async fn assert_accepts(&self, key: &str, why: &str) {
+        let (status, body) = self.chat(key).await;
+        assert_eq!(
+            status,
+            200,
+            "{why}: key `{key}` refused: {body}\ngateway log:\n{}",
+            self.log.lock().unwrap().join("\n")
+        );
+        assert_eq!(body["choices"][0]["message"]["content"], "ping");
+    }
+
+    /// Asserts `key` gets the OpenAI 401.
+    async fn assert_refuses(&self, key: &str, why: &str) {
+        let (status, body) = self.chat(key).await;
+        assert_eq!(status, 401, "{why}: key `{key}` got {status}: {body}");
+        assert_eq!(body["error"]["type"], "authentication_error", "{why}");
+    }
+
+    fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn securestring_keys_by_plain_and_hierarchical_name() {
+    let moto = shared_moto();
+    let plain = unique("gateway-key");
+    let hierarchical = format!("/{}/gateway/key", unique("team"));
+    put_parameter(moto, &plain, ParameterType::SecureString, "sk-plain-1").await;
+    put_parameter(
+        moto,
+        &hierarchical,
+        ParameterType::SecureString,
+        "sk-team-1",
+    )
+    .await;
+
+    let gateway = Gateway::start(&moto.url, &[("API_KEY_PARAM_NAME", &plain)]).await;
+    gateway.assert_accepts("sk-plain-1", "plain name").await;
+    gateway
+        .assert_refuses("sk-team-1", "another parameter's key")
+        .await;
+    gateway.assert_refuses("", "empty key").await;
+
+    let gateway = Gateway::start(&moto.url, &[("API_KEY_PARAM_NAME", &hierarchical)]).await;
+    gateway
+        .assert_accepts("sk-team-1", "hierarchical name")
+        .await;
+    gateway
+        .assert_refuses("sk-plain-1", "another parameter's key")
+        .await;
+    assert!(
+        !gateway.log_text().contains("sk-team-1"),
+        "keys must never be logged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_keys_in_a_stringlist_or_one_per_line() {
+    let moto = shared_moto();
+    let list = unique("gateway-keys-list");
+    let lines = format!("/{}/keys", unique("gateway-keys-lines"));
+    put_parameter(moto, &list, ParameterType::StringList, "sk-a,sk-b").await;
+    put_parameter(
+        moto,
+        &lines,
+        ParameterType::SecureString,
+        "sk-c\nsk-d\r\n\n",
+    )
+    .await;
+
+    let gateway = Gateway::start(&moto.url, &[("API_KEY_PARAM_NAME", &list)]).await;
+    gateway
+        .assert_accepts("sk-a", "first of a StringList")
+        .await;
+    gateway
+        .assert_accepts("sk-b", "second of a StringList")
+        .await;
+    gateway.assert_refuses("sk-a,sk-b", "the raw list").await;
+
+    let gateway = Gateway::start(&moto.url, &[("API_KEY_PARAM_NAME", &lines)]).await;
+    gateway.assert_accepts("sk-c", "first line").await;
+    gateway.assert_accepts("sk-d", "second line, CRLF").await;
+    gateway
+        .assert_refuses("sk-c sk-d", "both keys at once")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_keys_take_effect_on_refresh_and_unknown_keys_refresh_early_but_rarely() {
+    let moto = shared_moto();
+    let name = format!("/{}/gateway/key", unique("rotation"));
+    put_parameter(moto, &name, ParameterType::SecureString, "sk-old").await;
+    // Refresh every 6 s; an unknown key may trigger a reload at most every 3 s.
+    let gateway = Gateway::start(
+        &moto.url,
+        &[
+            ("API_KEY_PARAM_NAME", &name),
+            ("API_KEY_CACHE_SECONDS", "6"),
+            ("API_KEY_MISS_REFRESH_SECONDS", "3"),
+        ],
+    )
+    .await;
+    gateway.assert_accepts("sk-old", "initial key").await;
+    let loaded = Instant::now();
+
+    put_parameter(moto, &name, ParameterType::SecureString, "sk-new").await;
+    // Within 3 s of the last load an unknown key does not reload: refused, and the old key,
+    // still cached, keeps working.
+    gateway
+        .assert_refuses("sk-new", "unknown key right after a load")
+        .await;
+    gateway
+        .assert_accepts("sk-old", "old key before the refresh")
+        .await;
+    assert!(
+        loaded.elapsed() < Duration::from_secs(3),
+        "machine too slow for the timings"
+    );
+
+    // After 3 s the unknown key triggers a reload and works; the old key is gone with it.
+    tokio::time::sleep(Duration::from_millis(3200).saturating_sub(loaded.elapsed())).await;
+    gateway
+        .assert_accepts("sk-new", "new key after the early refresh")
+        .await;
+    let reloaded = Instant::now();
+    gateway
+        .assert_refuses("sk-old", "old key after the refresh")
+        .await;
+
+    // Bad keys right after that reload do not reload again: a key added meanwhile is not
+    // seen until the interval has passed.
+    put_parameter(moto, &name, ParameterType::SecureString, "sk-new\nsk-newer").await;
+    for _ in 0..5 {
+        gateway
+            .assert_refuses("sk-bogus", "a stream of bad keys")
+            .await;
+    }
+    gateway
+        .assert_refuses("sk-newer", "added key within the interval")
+        .await;
+    assert!(
+        reloaded.elapsed() < Duration::from_secs(3),
+        "machine too slow for the timings"
+    );
+    tokio::time::sleep(Duration::from_millis(3200).saturating_sub(reloaded.elapsed())).await;
+    gateway
+        .assert_accepts("sk-newer", "added key after the interval")
+        .await;
+    let reloaded = Instant::now();
+
+    // A known key triggers the periodic refresh once the cache is older than 6 s.
+    put_parameter(moto, &name, ParameterType::SecureString, "sk-newest").await;
+    gateway
+        .assert_accepts("sk-new", "cached key before the TTL")
+        .await;
+    tokio::time::sleep(Duration::from_millis(6200).saturating_sub(reloaded.elapsed())).await;
+    gateway
+        .assert_refuses("sk-new", "removed key once the TTL expired")
+        .await;
+    gateway
+        .assert_accepts("sk-newest", "current key after the TTL refresh")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_ssm_gives_a_503_then_the_gateway_recovers() {
+    // Nothing listens on this port yet: every load fails to connect.
+    let port = free_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let name = "/gateway/outage/key";
+    let gateway = Gateway::start(
+        &endpoint,
+        &[
+            ("API_KEY_PARAM_NAME", name),
+            ("API_KEY_CACHE_SECONDS", "2"),
+            ("API_KEY_MISS_REFRESH_SECONDS", "1"),
+        ],
+    )
+    .await;
+    for attempt in 0..2 {
+        let started = Instant::now();
+        let (status, body) = gateway.chat("sk-outage").await;
+        assert_eq!(status, 503, "attempt {attempt}: {body}");
+        let error = &body["error"];
+        assert_eq!(error["type"], "api_error");
+        assert_eq!(error["code"], "api_key_unavailable");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("could not load its API key from SSM Parameter Store"),
+            "{message}"
+        );
+        assert!(message.contains("not with your key"), "{message}");
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "a failing store must answer within the key-store timeout, took {:?}",
+            started.elapsed()
+        );
+    }
+
+    // SSM comes back: the next request loads the key.
+    let moto = Moto::start(port);
+    put_parameter(&moto, name, ParameterType::SecureString, "sk-outage").await;
+    gateway
+        .assert_accepts("sk-outage", "first request after SSM is back")
+        .await;
+
+    // SSM goes away again: the cached key stays valid past its TTL, bad keys get 401s (not
+    // 503s, since keys are known), and nothing hangs.
+    drop(moto);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    gateway
+        .assert_accepts("sk-outage", "cached key while SSM is down")
+        .await;
+    gateway
+        .assert_refuses("sk-bogus", "bad key while SSM is down")
+        .await;
+    gateway
+        .assert_accepts("sk-outage", "cached key while SSM is still down")
+        .await;
+    let log = gateway.log_text();
+    assert!(log.contains("could not load the API keys"), "{log}");
+    assert!(log.contains("could not refresh the API keys"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_manager_json_secret() {
+    let moto = shared_moto();
+    let client = aws_sdk_secretsmanager::Client::new(&common::sdk_config(&moto.url));
+    let single = client
+        .create_secret()
+        .name(unique("gateway/api-key"))
+        .secret_string(r#"{"api_key":"sk-secret-1"}"#)
+        .send()
+        .await
+        .expect("create_secret");
+    let several = client
+        .create_secret()
+        .name(unique("gateway/api-keys"))
+        .secret_string(r#"{"api_key":["sk-secret-2","sk-secret-3"]}"#)
+        .send()
+        .await
+        .expect("create_secret");
+    let wrong_shape = client
+        .create_secret()
+        .name(unique("gateway/other"))
+        .secret_string(r#"{"password":"hunter2"}"#)
+        .send()
+        .await
+        .expect("create_secret");
+
+    let gateway = Gateway::start(
+        &moto.url,
+        &[("API_KEY_SECRET_ARN", single.arn().expect("arn"))],
+    )
+    .await;
+    gateway.assert_accepts("sk-secret-1", "JSON api_key").await;
+    gateway
+        .assert_refuses(r#"{"api_key":"sk-secret-1"}"#, "the raw secret")
+        .await;
+
+    let gateway = Gateway::start(
+        &moto.url,
+        &[("API_KEY_SECRET_ARN", several.arn().expect("arn"))],
+    )
+    .await;
+    gateway
+        .assert_accepts("sk-secret-2", "first of a list")
+        .await;
+    gateway
+        .assert_accepts("sk-secret-3", "second of a list")
+        .await;
+
+    // A secret without a key is a configuration problem: 503 naming the expected shape.
+    let gateway = Gateway::start(
+        &moto.url,
+        &[("API_KEY_SECRET_ARN", wrong_shape.arn().expect("arn"))],
+    )
+    .await;
+    let (status, body) = gateway.chat("hunter2").await;
+    assert_eq!(status, 503, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Secrets Manager") && message.contains("api_key"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_parameter_is_a_503_that_names_the_problem() {
+    let moto = shared_moto();
+    let gateway = Gateway::start(&moto.url, &[("API_KEY_PARAM_NAME", "/no/such/parameter")]).await;
+    let (status, body) = gateway.chat("anything").await;
+    assert_eq!(status, 503, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("ParameterNotFound"), "{message}");
+}
