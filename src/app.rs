@@ -22,6 +22,9 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/chat/completions", post(routes::chat::chat_completions))
+        .route("/embeddings", post(routes::embeddings::embeddings))
+        .route("/models", get(routes::models::list_models))
+        .route("/models/{*id}", get(routes::models::retrieve_model))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -10,10 +10,12 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_sdk_bedrockruntime::config::timeout::TimeoutConfig;
 use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
+use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
 use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 
+use crate::embeddings::token_count::InputTokenCount;
 use crate::error::ApiError;
 use crate::translate::ConverseInput;
 use crate::translate::errors::from_sdk_error;
@@ -85,6 +87,38 @@ impl Bedrock {
             receiver: output.stream,
         })
     }
+
+    /// One InvokeModel call with a JSON body (embeddings), with Bedrock's input token count.
+    pub async fn invoke_model(
+        &self,
+        model_id: &str,
+        body: Vec<u8>,
+    ) -> Result<InvokeModelAnswer, ApiError> {
+        let tokens = InputTokenCount::default();
+        let output = self
+            .runtime
+            .invoke_model()
+            .model_id(model_id)
+            .content_type("application/json")
+            .accept("application/json")
+            .body(Blob::new(body))
+            .customize()
+            .interceptor(tokens.clone())
+            .send()
+            .await
+            .map_err(|e| from_sdk_error(&e))?;
+        Ok(InvokeModelAnswer {
+            body: output.body.into_inner(),
+            input_tokens: tokens.get(),
+        })
+    }
+}
+
+/// An InvokeModel answer: the model's JSON body and the `X-Amzn-Bedrock-Input-Token-Count`.
+#[derive(Debug, Clone)]
+pub struct InvokeModelAnswer {
+    pub body: Vec<u8>,
+    pub input_tokens: Option<u64>,
 }
 
 /// ConverseStream takes its own guardrail type, with the same fields.

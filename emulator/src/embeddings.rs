@@ -11,8 +11,8 @@
 //! one token) and come back in `X-Amzn-Bedrock-Input-Token-Count`, as Bedrock sends them.
 //!
 //! `[[delay:MS]]` and `[[fault:KIND]]` markers in a text work as they do for Converse.
-//! `GET /_emulator/calls/invoke` reports the calls received and the most that were in flight
-//! at once, for tests that check how a client batches.
+//! `GET /_emulator/calls/invoke` reports the calls received (model, input count, body) and the
+//! most that were in flight at once, for tests that check what a client sends and how it batches.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{self, FoundationModel, ModelKind};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::json_reader::{ObjectReader, as_array, as_bool, as_integer, as_str, child};
 use crate::markers::{self, Fault, Markers};
 use crate::tokens;
@@ -100,7 +100,10 @@ struct InvokeLog {
 #[serde(rename_all = "camelCase")]
 struct CallRecord {
     model_id: String,
+    /// Texts in the call (0 when the body was refused).
     inputs: usize,
+    /// The request body as received, so tests can check what a client sent.
+    body: Value,
 }
 
 /// Counts a call as in flight until dropped.
@@ -150,16 +153,16 @@ async fn invoke(
     let Ok(Path(model_id)) = model_id else {
         return ApiError::validation(INVALID_MODEL).into_response();
     };
-    let answer = match plan(&model_id, &body) {
-        Ok(plan) => {
-            if let Ok(mut calls) = log.calls.lock() {
-                calls.push(CallRecord {
-                    model_id: model_id.clone(),
-                    inputs: plan.texts.len(),
-                });
-            }
-            answer(plan).await
-        }
+    let plan = plan(&model_id, &body);
+    if let Ok(mut calls) = log.calls.lock() {
+        calls.push(CallRecord {
+            model_id: model_id.clone(),
+            inputs: plan.as_ref().map_or(0, |plan| plan.texts.len()),
+            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        });
+    }
+    let answer = match plan {
+        Ok(plan) => answer(plan).await,
         Err(error) => Err(error),
     };
     match answer {
@@ -642,17 +645,22 @@ async fn answer(plan: Plan) -> Result<(Vec<u8>, u64), ApiError> {
         }),
     };
     body.map(|body| (body, input_tokens))
-        .map_err(|error| ApiError::new(crate::error::ErrorKind::InternalServer, error.to_string()))
+        .map_err(|error| ApiError::new(ErrorKind::InternalServer, error.to_string()))
 }
 
-/// Vectors of one kind: floats, or integers for the quantised types.
+/// Vectors of one embedding type: floats, or integers for the quantised types. `F` and `I`
+/// are one vector for Titan, a list of vectors for Cohere.
 #[derive(Serialize)]
 #[serde(untagged)]
-enum Vectors<T> {
-    Float(T),
-    Int(Vec<i32>),
-    IntBatch(Vec<Vec<i32>>),
+enum Vectors<F, I> {
+    Float(F),
+    Int(I),
 }
+
+/// Titan v2's `embeddingsByType`: one vector per type.
+type TitanByType = BTreeMap<String, Vectors<Vec<f32>, Vec<i32>>>;
+/// Cohere's `embeddings` by type: a list of vectors per type.
+type CohereByType = BTreeMap<String, Vectors<Vec<Vec<f32>>, Vec<Vec<i32>>>>;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -661,7 +669,7 @@ struct TitanResponse {
     embedding: Option<Vec<f32>>,
     input_text_token_count: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    embeddings_by_type: Option<BTreeMap<String, Vectors<Vec<f32>>>>,
+    embeddings_by_type: Option<TitanByType>,
 }
 
 fn titan_body(
@@ -723,10 +731,10 @@ fn cohere_body(
             texts,
         });
     };
-    let mut by_type: BTreeMap<String, Vectors<Vec<Vec<f32>>>> = BTreeMap::new();
+    let mut by_type: CohereByType = BTreeMap::new();
     for name in &types {
         let quantised =
-            |f: fn(&[f32]) -> Vec<i32>| Vectors::IntBatch(vectors.iter().map(|v| f(v)).collect());
+            |f: fn(&[f32]) -> Vec<i32>| Vectors::Int(vectors.iter().map(|v| f(v)).collect());
         let entry = match name.as_str() {
             "int8" => quantised(|v| v.iter().map(|x| int8(*x)).collect()),
             "uint8" => quantised(|v| v.iter().map(|x| int8(*x) + 128).collect()),

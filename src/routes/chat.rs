@@ -46,7 +46,10 @@ async fn handle(
         ));
     }
     let model_id = state.config.chat_model_id(&req.model);
-    state.catalog.check(&state.bedrock.control, &model_id).await?;
+    state
+        .catalog
+        .check(&state.bedrock.control, &model_id)
+        .await?;
     let caps = capabilities(&model_id);
     if caps.embedding {
         return Err(ApiError::invalid_param(

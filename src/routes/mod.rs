@@ -2,5 +2,7 @@
 //! and the Bedrock seam, write the response.
 
 pub mod chat;
+pub mod embeddings;
 pub mod health;
+pub mod models;
 pub mod sse;

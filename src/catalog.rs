@@ -1,0 +1,565 @@
+//! The live model catalogue: the foundation models and inference profiles Bedrock lists for
+//! this account and region, cached per execution environment for `MODELS_CACHE_SECONDS`.
+//!
+//! It answers `GET /models` and checks the `model` of chat and embeddings requests, so that a
+//! typo gets a 404 naming the model instead of Bedrock's generic "The provided model identifier
+//! is invalid". The check never stands in the way of a request it cannot judge: ARNs pass
+//! (provisioned throughput, prompt routers, application profiles), and while listing is not
+//! permitted (AccessDenied) or fails, requests go to Bedrock, which decides. A model missing
+//! from the cached list triggers one refresh, at most once per `miss_refresh_interval`, so a
+//! model enabled after the cache was filled works at once and a stream of typos costs at most
+//! one listing per interval.
+//!
+//! Listed: foundation models that are ACTIVE, answer in TEXT or EMBEDDING, and run ON_DEMAND
+//! or through an INFERENCE_PROFILE; ACTIVE system-defined profiles (by id) and application
+//! profiles (by ARN, the form Bedrock invokes them by). Known, for the check: every id either
+//! listing returned, whatever its status.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_bedrock::types::{
+    FoundationModelSummary, InferenceProfileSummary, InferenceProfileType,
+};
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::translate::errors::from_sdk_error;
+
+/// Longest wait for one listing (all pages); past it, requests go on without the check.
+const LIST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most a cache miss waits between refreshes, whatever the cache lifetime.
+const MAX_MISS_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+/// A guard against a service that never stops handing out page tokens.
+const MAX_PAGES: usize = 100;
+
+/// One entry of `GET /models`, in OpenAI's shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelEntry {
+    pub id: String,
+    pub object: &'static str,
+    /// Unix seconds: an inference profile's creation time; 0 for foundation models, which
+    /// Bedrock lists without a date.
+    pub created: i64,
+    pub owned_by: String,
+}
+
+/// One listing of Bedrock's models.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// What `GET /models` shows, sorted by id.
+    pub models: Vec<ModelEntry>,
+    /// Every id and ARN Bedrock reported.
+    known: HashSet<String>,
+    /// Inference profile id or ARN -> the foundation model id it routes to.
+    underlying: HashMap<String, String>,
+}
+
+impl Snapshot {
+    /// Builds the snapshot from ListFoundationModels and ListInferenceProfiles results.
+    pub fn build(models: &[FoundationModelSummary], profiles: &[InferenceProfileSummary]) -> Self {
+        let mut snapshot = Snapshot::default();
+        let mut providers: HashMap<&str, String> = HashMap::new();
+        for model in models {
+            let owner = owner_name(model.provider_name());
+            snapshot.known.insert(model.model_id().to_string());
+            snapshot.known.insert(model.model_arn().to_string());
+            providers.insert(model.model_id(), owner.clone());
+            if is_listed_model(model) {
+                snapshot.models.push(ModelEntry {
+                    id: model.model_id().to_string(),
+                    object: "model",
+                    created: 0,
+                    owned_by: owner,
+                });
+            }
+        }
+        for profile in profiles {
+            let id = profile.inference_profile_id();
+            let arn = profile.inference_profile_arn();
+            snapshot.known.insert(id.to_string());
+            snapshot.known.insert(arn.to_string());
+            let base = profile
+                .models()
+                .iter()
+                .filter_map(|m| m.model_arn())
+                .find_map(|model_arn| model_arn.rsplit_once("foundation-model/"))
+                .map(|(_, base)| base.to_string());
+            if let Some(base) = &base {
+                snapshot.underlying.insert(id.to_string(), base.clone());
+                snapshot.underlying.insert(arn.to_string(), base.clone());
+            }
+            if profile.status().as_str() != "ACTIVE" {
+                continue;
+            }
+            let application = *profile.r#type() == InferenceProfileType::Application;
+            let owned_by = if application {
+                // arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID
+                arn.split(':').nth(4).unwrap_or("account").to_string()
+            } else {
+                base.as_deref()
+                    .and_then(|base| providers.get(base).cloned())
+                    .unwrap_or_else(|| "bedrock".to_string())
+            };
+            snapshot.models.push(ModelEntry {
+                id: if application { arn } else { id }.to_string(),
+                object: "model",
+                created: profile.created_at().map_or(0, |t| t.secs()),
+                owned_by,
+            });
+        }
+        snapshot.models.sort_by(|a, b| a.id.cmp(&b.id));
+        snapshot.models.dedup_by(|a, b| a.id == b.id);
+        snapshot
+    }
+
+    /// Whether Bedrock listed `model_id` (any status).
+    pub fn knows(&self, model_id: &str) -> bool {
+        self.known.contains(model_id)
+    }
+
+    /// The `GET /models` entry with this id.
+    pub fn entry(&self, id: &str) -> Option<&ModelEntry> {
+        self.models.iter().find(|entry| entry.id == id)
+    }
+
+    /// The foundation model an inference profile (id or ARN) routes to.
+    pub fn underlying_model(&self, profile: &str) -> Option<&str> {
+        self.underlying.get(profile).map(String::as_str)
+    }
+}
+
+fn is_listed_model(model: &FoundationModelSummary) -> bool {
+    let active = model
+        .model_lifecycle()
+        .is_none_or(|lifecycle| lifecycle.status().as_str() == "ACTIVE");
+    let output = model
+        .output_modalities()
+        .iter()
+        .any(|m| matches!(m.as_str(), "TEXT" | "EMBEDDING"));
+    // INFERENCE_PROFILE is not in the SDK's enum; it arrives as an unknown variant.
+    let invocable = model
+        .inference_types_supported()
+        .iter()
+        .any(|t| matches!(t.as_str(), "ON_DEMAND" | "INFERENCE_PROFILE"));
+    active && output && invocable
+}
+
+/// `owned_by` from a provider name: `Mistral AI` -> `mistral-ai`.
+fn owner_name(provider: Option<&str>) -> String {
+    match provider.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(provider) => provider.to_ascii_lowercase().replace(' ', "-"),
+        None => "bedrock".to_string(),
+    }
+}
+
+/// The 404 for a model Bedrock does not list.
+pub fn unknown_model(model_id: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "The model `{model_id}` does not exist or is not available to this gateway in its AWS region. GET /api/v1/models lists the models you can use."
+    ))
+    .with_param("model")
+    .with_code("model_not_found")
+}
+
+/// The cached catalogue and what is known about the last listing.
+#[derive(Debug, Default)]
+struct Cache {
+    snapshot: Option<Arc<Snapshot>>,
+    fetched_at: Option<Instant>,
+    attempted_at: Option<Instant>,
+    /// The error of the last attempt, while it is the latest news.
+    failure: Option<ApiError>,
+    /// Bumped by every attempt, so that requests that waited for a refresh use its result.
+    generation: u64,
+}
+
+/// Outcome of a refresh a cache miss asked for.
+enum MissRefresh {
+    Refreshed(Arc<Snapshot>),
+    /// The last attempt is too recent.
+    TooSoon,
+    Failed,
+}
+
+/// The model catalogue of one execution environment.
+#[derive(Debug)]
+pub struct Catalog {
+    ttl: Duration,
+    miss_refresh_interval: Duration,
+    cache: Mutex<Cache>,
+    /// Held while listing, so that concurrent requests share one listing.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl Catalog {
+    /// A catalogue kept for `ttl`; a miss refreshes at most every `ttl` (30 s at most).
+    pub fn new(ttl: Duration) -> Catalog {
+        Catalog {
+            ttl,
+            miss_refresh_interval: ttl.min(MAX_MISS_REFRESH_INTERVAL),
+            cache: Mutex::new(Cache::default()),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Sets the shortest time between two refreshes caused by unknown models (and between
+    /// listing attempts while listing fails).
+    pub fn with_miss_refresh_interval(mut self, interval: Duration) -> Catalog {
+        self.miss_refresh_interval = interval;
+        self
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        // A panic while holding this lock cannot leave the cache half-written (every write
+        // is a plain assignment), so a poisoned lock is still good to use.
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn fresh(&self) -> Option<Arc<Snapshot>> {
+        let cache = self.cache();
+        match (&cache.snapshot, cache.fetched_at) {
+            (Some(snapshot), Some(at)) if at.elapsed() < self.ttl => Some(snapshot.clone()),
+            _ => None,
+        }
+    }
+
+    /// The catalogue for `GET /models`: cached, refreshed when older than the cache lifetime;
+    /// when a refresh fails, the previous listing if there is one, else the error.
+    pub async fn snapshot(
+        &self,
+        control: &aws_sdk_bedrock::Client,
+    ) -> Result<Arc<Snapshot>, ApiError> {
+        if let Some(snapshot) = self.fresh() {
+            return Ok(snapshot);
+        }
+        match self.refresh(control).await {
+            Ok(snapshot) => Ok(snapshot),
+            Err(err) => self.cache().snapshot.clone().ok_or(err),
+        }
+    }
+
+    /// The `GET /models/{id}` entry, refreshing once (rate-limited) on a miss.
+    pub async fn find(
+        &self,
+        control: &aws_sdk_bedrock::Client,
+        id: &str,
+    ) -> Result<ModelEntry, ApiError> {
+        let snapshot = self.snapshot(control).await?;
+        if let Some(entry) = snapshot.entry(id) {
+            return Ok(entry.clone());
+        }
+        if let MissRefresh::Refreshed(snapshot) = self.refresh_on_miss(control).await
+            && let Some(entry) = snapshot.entry(id)
+        {
+            return Ok(entry.clone());
+        }
+        Err(unknown_model(id))
+    }
+
+    /// Checks that Bedrock knows `model_id`: a 404 naming it if not. Passes ARNs, and passes
+    /// everything while the catalogue cannot be listed.
+    pub async fn check(
+        &self,
+        control: &aws_sdk_bedrock::Client,
+        model_id: &str,
+    ) -> Result<(), ApiError> {
+        if model_id.starts_with("arn:") {
+            return Ok(());
+        }
+        let Some(snapshot) = self.snapshot_for_check(control).await else {
+            return Ok(());
+        };
+        if snapshot.knows(model_id) {
+            return Ok(());
+        }
+        match self.refresh_on_miss(control).await {
+            MissRefresh::Refreshed(snapshot) if snapshot.knows(model_id) => Ok(()),
+            MissRefresh::Failed => Ok(()),
+            MissRefresh::Refreshed(_) | MissRefresh::TooSoon => Err(unknown_model(model_id)),
+        }
+    }
+
+    /// The foundation model an inference profile id or ARN routes to, when the catalogue
+    /// can tell.
+    pub async fn underlying_model(
+        &self,
+        control: &aws_sdk_bedrock::Client,
+        profile: &str,
+    ) -> Option<String> {
+        let snapshot = self.snapshot_for_check(control).await?;
+        snapshot.underlying_model(profile).map(str::to_string)
+    }
+
+    /// A catalogue fit to judge requests by, or `None` while listing fails. After a failure,
+    /// listing is tried again only once the miss-refresh interval has passed, so that a
+    /// gateway without list permissions does not list on every request.
+    async fn snapshot_for_check(&self, control: &aws_sdk_bedrock::Client) -> Option<Arc<Snapshot>> {
+        if let Some(snapshot) = self.fresh() {
+            return Some(snapshot);
+        }
+        if self.failed_recently() {
+            return None;
+        }
+        self.refresh(control).await.ok()
+    }
+
+    fn failed_recently(&self) -> bool {
+        let cache = self.cache();
+        cache.failure.is_some()
+            && cache
+                .attempted_at
+                .is_some_and(|at| at.elapsed() < self.miss_refresh_interval)
+    }
+
+    async fn refresh_on_miss(&self, control: &aws_sdk_bedrock::Client) -> MissRefresh {
+        let too_soon = self
+            .cache()
+            .attempted_at
+            .is_some_and(|at| at.elapsed() < self.miss_refresh_interval);
+        if too_soon {
+            return MissRefresh::TooSoon;
+        }
+        match self.refresh(control).await {
+            Ok(snapshot) => MissRefresh::Refreshed(snapshot),
+            Err(_) => MissRefresh::Failed,
+        }
+    }
+
+    /// Lists Bedrock's models now. Requests that arrive while a listing runs wait for it and
+    /// share its result instead of listing again.
+    async fn refresh(&self, control: &aws_sdk_bedrock::Client) -> Result<Arc<Snapshot>, ApiError> {
+        let generation = self.cache().generation;
+        let _listing = self.refreshing.lock().await;
+        {
+            let cache = self.cache();
+            if cache.generation != generation {
+                return match (&cache.failure, &cache.snapshot) {
+                    (None, Some(snapshot)) => Ok(snapshot.clone()),
+                    (Some(err), _) => Err(err.clone()),
+                    (None, None) => Err(listing_failed("no listing is available")),
+                };
+            }
+        }
+        let result = match tokio::time::timeout(LIST_TIMEOUT, fetch(control)).await {
+            Ok(result) => result,
+            Err(_) => Err(listing_failed("listing took too long")),
+        };
+        let mut cache = self.cache();
+        cache.generation += 1;
+        cache.attempted_at = Some(Instant::now());
+        match result {
+            Ok(snapshot) => {
+                let snapshot = Arc::new(snapshot);
+                cache.snapshot = Some(snapshot.clone());
+                cache.fetched_at = cache.attempted_at;
+                cache.failure = None;
+                Ok(snapshot)
+            }
+            Err(err) => {
+                tracing::warn!(
+                    status = err.status.as_u16(),
+                    code = err.code.as_deref().unwrap_or(""),
+                    message = %err.message,
+                    "listing Bedrock models failed; requests are not checked against the catalogue"
+                );
+                cache.failure = Some(err.clone());
+                Err(err)
+            }
+        }
+    }
+}
+
+fn listing_failed(detail: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "api_error",
+        format!("Bedrock's model list could not be read: {detail}."),
+    )
+}
+
+/// ListFoundationModels and both kinds of ListInferenceProfiles, concurrently.
+async fn fetch(control: &aws_sdk_bedrock::Client) -> Result<Snapshot, ApiError> {
+    let foundation_models = async {
+        control
+            .list_foundation_models()
+            .send()
+            .await
+            .map(|output| output.model_summaries.unwrap_or_default())
+            .map_err(|e| with_permission_hint(from_sdk_error(&e), "ListFoundationModels"))
+    };
+    let (models, system, application) = tokio::try_join!(
+        foundation_models,
+        list_profiles(control, InferenceProfileType::SystemDefined),
+        list_profiles(control, InferenceProfileType::Application),
+    )?;
+    let profiles: Vec<InferenceProfileSummary> = system.into_iter().chain(application).collect();
+    Ok(Snapshot::build(&models, &profiles))
+}
+
+/// Every page of ListInferenceProfiles for one profile type.
+async fn list_profiles(
+    control: &aws_sdk_bedrock::Client,
+    kind: InferenceProfileType,
+) -> Result<Vec<InferenceProfileSummary>, ApiError> {
+    let mut profiles = Vec::new();
+    let mut next_token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let output = control
+            .list_inference_profiles()
+            .type_equals(kind.clone())
+            .set_next_token(next_token.take())
+            .send()
+            .await
+            .map_err(|e| with_permission_hint(from_sdk_error(&e), "ListInferenceProfiles"))?;
+        profiles.extend(output.inference_profile_summaries.unwrap_or_default());
+        match output.next_token {
+            Some(token) if !token.is_empty() => next_token = Some(token),
+            _ => break,
+        }
+    }
+    Ok(profiles)
+}
+
+/// AccessDenied on a listing means the gateway's role lacks a permission: say which.
+fn with_permission_hint(mut err: ApiError, action: &str) -> ApiError {
+    if err.status == StatusCode::FORBIDDEN {
+        err.message = format!(
+            "{} (the gateway's IAM role needs bedrock:{action} to list models)",
+            err.message
+        );
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_bedrock::primitives::DateTime;
+    use aws_sdk_bedrock::types::{
+        FoundationModelLifecycle, FoundationModelLifecycleStatus, InferenceProfileModel,
+        InferenceProfileStatus, InferenceType, ModelModality,
+    };
+
+    fn model(
+        id: &str,
+        output: ModelModality,
+        types: &[&str],
+        status: &str,
+    ) -> FoundationModelSummary {
+        let mut builder = FoundationModelSummary::builder()
+            .model_arn(format!("arn:aws:bedrock:us-east-1::foundation-model/{id}"))
+            .model_id(id)
+            .provider_name("Mistral AI")
+            .output_modalities(output)
+            .model_lifecycle(
+                FoundationModelLifecycle::builder()
+                    .status(FoundationModelLifecycleStatus::from(status))
+                    .build()
+                    .unwrap(),
+            );
+        for t in types {
+            builder = builder.inference_types_supported(InferenceType::from(*t));
+        }
+        builder.build().unwrap()
+    }
+
+    fn profile(
+        id: &str,
+        arn: &str,
+        kind: InferenceProfileType,
+        base: &str,
+    ) -> InferenceProfileSummary {
+        InferenceProfileSummary::builder()
+            .inference_profile_name(id)
+            .inference_profile_id(id)
+            .inference_profile_arn(arn)
+            .models(
+                InferenceProfileModel::builder()
+                    .model_arn(format!(
+                        "arn:aws:bedrock:us-west-2::foundation-model/{base}"
+                    ))
+                    .build(),
+            )
+            .status(InferenceProfileStatus::Active)
+            .r#type(kind)
+            .created_at(DateTime::from_secs(1_724_716_800))
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn lists_what_clients_can_invoke_and_knows_everything() {
+        let snapshot = Snapshot::build(
+            &[
+                model(
+                    "mistral.large",
+                    ModelModality::Text,
+                    &["ON_DEMAND"],
+                    "ACTIVE",
+                ),
+                model(
+                    "mistral.only-profile",
+                    ModelModality::Text,
+                    &["INFERENCE_PROFILE"],
+                    "ACTIVE",
+                ),
+                model("mistral.old", ModelModality::Text, &["ON_DEMAND"], "LEGACY"),
+                model(
+                    "mistral.painter",
+                    ModelModality::Image,
+                    &["ON_DEMAND"],
+                    "ACTIVE",
+                ),
+                model(
+                    "mistral.provisioned",
+                    ModelModality::Embedding,
+                    &["PROVISIONED"],
+                    "ACTIVE",
+                ),
+            ],
+            &[
+                profile(
+                    "us.mistral.large",
+                    "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.mistral.large",
+                    InferenceProfileType::SystemDefined,
+                    "mistral.large",
+                ),
+                profile(
+                    "team1",
+                    "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/team1",
+                    InferenceProfileType::Application,
+                    "mistral.large",
+                ),
+            ],
+        );
+        let ids: Vec<&str> = snapshot.models.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/team1",
+                "mistral.large",
+                "mistral.only-profile",
+                "us.mistral.large",
+            ]
+        );
+        assert!(snapshot.knows("mistral.old"));
+        assert!(snapshot.knows("mistral.painter"));
+        assert!(!snapshot.knows("mistral.typo"));
+        let profile = snapshot.entry("us.mistral.large").unwrap();
+        assert_eq!(profile.owned_by, "mistral-ai");
+        assert_eq!(profile.created, 1_724_716_800);
+        let app = &snapshot.models[0];
+        assert_eq!(app.owned_by, "111122223333");
+        assert_eq!(
+            snapshot.underlying_model(
+                "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/team1"
+            ),
+            Some("mistral.large")
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! `GET /models` and `GET /models/{id}`: Bedrock's models and inference profiles as OpenAI
+//! model objects, from the live catalogue (`crate::catalog`).
+//!
+//! Ids contain `:` and, for application inference profiles, `/` (they are ARNs), so the
+//! retrieve route takes the rest of the path as the id.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::catalog::ModelEntry;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `{"object":"list","data":[...]}`.
+#[derive(Debug, Serialize)]
+pub struct ModelList<'a> {
+    pub object: &'static str,
+    pub data: &'a [ModelEntry],
+}
+
+pub async fn list_models(State(state): State<AppState>) -> Response {
+    match state.catalog.snapshot(&state.bedrock.control).await {
+        Ok(snapshot) => Json(ModelList {
+            object: "list",
+            data: &snapshot.models,
+        })
+        .into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+pub async fn retrieve_model(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    // A client that percent-encodes `/` still reaches here; a leading `/` is the route's own.
+    let id = id.trim_start_matches('/');
+    if id.is_empty() {
+        return ApiError::not_found("Name a model: GET /api/v1/models/{id}.").into_response();
+    }
+    match state.catalog.find(&state.bedrock.control, id).await {
+        Ok(entry) => Json(entry).into_response(),
+        Err(err) => err.into_response(),
+    }
+}

@@ -1,0 +1,547 @@
+//! Embeddings end to end: OpenAI requests to the gateway over HTTP, InvokeModel through the
+//! real AWS SDK to the strict emulator, which checks each family's native body, records what it
+//! received, and answers with vectors derived from the text (`unit_vector`), so every returned
+//! vector can be checked against the text it belongs to.
+
+mod common;
+
+use base64::Engine;
+use bedrock_emulator::EmulatorConfig;
+use bedrock_emulator::embeddings::{EMBEDDING_PROFILE_ARN, unit_vector};
+use common::TestGateway;
+use serde_json::{Value, json};
+
+const TITAN_V1: &str = "amazon.titan-embed-text-v1";
+const TITAN_V2: &str = "amazon.titan-embed-text-v2:0";
+const COHERE_EN: &str = "cohere.embed-english-v3";
+const COHERE_ML: &str = "cohere.embed-multilingual-v3";
+const COHERE_V4: &str = "cohere.embed-v4:0";
+const NOVA: &str = "amazon.nova-2-multimodal-embeddings-v1:0";
+
+/// Every family with the size it answers in by default.
+const FAMILIES: &[(&str, usize)] = &[
+    (TITAN_V1, 1536),
+    (TITAN_V2, 1024),
+    (COHERE_EN, 1024),
+    (COHERE_ML, 1024),
+    (COHERE_V4, 1536),
+    (NOVA, 3072),
+];
+
+async fn embed(gw: &TestGateway, body: Value) -> (u16, Value) {
+    let response = gw.post("/embeddings", &body).await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// What the emulator's InvokeModel received: `calls` (modelId, inputs, body), `maxInFlight`.
+async fn invoke_log(gw: &TestGateway) -> Value {
+    gw.http
+        .get(format!("{}/_emulator/calls/invoke", gw.emulator.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn received(gw: &TestGateway) -> Vec<Value> {
+    invoke_log(gw).await["calls"].as_array().unwrap().clone()
+}
+
+fn floats(value: &Value) -> Vec<f32> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not a float list: {value}"))
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect()
+}
+
+/// The OpenAI SDKs' base64 decoding: little-endian float32.
+fn decode_base64(value: &Value) -> Vec<f32> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value.as_str().unwrap())
+        .unwrap();
+    assert_eq!(bytes.len() % 4, 0);
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+fn assert_close(actual: &[f32], expected: &[f32]) {
+    assert_eq!(actual.len(), expected.len());
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        assert!((a - e).abs() < 1e-6, "component {i}: {a} != {e}");
+    }
+}
+
+#[tokio::test]
+async fn every_family_answers_in_float_and_in_base64() {
+    let gw = common::start().await;
+    let texts = ["alpha beta", "gamma"];
+    for (model, dimension) in FAMILIES {
+        let (status, body) = embed(&gw, json!({"model": model, "input": texts})).await;
+        assert_eq!(status, 200, "{model}: {body}");
+        assert_eq!(body["object"], "list");
+        assert_eq!(body["model"], *model);
+        assert_eq!(
+            body["usage"],
+            json!({"prompt_tokens": 3, "total_tokens": 3}),
+            "{model}"
+        );
+        let data = body["data"].as_array().unwrap();
+        assert_eq!(data.len(), 2);
+        let mut float_vectors = Vec::new();
+        for (index, item) in data.iter().enumerate() {
+            assert_eq!(item["object"], "embedding");
+            assert_eq!(item["index"], index);
+            let vector = floats(&item["embedding"]);
+            assert_eq!(vector.len(), *dimension, "{model}");
+            assert_close(&vector, &unit_vector(model, texts[index], *dimension));
+            float_vectors.push(vector);
+        }
+
+        let (status, body) = embed(
+            &gw,
+            json!({"model": model, "input": texts, "encoding_format": "base64"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{model}: {body}");
+        for (index, item) in body["data"].as_array().unwrap().iter().enumerate() {
+            // Bit for bit the float answer: base64 is computed from the same float32 values.
+            assert_eq!(
+                decode_base64(&item["embedding"]),
+                float_vectors[index],
+                "{model}"
+            );
+        }
+        assert_eq!(body["usage"]["prompt_tokens"], 3);
+    }
+}
+
+#[tokio::test]
+async fn each_family_gets_its_native_body() {
+    let gw = common::start().await;
+    for model in [TITAN_V1, TITAN_V2, COHERE_EN, COHERE_V4, NOVA] {
+        let (status, body) = embed(&gw, json!({"model": model, "input": "hello"})).await;
+        assert_eq!(status, 200, "{model}: {body}");
+    }
+    let bodies: Vec<Value> = received(&gw)
+        .await
+        .iter()
+        .map(|c| c["body"].clone())
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![
+            json!({"inputText": "hello"}),
+            json!({"inputText": "hello"}),
+            json!({"texts": ["hello"], "input_type": "search_document"}),
+            json!({"texts": ["hello"], "input_type": "search_document", "embedding_types": ["float"]}),
+            json!({
+                "schemaVersion": "nova-multimodal-embed-v1",
+                "taskType": "SINGLE_EMBEDDING",
+                "singleEmbeddingParams": {
+                    "embeddingPurpose": "GENERIC_INDEX",
+                    "embeddingDimension": 3072,
+                    "text": {"truncationMode": "END", "value": "hello"}
+                }
+            }),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn extra_body_options_reach_bedrock() {
+    let gw = common::start().await;
+    let requests = [
+        json!({"model": COHERE_ML, "input": "q", "input_type": "search_query", "truncate": "START"}),
+        json!({"model": COHERE_V4, "input": "q", "input_type": "classification", "truncate": "END"}),
+        json!({"model": TITAN_V2, "input": "q", "normalize": false}),
+        json!({"model": NOVA, "input": "q", "input_type": "search_query", "truncate": "NONE"}),
+    ];
+    for request in &requests {
+        let (status, body) = embed(&gw, request.clone()).await;
+        assert_eq!(status, 200, "{request}: {body}");
+    }
+    let calls = received(&gw).await;
+    assert_eq!(calls[0]["body"]["input_type"], "search_query");
+    assert_eq!(calls[0]["body"]["truncate"], "START");
+    assert_eq!(calls[1]["body"]["input_type"], "classification");
+    assert_eq!(calls[1]["body"]["truncate"], "RIGHT");
+    assert_eq!(calls[2]["body"]["normalize"], false);
+    let nova = &calls[3]["body"]["singleEmbeddingParams"];
+    assert_eq!(nova["embeddingPurpose"], "GENERIC_RETRIEVAL");
+    assert_eq!(nova["text"]["truncationMode"], "NONE");
+
+    let (status, body) = embed(
+        &gw,
+        json!({"model": COHERE_V4, "input": "q", "input_type": "rerank"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["param"], "input_type");
+    let (status, body) = embed(
+        &gw,
+        json!({"model": COHERE_V4, "input": "q", "truncate": "MIDDLE"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["param"], "truncate");
+}
+
+#[tokio::test]
+async fn dimensions_map_to_each_family_parameter() {
+    let gw = common::start().await;
+    let cases = [
+        (TITAN_V2, 256, Some(("dimensions", 256))),
+        (TITAN_V2, 512, Some(("dimensions", 512))),
+        (TITAN_V2, 1024, None),
+        (TITAN_V1, 1536, None),
+        (COHERE_EN, 1024, None),
+        (COHERE_V4, 256, Some(("output_dimension", 256))),
+        (COHERE_V4, 1024, Some(("output_dimension", 1024))),
+        (NOVA, 384, None),
+        (NOVA, 1024, None),
+    ];
+    for (model, dimensions, _) in cases {
+        let (status, body) = embed(
+            &gw,
+            json!({"model": model, "input": "size me", "dimensions": dimensions}),
+        )
+        .await;
+        assert_eq!(status, 200, "{model} {dimensions}: {body}");
+        let vector = floats(&body["data"][0]["embedding"]);
+        assert_close(&vector, &unit_vector(model, "size me", dimensions));
+    }
+    let calls = received(&gw).await;
+    for ((model, dimensions, field), call) in cases.iter().zip(&calls) {
+        match field {
+            Some((name, value)) => assert_eq!(call["body"][name], *value, "{model}"),
+            None if *model == NOVA => {
+                assert_eq!(
+                    call["body"]["singleEmbeddingParams"]["embeddingDimension"],
+                    *dimensions
+                )
+            }
+            // The family's default: nothing to send.
+            None => {
+                assert!(
+                    call["body"].get("dimensions").is_none(),
+                    "{model}: {}",
+                    call["body"]
+                );
+                assert!(call["body"].get("output_dimension").is_none(), "{model}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn sizes_a_family_cannot_produce_are_400_before_bedrock() {
+    let gw = common::start().await;
+    for (model, dimensions, listed) in [
+        (TITAN_V2, 300, "1024, 512, 256"),
+        (TITAN_V1, 256, "1536"),
+        (COHERE_EN, 512, "1024"),
+        (COHERE_V4, 3072, "1536, 1024, 512, 256"),
+        (NOVA, 512, "3072, 1024, 384, 256"),
+    ] {
+        let (status, body) = embed(
+            &gw,
+            json!({"model": model, "input": "x", "dimensions": dimensions}),
+        )
+        .await;
+        assert_eq!(status, 400, "{model}: {body}");
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+        assert_eq!(body["error"]["param"], "dimensions");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(listed), "{model}: {message}");
+        assert!(message.contains(&dimensions.to_string()), "{message}");
+    }
+    let (status, body) = embed(
+        &gw,
+        json!({"model": TITAN_V2, "input": "x", "dimensions": 0}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = embed(
+        &gw,
+        json!({"model": TITAN_V2, "input": "x", "dimensions": -5}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["param"], "dimensions");
+    assert!(received(&gw).await.is_empty());
+}
+
+#[tokio::test]
+async fn token_ids_are_decoded_before_embedding() {
+    let aliases = r#"{"gpt-4o-embedder":"amazon.titan-embed-text-v2:0"}"#;
+    let gw = common::start_with(&[("MODEL_ALIASES", aliases)], EmulatorConfig::default()).await;
+    // "hello world" in cl100k_base, the tokenizer of OpenAI's embedding models.
+    let (status, body) = embed(
+        &gw,
+        json!({"model": "text-embedding-3-small", "input": [15339, 1917]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_close(
+        &floats(&body["data"][0]["embedding"]),
+        &unit_vector(TITAN_V2, "hello world", 1024),
+    );
+
+    let cl100k = tiktoken_rs::cl100k_base_singleton();
+    let texts = ["first text", "second, with ünïcödé", "third"];
+    let lists: Vec<Vec<u32>> = texts.iter().map(|t| cl100k.encode_ordinary(t)).collect();
+    let (status, body) = embed(&gw, json!({"model": COHERE_V4, "input": lists})).await;
+    assert_eq!(status, 200, "{body}");
+    for (index, text) in texts.iter().enumerate() {
+        assert_close(
+            &floats(&body["data"][index]["embedding"]),
+            &unit_vector(COHERE_V4, text, 1536),
+        );
+    }
+    let sent = received(&gw).await;
+    assert_eq!(sent.last().unwrap()["body"]["texts"], json!(texts));
+
+    // A name of the gpt-4o family means its o200k_base tokenizer.
+    let o200k = tiktoken_rs::o200k_base_singleton().encode_ordinary("o200k tokens");
+    assert_ne!(o200k, cl100k.encode_ordinary("o200k tokens"));
+    let (status, body) = embed(&gw, json!({"model": "gpt-4o-embedder", "input": o200k})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_close(
+        &floats(&body["data"][0]["embedding"]),
+        &unit_vector(TITAN_V2, "o200k tokens", 1024),
+    );
+
+    let (status, body) = embed(
+        &gw,
+        json!({"model": TITAN_V2, "input": [[1, 2], [3, 999999999]]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["param"], "input[1]");
+}
+
+#[tokio::test]
+async fn openai_names_use_the_default_embedding_model() {
+    let gw = common::start().await;
+    let (status, body) = embed(
+        &gw,
+        json!({"model": "text-embedding-3-small", "input": "x"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["model"], TITAN_V2);
+
+    let gw = common::start_with(
+        &[("DEFAULT_EMBEDDING_MODEL", COHERE_V4)],
+        EmulatorConfig::default(),
+    )
+    .await;
+    let (status, body) = embed(
+        &gw,
+        json!({"model": "text-embedding-ada-002", "input": "x"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["model"], COHERE_V4);
+    assert_eq!(body["data"][0]["embedding"].as_array().unwrap().len(), 1536);
+}
+
+#[tokio::test]
+async fn large_batches_are_split_and_kept_in_order() {
+    let gw = common::start().await;
+    let texts: Vec<String> = (0..200).map(|i| format!("document number {i}")).collect();
+    let (status, body) = embed(&gw, json!({"model": COHERE_EN, "input": texts})).await;
+    assert_eq!(status, 200);
+    let data = body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 200);
+    for (index, item) in data.iter().enumerate() {
+        assert_eq!(item["index"], index);
+        assert_close(
+            &floats(&item["embedding"]),
+            &unit_vector(COHERE_EN, &texts[index], 1024),
+        );
+    }
+    assert_eq!(body["usage"]["prompt_tokens"], 600);
+    let calls = received(&gw).await;
+    let mut sizes: Vec<u64> = calls
+        .iter()
+        .map(|c| c["inputs"].as_u64().unwrap())
+        .collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, [8, 96, 96]);
+    // Each call carries a contiguous slice of the input, in order.
+    let mut batches: Vec<Vec<String>> = calls
+        .iter()
+        .map(|c| serde_json::from_value(c["body"]["texts"].clone()).unwrap())
+        .collect();
+    batches.sort_by_key(|batch| texts.iter().position(|t| *t == batch[0]).unwrap());
+    assert_eq!(batches.concat(), texts);
+
+    let gw = common::start().await;
+    let five: Vec<String> = (0..5).map(|i| format!("titan text {i}")).collect();
+    let (status, body) = embed(&gw, json!({"model": TITAN_V2, "input": five})).await;
+    assert_eq!(status, 200);
+    for (index, item) in body["data"].as_array().unwrap().iter().enumerate() {
+        assert_close(
+            &floats(&item["embedding"]),
+            &unit_vector(TITAN_V2, &five[index], 1024),
+        );
+    }
+    let calls = received(&gw).await;
+    assert_eq!(calls.len(), 5);
+    assert!(calls.iter().all(|c| c["inputs"] == 1));
+    assert_eq!(body["usage"]["total_tokens"], 15);
+}
+
+#[tokio::test]
+async fn calls_run_at_most_eight_at_a_time() {
+    let gw = common::start().await;
+    let texts: Vec<String> = (0..24).map(|i| format!("slow {i} [[delay:300]]")).collect();
+    let started = std::time::Instant::now();
+    let (status, body) = embed(&gw, json!({"model": TITAN_V2, "input": texts})).await;
+    assert_eq!(status, 200, "{body}");
+    let log = invoke_log(&gw).await;
+    assert_eq!(log["calls"].as_array().unwrap().len(), 24);
+    let max = log["maxInFlight"].as_u64().unwrap();
+    assert_eq!(max, 8, "calls in flight at once");
+    // 24 calls of 300 ms, 8 at a time: at least 3 rounds, far less than 24 in a row.
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= std::time::Duration::from_millis(900),
+        "{elapsed:?}"
+    );
+    assert!(
+        elapsed < std::time::Duration::from_millis(7200),
+        "{elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_400_and_never_reaches_bedrock() {
+    let gw = common::start().await;
+    let too_many: Vec<String> = (0..2049).map(|i| i.to_string()).collect();
+    let cases = [
+        (json!({"model": TITAN_V2, "input": ""}), "input"),
+        (json!({"model": TITAN_V2, "input": []}), "input"),
+        (json!({"model": TITAN_V2, "input": ["ok", ""]}), "input[1]"),
+        (json!({"model": TITAN_V2, "input": ["ok", 3]}), "input[1]"),
+        (json!({"model": TITAN_V2, "input": [[1], []]}), "input[1]"),
+        (json!({"model": TITAN_V2, "input": {"text": "x"}}), "input"),
+        (json!({"model": TITAN_V2}), "input"),
+        (json!({"model": TITAN_V2, "input": too_many}), "input"),
+        (
+            json!({"model": TITAN_V2, "input": "x", "encoding_format": "hex"}),
+            "encoding_format",
+        ),
+        (json!({"model": "", "input": "x"}), "model"),
+        (json!({"input": "x"}), ""),
+    ];
+    for (request, param) in cases {
+        let (status, body) = embed(&gw, request.clone()).await;
+        assert_eq!(status, 400, "{request}: {body}");
+        assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
+        if !param.is_empty() {
+            assert_eq!(body["error"]["param"], param, "{request}: {body}");
+        }
+    }
+    let response = gw
+        .http
+        .post(format!("{}/api/v1/embeddings", gw.url))
+        .bearer_auth(common::KEY)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(received(&gw).await.is_empty());
+}
+
+#[tokio::test]
+async fn chat_and_unknown_models_are_refused_clearly() {
+    let gw = common::start().await;
+    let (status, body) = embed(&gw, json!({"model": common::MODEL, "input": "x"})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["param"], "model");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("chat model") && message.contains("/chat/completions"),
+        "{message}"
+    );
+
+    let (status, body) = embed(
+        &gw,
+        json!({"model": "amazon.titan-embed-text-v9:0", "input": "x"}),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "model_not_found");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/models")
+    );
+    assert!(received(&gw).await.is_empty());
+
+    // And the other way round: the chat route refuses embedding models.
+    let (status, body) = gw.chat(common::user(TITAN_V2, "hi")).await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn bedrock_refusals_and_faults_come_back_as_openai_errors() {
+    let gw = common::start().await;
+    // Cohere v3 takes at most 2048 characters a text; Bedrock's ValidationException is a 400.
+    let long = "word ".repeat(500);
+    let (status, body) = embed(&gw, json!({"model": COHERE_EN, "input": ["short", long]})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "ValidationException");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maxLength: 2048"),
+        "{body}"
+    );
+
+    // One throttled call among several fails the request with a 429.
+    let texts: Vec<String> = (0..6)
+        .map(|i| {
+            if i == 4 {
+                "boom [[fault:throttling]]".into()
+            } else {
+                format!("t{i}")
+            }
+        })
+        .collect();
+    let (status, body) = embed(&gw, json!({"model": TITAN_V2, "input": texts})).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"]["type"], "rate_limit_error");
+}
+
+#[tokio::test]
+async fn application_profile_arns_resolve_through_the_catalogue() {
+    let gw = common::start().await;
+    let (status, body) = embed(
+        &gw,
+        json!({"model": EMBEDDING_PROFILE_ARN, "input": ["a b", "c"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["model"], EMBEDDING_PROFILE_ARN);
+    // The profile routes to Cohere Embed v4: its body, its size.
+    let calls = received(&gw).await;
+    assert_eq!(calls[0]["modelId"], EMBEDDING_PROFILE_ARN);
+    assert_eq!(calls[0]["body"]["embedding_types"], json!(["float"]));
+    assert_close(
+        &floats(&body["data"][1]["embedding"]),
+        &unit_vector("cohere.embed-v4:0", "c", 1536),
+    );
+}

@@ -1,0 +1,416 @@
+//! Models end to end: `GET /models` and `GET /models/{id}` listed live from the emulator's
+//! ListFoundationModels and ListInferenceProfiles through the real AWS SDK, the cache in
+//! front of them, and the same catalogue checking `model` on chat and embeddings requests.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use bedrock_emulator::catalog::APPLICATION_PROFILE_ARN;
+use bedrock_emulator::embeddings::EMBEDDING_PROFILE_ARN;
+use bedrock_emulator::listing::{DEFAULT_PAGE_SIZE, DENIED_KEY_PREFIX};
+use bedrock_emulator::{EmulatorConfig, RunningEmulator};
+use bedrock_gateway::catalog::Catalog;
+use bedrock_gateway::{app, config::Config, state::AppState};
+use common::{KEY, MODEL, user};
+use serde_json::{Value, json};
+
+const PROFILE: &str = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
+
+/// A gateway in front of `emulator`, signing with `access_key`, with its own catalogue.
+struct Gateway {
+    url: String,
+    http: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn start_gateway(
+    emulator: &RunningEmulator,
+    access_key: &str,
+    env: &[(&str, &str)],
+    catalog: Option<Catalog>,
+) -> Gateway {
+    let mut vars: HashMap<String, String> = HashMap::from([("API_KEY".into(), KEY.into())]);
+    vars.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new(access_key, "secret", None, None, "static"),
+            ),
+        )
+        .endpoint_url(emulator.url())
+        .build();
+    let mut state = AppState::with_sdk_config(config, &sdk);
+    if let Some(catalog) = catalog {
+        state.catalog = std::sync::Arc::new(catalog);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app::router(state)).await;
+    });
+    Gateway {
+        url,
+        http: common::http_client(),
+        task,
+    }
+}
+
+impl Gateway {
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}/api/v1{path}", self.url))
+            .bearer_auth(KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+}
+
+async fn emulator() -> RunningEmulator {
+    bedrock_emulator::spawn(EmulatorConfig::default())
+        .await
+        .unwrap()
+}
+
+/// The listing calls the emulator has received: (ListFoundationModels, ListInferenceProfiles).
+async fn listings(emulator: &RunningEmulator) -> (u64, u64) {
+    let body: Value = common::http_client()
+        .get(format!("{}/_emulator/calls/listing", emulator.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        body["listFoundationModels"].as_u64().unwrap(),
+        body["listInferenceProfiles"].as_u64().unwrap(),
+    )
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn lists_invocable_models_and_profiles_in_openai_shape() {
+    let emulator = emulator().await;
+    let gw = start_gateway(&emulator, "AKIDTEST", &[], None).await;
+    let (status, list) = gw.get("/api/v1/models").await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["object"], "list");
+    for entry in list["data"].as_array().unwrap() {
+        assert_eq!(entry["object"], "model");
+        assert!(entry["created"].is_i64(), "{entry}");
+        assert!(!entry["owned_by"].as_str().unwrap().is_empty(), "{entry}");
+    }
+    let ids = ids(&list);
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+    for expected in [
+        MODEL,
+        PROFILE,
+        "amazon.titan-embed-text-v2:0",
+        "cohere.embed-v4:0",
+        "amazon.nova-2-multimodal-embeddings-v1:0",
+        "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        // Only reachable through a profile, still listed (its profile is too).
+        "deepseek.r1-v1:0",
+        "us.deepseek.r1-v1:0",
+        APPLICATION_PROFILE_ARN,
+        EMBEDDING_PROFILE_ARN,
+    ] {
+        assert!(ids.iter().any(|id| id == expected), "{expected} missing");
+    }
+    // Legacy, image-output and provisioned-only models are left out.
+    for left_out in [
+        "anthropic.claude-v2:1",
+        "amazon.titan-image-generator-v2:0",
+        "cohere.embed-english-v3:0:512",
+    ] {
+        assert!(!ids.iter().any(|id| id == left_out), "{left_out} listed");
+    }
+    let entry = |id: &str| {
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        entry(MODEL),
+        json!({"id": MODEL, "object": "model", "created": 0, "owned_by": "anthropic"})
+    );
+    let profile = entry(PROFILE);
+    assert_eq!(profile["owned_by"], "anthropic");
+    assert_eq!(profile["created"], 1_724_716_800); // 2024-08-27T00:00:00Z
+    assert_eq!(entry(APPLICATION_PROFILE_ARN)["owned_by"], "111122223333");
+
+    // The same list under /v1 for clients configured with a bare /v1 base URL.
+    let (status, again) = gw.get("/v1/models").await;
+    assert_eq!(status, 200);
+    assert_eq!(again, list);
+}
+
+#[tokio::test]
+async fn every_page_of_inference_profiles_is_listed() {
+    let emulator = emulator().await;
+    let gw = start_gateway(&emulator, "AKIDTEST", &[], None).await;
+    let (status, list) = gw.get("/api/v1/models").await;
+    assert_eq!(status, 200);
+    let listed: BTreeSet<String> = ids(&list).into_iter().collect();
+
+    // What Bedrock has, read page by page with the SDK's own paginator.
+    let control = aws_sdk_bedrock::Client::new(&common::sdk_config(&emulator.url()));
+    let pages: Vec<_> = control
+        .list_inference_profiles()
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    assert!(
+        pages.len() > 2,
+        "the emulator should answer in several pages"
+    );
+    let profiles: Vec<String> = pages
+        .iter()
+        .flat_map(|page| page.inference_profile_summaries())
+        .map(|p| match p.r#type().as_str() {
+            "APPLICATION" => p.inference_profile_arn().to_string(),
+            _ => p.inference_profile_id().to_string(),
+        })
+        .collect();
+    assert!(profiles.len() > DEFAULT_PAGE_SIZE * 2);
+    for profile in &profiles {
+        assert!(listed.contains(profile), "{profile} missing from /models");
+    }
+    // System-defined profiles took several pages; application profiles one.
+    let (_, profile_calls) = listings(&emulator).await;
+    let system_pages = profiles.len().saturating_sub(2).div_ceil(DEFAULT_PAGE_SIZE) as u64;
+    assert_eq!(profile_calls, pages.len() as u64 + system_pages + 1);
+}
+
+#[tokio::test]
+async fn retrieves_one_model_by_id_profile_or_arn() {
+    let emulator = emulator().await;
+    let gw = start_gateway(&emulator, "AKIDTEST", &[], None).await;
+    let (status, entry) = gw.get(&format!("/api/v1/models/{PROFILE}")).await;
+    assert_eq!(status, 200, "{entry}");
+    assert_eq!(entry["id"], PROFILE);
+    assert_eq!(entry["object"], "model");
+
+    // ARNs carry `/`: raw or percent-encoded, they reach the model.
+    let (status, entry) = gw
+        .get(&format!("/api/v1/models/{APPLICATION_PROFILE_ARN}"))
+        .await;
+    assert_eq!(status, 200, "{entry}");
+    assert_eq!(entry["id"], APPLICATION_PROFILE_ARN);
+    let encoded = APPLICATION_PROFILE_ARN
+        .replace(':', "%3A")
+        .replace('/', "%2F");
+    let (status, entry) = gw.get(&format!("/v1/models/{encoded}")).await;
+    assert_eq!(status, 200, "{entry}");
+    assert_eq!(entry["id"], APPLICATION_PROFILE_ARN);
+
+    let (status, error) = gw.get("/api/v1/models/anthropic.claude-9-opus-v1:0").await;
+    assert_eq!(status, 404, "{error}");
+    assert_eq!(error["error"]["code"], "model_not_found");
+    assert_eq!(error["error"]["type"], "invalid_request_error");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("anthropic.claude-9-opus-v1:0")
+    );
+    // Known to Bedrock but not offered (legacy): not retrievable either.
+    let (status, _) = gw.get("/api/v1/models/anthropic.claude-v2:1").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn the_catalogue_is_cached_per_environment() {
+    let emulator = emulator().await;
+    let gw = start_gateway(&emulator, "AKIDTEST", &[], None).await;
+    assert_eq!(listings(&emulator).await, (0, 0));
+    let (status, first) = gw.get("/api/v1/models").await;
+    assert_eq!(status, 200);
+    let after_first = listings(&emulator).await;
+    assert_eq!(after_first.0, 1);
+    let (status, second) = gw.get("/api/v1/models").await;
+    assert_eq!(status, 200);
+    assert_eq!(first, second);
+    let (status, body) = gw.post("/chat/completions", user(PROFILE, "hi")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = gw.get(&format!("/api/v1/models/{MODEL}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(listings(&emulator).await, after_first);
+
+    // MODELS_CACHE_SECONDS=0: every request lists again.
+    let emulator = self::emulator().await;
+    let gw = start_gateway(
+        &emulator,
+        "AKIDTEST",
+        &[("MODELS_CACHE_SECONDS", "0")],
+        None,
+    )
+    .await;
+    gw.get("/api/v1/models").await;
+    gw.get("/api/v1/models").await;
+    assert_eq!(listings(&emulator).await.0, 2);
+}
+
+#[tokio::test]
+async fn unknown_models_get_a_404_naming_them() {
+    let emulator = emulator().await;
+    let gw = start_gateway(&emulator, "AKIDTEST", &[], None).await;
+    let typo = "anthropic.claude-3-5-haiku-20241022-v9:0";
+    let (status, body) = gw.post("/chat/completions", user(typo, "hi")).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "model_not_found");
+    assert_eq!(body["error"]["param"], "model");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(typo) && message.contains("/api/v1/models"),
+        "{message}"
+    );
+    let (status, body) = gw
+        .post(
+            "/embeddings",
+            json!({"model": "cohere.embed-v5:0", "input": "x"}),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "model_not_found");
+
+    // Known models, profiles and ARNs pass; ARNs without asking the catalogue.
+    for model in [MODEL, PROFILE, APPLICATION_PROFILE_ARN] {
+        let (status, body) = gw.post("/chat/completions", user(model, "hi")).await;
+        assert_eq!(status, 200, "{model}: {body}");
+    }
+    // Listed by Bedrock, so Bedrock decides: this one only runs through a profile.
+    let (status, body) = gw
+        .post("/chat/completions", user("deepseek.r1-v1:0", "hi"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "ValidationException");
+}
+
+#[tokio::test]
+async fn a_miss_refreshes_once_then_waits_for_the_interval() {
+    let emulator = emulator().await;
+    let catalog = Catalog::new(Duration::from_secs(600))
+        .with_miss_refresh_interval(Duration::from_millis(400));
+    let gw = start_gateway(&emulator, "AKIDTEST", &[], Some(catalog)).await;
+    let typo = json!({"model": "amazon.titan-embed-text-v7:0", "input": "x"});
+
+    gw.get("/api/v1/models").await;
+    assert_eq!(listings(&emulator).await.0, 1);
+    // Right after a listing, a miss does not list again.
+    let (status, _) = gw.post("/embeddings", typo.clone()).await;
+    assert_eq!(status, 404);
+    assert_eq!(listings(&emulator).await.0, 1);
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, _) = gw.post("/embeddings", typo.clone()).await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        listings(&emulator).await.0,
+        2,
+        "a miss refreshes the catalogue"
+    );
+    let (status, _) = gw.post("/embeddings", typo.clone()).await;
+    assert_eq!(status, 404);
+    let (status, _) = gw.get("/api/v1/models/amazon.titan-embed-text-v7:0").await;
+    assert_eq!(status, 404);
+    assert_eq!(listings(&emulator).await.0, 2, "misses are rate-limited");
+
+    // Hits never list.
+    let (status, _) = gw
+        .post(
+            "/embeddings",
+            json!({"model": "amazon.titan-embed-text-v2:0", "input": "x"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(listings(&emulator).await.0, 2);
+}
+
+#[tokio::test]
+async fn without_list_permission_requests_still_reach_bedrock() {
+    let emulator = emulator().await;
+    let access_key = format!("{DENIED_KEY_PREFIX}EXAMPLE");
+    let gw = start_gateway(&emulator, &access_key, &[], None).await;
+
+    let (status, body) = gw
+        .post("/chat/completions", user(PROFILE, "still works"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["choices"][0]["message"]["content"], "still works");
+    let (status, body) = gw
+        .post(
+            "/embeddings",
+            json!({"model": "cohere.embed-v4:0", "input": "x"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Nothing to check against: Bedrock's own answer comes back.
+    let (status, body) = gw
+        .post("/chat/completions", user("anthropic.claude-9-v1:0", "hi"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "ValidationException");
+    // Listing failed once; later requests do not list again straight away.
+    assert_eq!(listings(&emulator).await.0, 1);
+
+    let (status, body) = gw.get("/api/v1/models").await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["type"], "permission_error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bedrock:List"),
+        "{body}"
+    );
+}
