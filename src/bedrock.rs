@@ -18,7 +18,9 @@ use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 use crate::embeddings::token_count::InputTokenCount;
 use crate::error::ApiError;
 use crate::translate::ConverseInput;
-use crate::translate::errors::from_sdk_error;
+use aws_sdk_bedrockruntime::error::SdkError;
+
+use crate::translate::errors::{from_bedrock_code, from_sdk_error};
 
 /// Bedrock clients shared by all requests (cheap to clone).
 #[derive(Clone, Debug)]
@@ -140,6 +142,24 @@ pub struct ConverseEvents {
 impl ConverseEvents {
     /// The next event, `None` at the end, or the error that ended the stream.
     pub async fn next(&mut self) -> Result<Option<ConverseStreamOutput>, ApiError> {
-        self.receiver.recv().await.map_err(|e| from_sdk_error(&e))
+        self.receiver.recv().await.map_err(|e| match &e {
+            // Exceptions inside the event stream come without an error code: name them by type.
+            SdkError::ServiceError(service) => {
+                let err = service.err();
+                from_bedrock_code(Some(stream_error_code(err)), err.meta().message())
+            }
+            _ => from_sdk_error(&e),
+        })
+    }
+}
+
+fn stream_error_code(err: &ConverseStreamOutputError) -> &'static str {
+    match err {
+        ConverseStreamOutputError::ThrottlingException(_) => "ThrottlingException",
+        ConverseStreamOutputError::ValidationException(_) => "ValidationException",
+        ConverseStreamOutputError::ServiceUnavailableException(_) => "ServiceUnavailableException",
+        ConverseStreamOutputError::InternalServerException(_) => "InternalServerException",
+        ConverseStreamOutputError::ModelStreamErrorException(_) => "ModelStreamErrorException",
+        _ => "UnknownStreamError",
     }
 }

@@ -29,10 +29,14 @@ pub struct Capabilities {
     pub images: bool,
     pub documents: bool,
     pub reasoning: Reasoning,
-    /// Accepts `cachePoint` blocks.
+    /// Accepts `cachePoint` blocks (in the system prompt and messages).
     pub prompt_caching: bool,
+    /// Accepts `cachePoint` blocks in the tool list too (Claude does, Nova does not).
+    pub tool_caching: bool,
     /// Rejects `temperature` and `topP` in the same request.
     pub temperature_xor_top_p: bool,
+    /// Accepts stop sequences made only of whitespace (`"\n"`); Claude refuses them.
+    pub whitespace_stop_sequences: bool,
     /// Native structured output (`outputConfig.textFormat`).
     pub structured_output: bool,
     /// An embedding model: InvokeModel only, never Converse.
@@ -50,9 +54,11 @@ pub const PERMISSIVE: Capabilities = Capabilities {
     documents: true,
     reasoning: Reasoning::None,
     prompt_caching: false,
+    tool_caching: false,
     temperature_xor_top_p: false,
     structured_output: false,
     embedding: false,
+    whitespace_stop_sequences: true,
 };
 
 const CLAUDE: Capabilities = Capabilities {
@@ -64,12 +70,15 @@ const CLAUDE: Capabilities = Capabilities {
     documents: true,
     reasoning: Reasoning::None,
     prompt_caching: false,
+    tool_caching: false,
     temperature_xor_top_p: false,
     structured_output: false,
     embedding: false,
+    whitespace_stop_sequences: false,
 };
 const CLAUDE_CACHING: Capabilities = Capabilities {
     prompt_caching: true,
+    tool_caching: true,
     ..CLAUDE
 };
 const CLAUDE_THINKING: Capabilities = Capabilities {
@@ -83,6 +92,8 @@ const CLAUDE_4_5: Capabilities = Capabilities {
 };
 const NOVA: Capabilities = Capabilities {
     prompt_caching: true,
+    whitespace_stop_sequences: true,
+
     ..CLAUDE
 };
 const NOVA_TEXT: Capabilities = Capabilities {
@@ -94,6 +105,8 @@ const TOOLS_NO_STREAM: Capabilities = Capabilities {
     forced_tool_choice: false,
     tool_streaming: false,
     images: false,
+    whitespace_stop_sequences: true,
+
     ..CLAUDE
 };
 const MISTRAL_LARGE: Capabilities = Capabilities {
@@ -110,6 +123,8 @@ const NO_SYSTEM_NO_TOOLS: Capabilities = Capabilities {
     forced_tool_choice: false,
     tool_streaming: false,
     images: false,
+    whitespace_stop_sequences: true,
+
     ..CLAUDE
 };
 const DEEPSEEK_R1: Capabilities = Capabilities {
@@ -119,12 +134,16 @@ const DEEPSEEK_R1: Capabilities = Capabilities {
     images: false,
     documents: false,
     reasoning: Reasoning::Always,
+    whitespace_stop_sequences: true,
+
     ..CLAUDE
 };
 const GPT_OSS: Capabilities = Capabilities {
     images: false,
     documents: false,
     reasoning: Reasoning::Effort,
+    whitespace_stop_sequences: true,
+
     ..CLAUDE
 };
 const EMBEDDING: Capabilities = Capabilities {
@@ -135,6 +154,8 @@ const EMBEDDING: Capabilities = Capabilities {
     images: false,
     documents: false,
     embedding: true,
+    whitespace_stop_sequences: true,
+
     ..CLAUDE
 };
 

@@ -43,6 +43,8 @@ pub struct Config {
     pub models_cache: Duration,
     /// `BEDROCK_TIMEOUT_SECONDS`: limit for one non-streaming Bedrock call.
     pub bedrock_timeout: Duration,
+    /// `STREAM_IDLE_TIMEOUT_SECONDS`: longest wait for the next event of a stream.
+    pub stream_idle_timeout: Duration,
     /// `MAX_REQUEST_BYTES`: the largest request body accepted.
     pub max_request_bytes: usize,
     /// `IMAGE_FETCH_TIMEOUT_SECONDS`: limit for downloading one `image_url`, redirects included.
@@ -126,6 +128,11 @@ impl Config {
                 &get,
                 "BEDROCK_TIMEOUT_SECONDS",
                 600,
+            )?),
+            stream_idle_timeout: Duration::from_secs(parse_positive(
+                &get,
+                "STREAM_IDLE_TIMEOUT_SECONDS",
+                120,
             )?),
             max_request_bytes: parse_number(&get, "MAX_REQUEST_BYTES", 20 * 1024 * 1024)?,
             image_fetch_timeout: Duration::from_secs(parse_positive(

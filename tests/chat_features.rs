@@ -664,3 +664,287 @@ async fn an_assistant_prefill_may_end_in_whitespace() {
         .await;
     assert_eq!(status, 200, "{reply}");
 }
+
+#[tokio::test]
+async fn streamed_reasoning_round_trips_with_tools() {
+    let gw = common::start().await;
+    let body = json!({"model": CLAUDE_37, "reasoning_effort": "low", "max_tokens": 2000, "tools": weather_tools(),
+        "messages": [{"role": "user", "content": "think, then [[call:get_time]]"}]});
+    let (status, events) = gw.chat_stream(stream(body)).await;
+    assert_eq!(status, 200);
+    // Rebuild the assistant turn the way a streaming client does.
+    let reasoning: String = events
+        .iter()
+        .filter_map(|e| e["choices"][0]["delta"]["reasoning_content"].as_str())
+        .collect();
+    let thinking: Vec<Value> = events
+        .iter()
+        .filter_map(|e| e["choices"][0]["delta"]["thinking_blocks"].as_array())
+        .flatten()
+        .cloned()
+        .collect();
+    assert_eq!(thinking.len(), 1, "{events:?}");
+    assert_eq!(
+        thinking[0]["thinking"],
+        reasoning.as_str(),
+        "the signed block carries its text"
+    );
+    let calls = streamed_tool_calls(&events);
+    let assistant = json!({"role": "assistant", "content": streamed_text(&events), "reasoning_content": reasoning,
+        "thinking_blocks": thinking,
+        "tool_calls": [{"id": calls[0].0, "type": "function", "function": {"name": calls[0].1, "arguments": calls[0].2}}]});
+    let (status, reply) = gw
+        .chat(json!({"model": CLAUDE_37, "reasoning_effort": "low", "max_tokens": 2000, "tools": weather_tools(), "messages": [
+            {"role": "user", "content": "think, then [[call:get_time]]"}, assistant,
+            {"role": "tool", "tool_call_id": calls[0].0, "content": "13:00"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(content(&reply).contains("13:00"));
+}
+
+#[tokio::test]
+async fn redacted_thinking_round_trips() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(
+            json!({"model": CLAUDE_37, "reasoning_effort": "low", "tools": weather_tools(),
+            "messages": [{"role": "user", "content": "secret [[redacted]] [[call:get_time]]"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let message = &reply["choices"][0]["message"];
+    let blocks = message["thinking_blocks"].as_array().unwrap();
+    assert!(
+        blocks.iter().any(|b| b["type"] == "redacted_thinking"),
+        "{reply}"
+    );
+    let call = message["tool_calls"][0].clone();
+    let (status, reply) = gw
+        .chat(json!({"model": CLAUDE_37, "reasoning_effort": "low", "tools": weather_tools(), "messages": [
+            {"role": "user", "content": "secret [[redacted]] [[call:get_time]]"},
+            {"role": "assistant", "content": message["content"], "thinking_blocks": blocks, "tool_calls": [call.clone()]},
+            {"role": "tool", "tool_call_id": call["id"], "content": "later"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+}
+
+#[tokio::test]
+async fn tool_call_ids_from_other_providers_are_accepted() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(json!({"model": MODEL, "tools": weather_tools(), "messages": [
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "tool_calls": [
+                {"id": "functions.get_weather:0", "type": "function", "function": {"name": "get_weather", "arguments": null}},
+                {"id": "x".repeat(100), "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "functions.get_weather:0", "content": "sunny"},
+            {"role": "tool", "tool_call_id": "x".repeat(100), "content": "noon"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(
+        content(&reply).contains("sunny") && content(&reply).contains("noon"),
+        "{reply}"
+    );
+}
+
+#[tokio::test]
+async fn each_mid_stream_exception_maps_to_its_status() {
+    let gw = common::start().await;
+    for (marker, kind, code) in [
+        (
+            "midstream-throttling",
+            "rate_limit_error",
+            "ThrottlingException",
+        ),
+        (
+            "midstream-validation",
+            "invalid_request_error",
+            "ValidationException",
+        ),
+        (
+            "midstream-unavailable",
+            "api_error",
+            "ServiceUnavailableException",
+        ),
+        ("midstream-internal", "api_error", "InternalServerException"),
+        ("midstream", "api_error", "ModelStreamErrorException"),
+    ] {
+        let (status, events) = gw
+            .chat_stream(stream(user(
+                MODEL,
+                &format!("one two three [[fault:{marker}]]"),
+            )))
+            .await;
+        assert_eq!(status, 200);
+        let last = events.last().unwrap();
+        assert_eq!(last["error"]["type"], kind, "{marker}: {last}");
+        assert_eq!(last["error"]["code"], code, "{marker}");
+    }
+}
+
+#[tokio::test]
+async fn a_stream_that_goes_quiet_is_ended_with_a_timeout_event() {
+    let gw = common::start_with(&[("STREAM_IDLE_TIMEOUT_SECONDS", "1")], Default::default()).await;
+    let started = std::time::Instant::now();
+    let (status, events) = gw
+        .chat_stream(stream(user(MODEL, "slow words here [[slowstream:2500]]")))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed().as_secs_f64() < 5.0,
+        "ended early: {:?}",
+        started.elapsed()
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["error"]["code"], "stream_idle_timeout", "{events:?}");
+}
+
+#[tokio::test]
+async fn stop_sequences_are_checked() {
+    let gw = common::start().await;
+    let mut body = user(MODEL, "a b\nc");
+    body["stop"] = json!(["\n", "END"]);
+    let (status, reply) = gw.chat(body).await;
+    assert_eq!(
+        status, 200,
+        "Claude refuses whitespace-only stop sequences: {reply}"
+    );
+    let mut body = user(MODEL, "a");
+    body["stop"] = json!(["1", "2", "3", "4", "5"]);
+    let (status, reply) = gw.chat(body).await;
+    assert_eq!(status, 400);
+    assert_eq!(reply["error"]["param"], "stop");
+}
+
+#[tokio::test]
+async fn documents_get_unique_names_and_text() {
+    let gw = common::start().await;
+    let pdf = |name: &str| json!({"type": "file", "file": {"filename": name, "file_data": format!("data:application/pdf;base64,{}", base64_of(b"%PDF-1.4\n%%EOF"))}});
+    let (status, reply) = gw
+        .chat(json!({"model": "amazon.nova-pro-v1:0", "messages": [
+            {"role": "user", "content": [pdf("r.pdf")]},
+            {"role": "assistant", "content": "got it"},
+            {"role": "user", "content": [pdf("r.pdf"), {"type": "text", "text": "compare"}]}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(content(&reply).contains("[document r (2) pdf"), "{reply}");
+}
+
+#[tokio::test]
+async fn nova_tool_lists_get_no_cache_points() {
+    let gw = common::start_with(&[("ENABLE_PROMPT_CACHING", "true")], Default::default()).await;
+    let mut tools = weather_tools();
+    tools[0]["cache_control"] = json!({"type": "ephemeral"});
+    let (status, reply) = gw
+        .chat(json!({"model": "amazon.nova-lite-v1:0", "tools": tools, "messages": [
+            {"role": "system", "content": "rules"}, {"role": "user", "content": "[[echo:request]]"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert!(
+        !sent["toolConfig"].to_string().contains("cachePoint"),
+        "{sent}"
+    );
+    assert!(
+        sent["system"].to_string().contains("cachePoint"),
+        "the system prompt is still cached"
+    );
+}
+
+#[tokio::test]
+async fn tool_results_come_first_even_after_a_user_note() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(json!({"model": MODEL, "tools": weather_tools(), "messages": [
+            {"role": "user", "content": "both?"},
+            {"role": "assistant", "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
+                {"id": "c2", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "a"},
+            {"role": "user", "content": "note"},
+            {"role": "tool", "tool_call_id": "c2", "content": "b"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+}
+
+#[tokio::test]
+async fn at_most_four_cache_points_are_sent() {
+    let gw = common::start().await;
+    let part = |t: &str| json!({"type": "text", "text": t, "cache_control": {"type": "ephemeral"}});
+    let (status, reply) = gw
+        .chat(json!({"model": MODEL, "messages": [
+            {"role": "system", "content": [part("s1"), part("s2")]},
+            {"role": "user", "content": [part("u1"), part("u2"), part("u3"), {"type": "text", "text": "[[echo:request]]"}]}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(content(&reply).matches("cachePoint").count(), 4);
+}
+
+#[tokio::test]
+async fn the_hidden_placeholder_tool_never_reaches_the_client() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(json!({"model": MODEL, "tool_choice": "none", "tools": weather_tools(), "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "r"},
+            {"role": "user", "content": "misbehave [[call:no_tool_available]]"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(
+        reply["choices"][0]["message"]["tool_calls"].is_null(),
+        "{reply}"
+    );
+    assert_eq!(reply["choices"][0]["finish_reason"], "stop");
+}
+
+#[tokio::test]
+async fn content_filtered_streams_finish_with_content_filter() {
+    let gw = common::start().await;
+    let (_, events) = gw
+        .chat_stream(stream(user(MODEL, "x [[content_filtered]]")))
+        .await;
+    let finish = events
+        .iter()
+        .find_map(|e| e["choices"][0]["finish_reason"].as_str());
+    assert_eq!(finish, Some("content_filter"));
+}
+
+#[tokio::test]
+async fn unsupported_parts_are_named_400s() {
+    let gw = common::start().await;
+    for (part, needle) in [
+        (
+            json!({"type": "input_audio", "input_audio": {"data": "AA==", "format": "wav"}}),
+            "audio",
+        ),
+        (
+            json!({"type": "file", "file": {"file_id": "file-abc"}}),
+            "Files API",
+        ),
+    ] {
+        let (status, reply) = gw
+            .chat(json!({"model": "amazon.nova-lite-v1:0", "messages": [{"role": "user", "content": [{"type": "text", "text": "x"}, part]}]}))
+            .await;
+        assert_eq!(status, 400);
+        assert_eq!(reply["error"]["param"], "messages[0].content[1]");
+        assert!(
+            reply["error"]["message"].as_str().unwrap().contains(needle),
+            "{reply}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413_in_openai_shape() {
+    let gw = common::start_with(&[("MAX_REQUEST_BYTES", "1000")], Default::default()).await;
+    let (status, reply) = gw.chat(user(MODEL, &"x".repeat(5000))).await;
+    assert_eq!(status, 413);
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too large"),
+        "{reply}"
+    );
+}

@@ -233,9 +233,13 @@ fn function_type() -> String {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FunctionCall {
     pub name: String,
-    /// A JSON document as a string. Clients sometimes send `""` for "no arguments".
-    #[serde(default)]
+    /// A JSON document as a string. Clients sometimes send `""` or `null` for "no arguments".
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub arguments: String,
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// A signed (or redacted) reasoning block, returned with a reply and sent back by the client.

@@ -14,6 +14,11 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "The request body is empty. Send a JSON object with `model` and `messages`.",
         ));
     }
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::invalid_request(
+            "The request body must be a JSON object, like {\"model\": ..., \"messages\": [...]}.",
+        ));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -74,6 +79,12 @@ mod tests {
         let err = parse_json::<Sample>(br#"{"items":[]}"#).unwrap_err();
         assert!(
             err.message.contains("missing field `model`"),
+            "{}",
+            err.message
+        );
+        let err = parse_json::<Sample>(b"[1,2]").unwrap_err();
+        assert!(
+            err.message.contains("must be a JSON object"),
             "{}",
             err.message
         );

@@ -1,7 +1,7 @@
 //! `POST /chat/completions`: parse, resolve the model, translate, call Converse or
 //! ConverseStream, answer as JSON or as server-sent events.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 use axum::Json;
@@ -92,7 +92,8 @@ async fn handle(
     } else {
         EventSource::Live(Box::new(state.bedrock.converse_stream(input).await?))
     };
-    Ok(sse::response(chunk_stream(source, machine)))
+    let idle = state.config.stream_idle_timeout;
+    Ok(sse::response(chunk_stream(source, machine, idle)))
 }
 
 fn body_error(rejection: BytesRejection) -> ApiError {
@@ -120,17 +121,34 @@ impl EventSource {
     }
 }
 
+fn stream_stalled(idle: Duration) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::GATEWAY_TIMEOUT,
+        "timeout_error",
+        format!(
+            "Bedrock sent nothing for {} s, so the stream was ended (STREAM_IDLE_TIMEOUT_SECONDS).",
+            idle.as_secs()
+        ),
+    )
+    .with_code("stream_idle_timeout")
+}
+
 /// Drives the state machine over the event source, one SSE piece per Bedrock event. A Bedrock
 /// error mid-stream becomes an error event that ends the stream; the body itself never fails
-/// (a failing body would panic Lambda's buffered adapter and garble its streaming one).
+/// (a failing body would panic Lambda's buffered adapter and garble its streaming one). A stream
+/// that goes quiet for `idle` is ended the same way, with a 504 error event.
 fn chunk_stream(
     source: EventSource,
     machine: ChunkStream,
+    idle: Duration,
 ) -> impl futures_util::Stream<Item = Bytes> + Send {
-    stream::unfold(Some((source, machine)), |state| async move {
+    stream::unfold(Some((source, machine)), move |state| async move {
         let (mut source, mut machine) = state?;
         let mut buf = BytesMut::new();
-        match source.next().await {
+        let next = tokio::time::timeout(idle, source.next())
+            .await
+            .unwrap_or_else(|_| Err(stream_stalled(idle)));
+        match next {
             Ok(Some(event)) => {
                 for chunk in machine.on_event(&event) {
                     sse::push_event(&mut buf, &chunk);

@@ -7,15 +7,38 @@
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{DocumentBlock, DocumentFormat, DocumentSource};
 
+use std::collections::HashSet;
+
 use crate::error::ApiError;
 use crate::openai::chat::FilePart;
 use crate::translate::images::{decode_base64, parse_data_url};
 
-/// Builds the document block for a `file` part at `param`; `ordinal` numbers unnamed files.
+/// Document names already used in one request: Bedrock refuses duplicates, so a repeated name
+/// gets a ` (2)`, ` (3)`... suffix.
+#[derive(Debug, Default)]
+pub struct DocumentNames {
+    used: HashSet<String>,
+}
+
+impl DocumentNames {
+    /// A sanitized name for `filename`, unique within the request.
+    pub fn claim(&mut self, filename: &str) -> String {
+        let base = sanitize_name(filename, self.used.len() + 1);
+        let mut name = base.clone();
+        let mut n = 2;
+        while !self.used.insert(name.clone()) {
+            name = format!("{base} ({n})");
+            n += 1;
+        }
+        name
+    }
+}
+
+/// Builds the document block for a `file` part at `param`, named uniquely within the request.
 pub fn document_block(
     file: &FilePart,
     param: &str,
-    ordinal: usize,
+    names: &mut DocumentNames,
 ) -> Result<DocumentBlock, ApiError> {
     if file.file_id.is_some() && file.file_data.is_none() {
         return Err(ApiError::invalid_param(
@@ -57,7 +80,7 @@ pub fn document_block(
     })?;
     DocumentBlock::builder()
         .format(format)
-        .name(sanitize_name(filename, ordinal))
+        .name(names.claim(filename))
         .source(DocumentSource::Bytes(Blob::new(bytes)))
         .build()
         .map_err(|e| ApiError::invalid_param(param, e.to_string()))
@@ -127,6 +150,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn names_are_unique_within_a_request() {
+        let mut names = DocumentNames::default();
+        assert_eq!(names.claim("r.pdf"), "r");
+        assert_eq!(names.claim("r.txt"), "r (2)");
+        assert_eq!(names.claim("r"), "r (3)");
+        assert_eq!(names.claim(""), "document-4");
+    }
+
+    #[test]
     fn names_are_sanitized() {
         assert_eq!(
             sanitize_name("Q3 report (final)_v2.pdf", 1),
@@ -144,7 +176,12 @@ mod tests {
             filename: Some("r.pdf".into()),
             file_id: None,
         };
-        let block = document_block(&file, "messages[0].content[0]", 1).unwrap();
+        let block = document_block(
+            &file,
+            "messages[0].content[0]",
+            &mut DocumentNames::default(),
+        )
+        .unwrap();
         assert_eq!(block.format, DocumentFormat::Pdf);
         assert_eq!(block.name, "r");
         let exe = FilePart {
@@ -153,7 +190,10 @@ mod tests {
             file_id: None,
         };
         assert_eq!(
-            document_block(&exe, "p", 1).unwrap_err().status.as_u16(),
+            document_block(&exe, "p", &mut DocumentNames::default())
+                .unwrap_err()
+                .status
+                .as_u16(),
             400
         );
     }

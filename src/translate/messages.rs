@@ -14,7 +14,7 @@ use crate::openai::chat::{
     AssistantMessage, ChatMessage, Content, PartKind, Role, ThinkingBlock, ToolCall,
 };
 use crate::translate::caching::CacheBudget;
-use crate::translate::documents::document_block;
+use crate::translate::documents::{DocumentNames, document_block};
 use crate::translate::images::{FetchedImages, image_block};
 use crate::translate::json_doc::to_value;
 use crate::translate::reasoning::{reasoning_block, thinking_block};
@@ -23,6 +23,9 @@ use crate::translate::tools::{tool_call, tool_result_block, tool_use_block};
 
 /// Text inserted when a conversation starts with an assistant turn, which Bedrock refuses.
 pub const CONVERSATION_START: &str = "(conversation start)";
+
+/// Text added to a user turn that holds documents and nothing else (Bedrock requires text).
+pub const DOCUMENTS_ONLY: &str = "(see the attached documents)";
 
 /// The Converse side of a conversation.
 #[derive(Debug, Default)]
@@ -77,6 +80,7 @@ pub fn conversation(
     let mut folded_system = Vec::new();
     let mut turns = Turns::default();
     let mut legacy_calls: Vec<(String, String)> = Vec::new();
+    let mut documents = DocumentNames::default();
     let mut has_tool_blocks = false;
 
     for (i, message) in messages.iter().enumerate() {
@@ -95,24 +99,31 @@ pub fn conversation(
                         folded_system.push(text);
                     }
                 }
-                if ctx.caps.system_prompt && !system.is_empty()
+                if ctx.caps.system_prompt
+                    && !system.is_empty()
                     && let Some(point) =
                         cache.take_if(message_cached && !ends_with_cache_point(&system))
-                    {
-                        system.push(SystemContentBlock::CachePoint(point));
-                    }
+                {
+                    system.push(SystemContentBlock::CachePoint(point));
+                }
             }
             Role::User => {
-                let mut blocks = user_blocks(message.content.as_ref(), &param, ctx, cache)?;
+                let mut blocks =
+                    user_blocks(message.content.as_ref(), &param, ctx, cache, &mut documents)?;
                 push_message_cache_point(&mut blocks, message_cached, cache);
                 turns.push(ConversationRole::User, blocks);
             }
             Role::Assistant => {
                 let mut blocks = Vec::new();
-                let thinking_blocks = message.thinking_blocks.iter().flatten().filter(|_| ctx.keep_reasoning);
+                let thinking_blocks = message
+                    .thinking_blocks
+                    .iter()
+                    .flatten()
+                    .filter(|_| ctx.keep_reasoning);
                 for (j, thinking) in thinking_blocks.enumerate() {
+                    let thinking = with_reasoning_text(thinking, message);
                     blocks.push(reasoning_block(
-                        thinking,
+                        &thinking,
                         &format!("{param}.thinking_blocks[{j}]"),
                     )?);
                 }
@@ -173,19 +184,46 @@ pub fn conversation(
         }
     }
 
-    if ctx.cache_after_system && !system.is_empty() && !ends_with_cache_point(&system)
-        && let Some(point) = cache.take() {
-            system.push(SystemContentBlock::CachePoint(point));
-        }
-    let mut turns = turns.turns;
-    if !turns
-        .iter()
-        .any(|(role, _)| *role == ConversationRole::User)
+    if ctx.cache_after_system
+        && !system.is_empty()
+        && !ends_with_cache_point(&system)
+        && let Some(point) = cache.take()
     {
-        return Err(ApiError::invalid_param(
-            "messages",
-            "`messages` must contain at least one user message with content.",
+        system.push(SystemContentBlock::CachePoint(point));
+    }
+    let mut turns = turns.turns;
+    if turns.is_empty() {
+        // OpenAI answers a conversation of system messages alone; Bedrock needs a user turn.
+        let mut texts: Vec<String> = system
+            .drain(..)
+            .filter_map(|block| match block {
+                SystemContentBlock::Text(text) => Some(text),
+                _ => None,
+            })
+            .collect();
+        texts.append(&mut folded_system);
+        if texts.is_empty() {
+            return Err(ApiError::invalid_param(
+                "messages",
+                "`messages` must contain at least one message with content.",
+            ));
+        }
+        turns.push((
+            ConversationRole::User,
+            vec![ContentBlock::Text(texts.join("\n\n"))],
         ));
+    }
+    for (role, blocks) in &mut turns {
+        if *role == ConversationRole::User {
+            tool_results_first(blocks);
+            // Bedrock refuses a turn of documents without any text.
+            let has_document = blocks
+                .iter()
+                .any(|b| matches!(b, ContentBlock::Document(_)));
+            if has_document && !blocks.iter().any(|b| matches!(b, ContentBlock::Text(_))) {
+                blocks.push(ContentBlock::Text(DOCUMENTS_ONLY.into()));
+            }
+        }
     }
     // The model takes no system prompt: the instructions lead the first user turn instead.
     let folded =
@@ -203,10 +241,11 @@ pub fn conversation(
     // A conversation may end with an assistant prefill; Bedrock refuses one that ends in
     // whitespace.
     if let Some((ConversationRole::Assistant, blocks)) = turns.last_mut()
-        && let Some(ContentBlock::Text(text)) = blocks.last_mut() {
-            let trimmed = text.trim_end().len();
-            text.truncate(trimmed);
-        }
+        && let Some(ContentBlock::Text(text)) = blocks.last_mut()
+    {
+        let trimmed = text.trim_end().len();
+        text.truncate(trimmed);
+    }
     let messages = turns
         .into_iter()
         .map(|(role, content)| {
@@ -224,16 +263,77 @@ pub fn conversation(
     })
 }
 
+/// Moves toolResult blocks (each with the cache point that follows it) ahead of the other
+/// blocks of a user turn, keeping both groups in order: Bedrock wants tool results first, and a
+/// client may put a user note between two tool messages.
+fn tool_results_first(blocks: &mut Vec<ContentBlock>) {
+    let first_other = blocks
+        .iter()
+        .position(|b| !matches!(b, ContentBlock::ToolResult(_) | ContentBlock::CachePoint(_)));
+    let Some(first_other) = first_other else {
+        return;
+    };
+    if !blocks[first_other..]
+        .iter()
+        .any(|b| matches!(b, ContentBlock::ToolResult(_)))
+    {
+        return;
+    }
+    let mut results = Vec::new();
+    let mut others = Vec::new();
+    let mut last_was_result = false;
+    for block in blocks.drain(..) {
+        let is_result = match block {
+            ContentBlock::ToolResult(_) => true,
+            ContentBlock::CachePoint(_) => last_was_result,
+            _ => false,
+        };
+        last_was_result = is_result;
+        if is_result {
+            results.push(block)
+        } else {
+            others.push(block)
+        }
+    }
+    results.append(&mut others);
+    *blocks = results;
+}
+
+/// A signed block whose text the client left empty (it kept the text in `reasoning_content`,
+/// as streamed): the signature covers the text, so the text is put back.
+fn with_reasoning_text(block: &ThinkingBlock, message: &ChatMessage) -> ThinkingBlock {
+    match (
+        block,
+        &message.reasoning_content,
+        message.thinking_blocks.as_deref(),
+    ) {
+        (
+            ThinkingBlock::Thinking {
+                thinking,
+                signature,
+            },
+            Some(text),
+            Some([_]),
+        ) if thinking.is_empty() => ThinkingBlock::Thinking {
+            thinking: text.clone(),
+            signature: signature.clone(),
+        },
+        _ => block.clone(),
+    }
+}
+
 fn ends_with_cache_point(system: &[SystemContentBlock]) -> bool {
     matches!(system.last(), Some(SystemContentBlock::CachePoint(_)))
 }
 
 fn push_message_cache_point(blocks: &mut Vec<ContentBlock>, marked: bool, cache: &mut CacheBudget) {
     let ends_with_point = matches!(blocks.last(), Some(ContentBlock::CachePoint(_)));
-    if !blocks.is_empty() && !ends_with_point
-        && let Some(point) = cache.take_if(marked) {
-            blocks.push(ContentBlock::CachePoint(point));
-        }
+    if !blocks.is_empty()
+        && !ends_with_point
+        && let Some(point) = cache.take_if(marked)
+    {
+        blocks.push(ContentBlock::CachePoint(point));
+    }
 }
 
 /// The non-blank text pieces of a text-only message, with their part-level cache markers.
@@ -284,6 +384,7 @@ fn user_blocks(
     param: &str,
     ctx: &MessageContext,
     cache: &mut CacheBudget,
+    documents: &mut DocumentNames,
 ) -> Result<Vec<ContentBlock>, ApiError> {
     let mut blocks = Vec::new();
     let parts = match content {
@@ -296,7 +397,6 @@ fn user_blocks(
         }
         Some(Content::Parts(parts)) => parts,
     };
-    let mut documents = 0;
     for (j, part) in parts.iter().enumerate() {
         let part_param = format!("{param}.content[{j}]");
         let before = blocks.len();
@@ -324,7 +424,6 @@ fn user_blocks(
                         &part_param,
                     ));
                 }
-                documents += 1;
                 blocks.push(ContentBlock::Document(document_block(
                     file,
                     &part_param,
@@ -341,9 +440,10 @@ fn user_blocks(
             }
         }
         if blocks.len() > before
-            && let Some(point) = cache.take_if(part.cache_control.is_some()) {
-                blocks.push(ContentBlock::CachePoint(point));
-            }
+            && let Some(point) = cache.take_if(part.cache_control.is_some())
+        {
+            blocks.push(ContentBlock::CachePoint(point));
+        }
     }
     Ok(blocks)
 }
@@ -477,12 +577,52 @@ mod tests {
     }
 
     #[test]
+    fn tool_results_lead_their_turn_and_documents_get_text() {
+        let c = convert(
+            r#"{"model":"m","messages":[{"role":"user","content":"q"},
+              {"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}},
+                                                {"id":"c2","type":"function","function":{"name":"f","arguments":"{}"}}]},
+              {"role":"tool","tool_call_id":"c1","content":"a"},
+              {"role":"user","content":"note"},
+              {"role":"tool","tool_call_id":"c2","content":"b"},
+              {"role":"user","content":[{"type":"file","file":{"filename":"r.pdf","file_data":"data:application/pdf;base64,JVBERi0xLjQK"}}]}]}"#,
+            CLAUDE,
+        )
+        .unwrap();
+        let last = &c.messages[2].content;
+        assert!(matches!(last[0], ContentBlock::ToolResult(_)));
+        assert!(matches!(last[1], ContentBlock::ToolResult(_)));
+        assert!(matches!(&last[2], ContentBlock::Text(t) if t == "note"));
+        assert!(matches!(last[3], ContentBlock::Document(_)));
+        assert_eq!(last.len(), 4, "the turn has text already");
+        let c = convert(
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"file","file":{"filename":"r.pdf","file_data":"data:application/pdf;base64,JVBERi0xLjQK"}}]}]}"#,
+            CLAUDE,
+        )
+        .unwrap();
+        assert!(matches!(&c.messages[0].content[1], ContentBlock::Text(t) if t == DOCUMENTS_ONLY));
+    }
+
+    #[test]
+    fn a_system_only_conversation_becomes_a_user_turn() {
+        let c = convert(
+            r#"{"model":"m","messages":[{"role":"system","content":"Write a haiku."}]}"#,
+            CLAUDE,
+        )
+        .unwrap();
+        assert!(c.system.is_empty());
+        assert!(
+            matches!(&c.messages[0].content[0], ContentBlock::Text(t) if t == "Write a haiku.")
+        );
+    }
+
+    #[test]
     fn errors_name_the_message() {
         let err = convert(r#"{"model":"m","messages":[{"role":"user","content":"x"},{"role":"tool","content":"r"}]}"#, CLAUDE)
             .unwrap_err();
         assert_eq!(err.param.as_deref(), Some("messages[1].tool_call_id"));
         let err = convert(
-            r#"{"model":"m","messages":[{"role":"system","content":"x"}]}"#,
+            r#"{"model":"m","messages":[{"role":"system","content":" "}]}"#,
             CLAUDE,
         )
         .unwrap_err();

@@ -72,6 +72,9 @@ pub struct ResponseContext {
     pub model: String,
 }
 
+/// OpenAI's limit on `stop` sequences (Bedrock's differs per model; this one fits them all).
+pub const MAX_STOP_SEQUENCES: usize = 4;
+
 /// OpenAI chat request -> Converse input.
 pub fn converse_input(
     req: &ChatRequest,
@@ -88,12 +91,14 @@ pub fn converse_input(
         .unwrap_or_default();
     let requested_max = max_tokens(req)?;
     let mut max_tokens = requested_max;
-    let plan = reasoning::reasoning_plan(req.reasoning_effort.as_deref(), requested_max, &model_caps)?;
+    let plan =
+        reasoning::reasoning_plan(req.reasoning_effort.as_deref(), requested_max, &model_caps)?;
     // A setting the client passed through `additionalModelRequestFields` wins; and Bedrock
     // refuses thinking when the assistant turn with pending tool calls lost its reasoning
     // (clients that drop `thinking_blocks`), so such a turn is answered without thinking.
-    let plan = plan.filter(|p| !fields.contains_key(p.field))
-        .filter(|p| p.field != "thinking" || !reasoning::pending_tool_turn_lacks_reasoning(&req.messages));
+    let plan = plan.filter(|p| !fields.contains_key(p.field)).filter(|p| {
+        p.field != "thinking" || !reasoning::pending_tool_turn_lacks_reasoning(&req.messages)
+    });
     if let Some(plan) = plan {
         fields.insert(plan.field.into(), plan.value);
         max_tokens = plan.max_tokens.or(max_tokens);
@@ -163,7 +168,10 @@ fn max_tokens(req: &ChatRequest) -> Result<Option<i64>, ApiError> {
         (None, v) => ("max_tokens", v),
     };
     if value.is_some_and(|v| v < 1) {
-        return Err(ApiError::invalid_param(param, format!("`{param}` must be at least 1.")));
+        return Err(ApiError::invalid_param(
+            param,
+            format!("`{param}` must be at least 1."),
+        ));
     }
     Ok(value)
 }
@@ -214,12 +222,13 @@ fn inference_config(
         temperature = Some(t.min(1.0));
     }
     if let Some(p) = top_p
-        && !(0.0..=1.0).contains(&p) {
-            return Err(ApiError::invalid_param(
-                "top_p",
-                "`top_p` must be between 0 and 1.",
-            ));
-        }
+        && !(0.0..=1.0).contains(&p)
+    {
+        return Err(ApiError::invalid_param(
+            "top_p",
+            "`top_p` must be between 0 and 1.",
+        ));
+    }
     if thinking {
         // Bedrock refuses sampling settings while the model thinks.
         temperature = None;
@@ -227,14 +236,24 @@ fn inference_config(
     } else if caps.temperature_xor_top_p && temperature.is_some() {
         top_p = None;
     }
+    // Empty stop sequences stop nothing; whitespace-only ones go only to models that take them.
     let stop: Vec<String> = req
         .stop
         .clone()
         .map(|s| s.into_vec())
         .unwrap_or_default()
         .into_iter()
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.is_empty() && (caps.whitespace_stop_sequences || !s.trim().is_empty()))
         .collect();
+    if stop.len() > MAX_STOP_SEQUENCES {
+        return Err(ApiError::invalid_param(
+            "stop",
+            format!(
+                "`stop` takes at most {MAX_STOP_SEQUENCES} sequences, as in OpenAI's API; got {}.",
+                stop.len()
+            ),
+        ));
+    }
     if max_tokens.is_none() && temperature.is_none() && top_p.is_none() && stop.is_empty() {
         return Ok(None);
     }

@@ -75,7 +75,11 @@ pub fn reasoning_plan(
         }
         Reasoning::Effort => Ok(Some(ReasoningPlan {
             field: "reasoning_effort",
-            value: json!(if matches!(effort, "minimal" | "none") { "low" } else { effort }),
+            value: json!(if matches!(effort, "minimal" | "none") {
+                "low"
+            } else {
+                effort
+            }),
             max_tokens: None,
         })),
         // The others always reason without a setting (DeepSeek R1) or never reason.
@@ -91,7 +95,8 @@ pub fn pending_tool_turn_lacks_reasoning(messages: &[ChatMessage]) -> bool {
         .rev()
         .find(|m| m.role == Role::Assistant)
         .is_some_and(|m| {
-            let calls_tools = m.tool_calls.as_ref().is_some_and(|c| !c.is_empty()) || m.function_call.is_some();
+            let calls_tools =
+                m.tool_calls.as_ref().is_some_and(|c| !c.is_empty()) || m.function_call.is_some();
             calls_tools && m.thinking_blocks.as_ref().is_none_or(|b| b.is_empty())
         })
 }
@@ -153,8 +158,10 @@ pub fn thinking_block(block: &ReasoningContentBlock) -> Option<(Option<&str>, Th
     }
 }
 
-/// Stream: a reasoning delta -> the chunk delta that carries it.
-pub fn reasoning_delta(delta: &ReasoningContentBlockDelta) -> Option<Delta> {
+/// Stream: a reasoning delta -> the chunk delta that carries it. `block_text` is the reasoning
+/// text streamed so far in this block: the signature arrives last, and goes out as a complete
+/// thinking block (text and signature) that the client can send back as it is.
+pub fn reasoning_delta(delta: &ReasoningContentBlockDelta, block_text: &str) -> Option<Delta> {
     match delta {
         ReasoningContentBlockDelta::Text(text) => Some(Delta {
             reasoning_content: Some(text.clone()),
@@ -162,7 +169,7 @@ pub fn reasoning_delta(delta: &ReasoningContentBlockDelta) -> Option<Delta> {
         }),
         ReasoningContentBlockDelta::Signature(signature) => Some(Delta {
             thinking_blocks: Some(vec![ThinkingBlock::Thinking {
-                thinking: String::new(),
+                thinking: block_text.to_string(),
                 signature: Some(signature.clone()),
             }]),
             ..Delta::default()
@@ -198,8 +205,13 @@ mod tests {
         let plan = reasoning_plan(Some("high"), None, &caps).unwrap().unwrap();
         assert!(plan.value["budget_tokens"].as_i64() < plan.max_tokens);
         let gpt_oss = capabilities("openai.gpt-oss-120b-1:0");
-        let plan = reasoning_plan(Some("minimal"), None, &gpt_oss).unwrap().unwrap();
-        assert_eq!((plan.field, plan.value.clone(), plan.max_tokens), ("reasoning_effort", json!("low"), None));
+        let plan = reasoning_plan(Some("minimal"), None, &gpt_oss)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (plan.field, plan.value.clone(), plan.max_tokens),
+            ("reasoning_effort", json!("low"), None)
+        );
     }
 
     #[test]

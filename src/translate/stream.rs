@@ -56,6 +56,8 @@ pub struct ChunkStream {
     finish_reason: Option<&'static str>,
     usage: Option<Usage>,
     invoked_model: Option<String>,
+    /// Reasoning text of the block in flight, sent again with its signature.
+    reasoning_text: String,
 }
 
 impl ChunkStream {
@@ -69,6 +71,7 @@ impl ChunkStream {
             finish_reason: None,
             usage: None,
             invoked_model: None,
+            reasoning_text: String::new(),
         }
     }
 
@@ -136,13 +139,17 @@ impl ChunkStream {
                     }
                 }
                 Some(ContentBlockDelta::ReasoningContent(reasoning)) => {
-                    if let Some(delta) = reasoning_delta(reasoning) {
+                    if let ReasoningContentBlockDelta::Text(text) = reasoning {
+                        self.reasoning_text.push_str(text);
+                    }
+                    if let Some(delta) = reasoning_delta(reasoning, &self.reasoning_text) {
                         chunks.push(self.chunk(delta, None));
                     }
                 }
                 _ => {}
             },
             ConverseStreamOutput::ContentBlockStop(stop) => {
+                self.reasoning_text.clear();
                 if let Some(open) = self
                     .tools
                     .iter()

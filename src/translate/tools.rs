@@ -85,14 +85,17 @@ pub fn tool_config(
     if offer {
         for (index, (function, cache_marked)) in functions.iter().enumerate() {
             tools.push(Tool::ToolSpec(tool_spec(function, index)?));
-            if let Some(point) = cache.take_if(*cache_marked) {
+            if let Some(point) = cache.take_if(*cache_marked && caps.tool_caching) {
                 tools.push(Tool::CachePoint(point));
             }
         }
-        if cache_after_tools && !matches!(tools.last(), Some(Tool::CachePoint(_)))
-            && let Some(point) = cache.take() {
-                tools.push(Tool::CachePoint(point));
-            }
+        if cache_after_tools
+            && caps.tool_caching
+            && !matches!(tools.last(), Some(Tool::CachePoint(_)))
+            && let Some(point) = cache.take()
+        {
+            tools.push(Tool::CachePoint(point));
+        }
     } else if history_has_tools {
         tools.push(Tool::ToolSpec(placeholder_spec()));
     } else {
@@ -197,6 +200,26 @@ fn placeholder_spec() -> ToolSpecification {
         .expect("placeholder tool spec has every required field")
 }
 
+/// A tool-call id Bedrock accepts (`^[a-zA-Z0-9_-]{1,64}$`). Ids from other providers
+/// (`functions.get_weather:0`), empty or over-long ones are rewritten, the same way on the
+/// toolUse and the toolResult side, so the pair still matches. Valid ids pass unchanged.
+pub fn bedrock_tool_id(id: &str) -> String {
+    let valid = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if !id.is_empty() && id.len() <= 64 && id.chars().all(valid) {
+        return id.to_string();
+    }
+    // FNV-1a: stable across processes and releases, unlike std's hasher.
+    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let readable: String = id
+        .chars()
+        .map(|c| if valid(c) { c } else { '_' })
+        .take(40)
+        .collect();
+    format!("{readable}_{hash:016x}")
+}
+
 /// Assistant history: an OpenAI tool call -> a Converse toolUse block.
 pub fn tool_use_block(
     call_id: &str,
@@ -220,7 +243,7 @@ pub fn tool_use_block(
         other => serde_json::json!({ "value": other }),
     };
     ToolUseBlock::builder()
-        .tool_use_id(call_id)
+        .tool_use_id(bedrock_tool_id(call_id))
         .name(&function.name)
         .input(to_document(&input))
         .build()
@@ -236,7 +259,7 @@ pub fn tool_result_block(tool_call_id: &str, text: &str) -> Result<ContentBlock,
         _ => ToolResultContentBlock::Text(text.to_string()),
     };
     ToolResultBlock::builder()
-        .tool_use_id(tool_call_id)
+        .tool_use_id(bedrock_tool_id(tool_call_id))
         .content(content)
         .build()
         .map(ContentBlock::ToolResult)
@@ -421,6 +444,40 @@ mod tests {
             err.param.as_deref(),
             Some("messages[1].tool_calls[0].function.arguments")
         );
+    }
+
+    #[test]
+    fn foreign_tool_ids_are_rewritten_consistently() {
+        assert_eq!(bedrock_tool_id("tooluse_abc-1"), "tooluse_abc-1");
+        let rewritten = bedrock_tool_id("functions.get_weather:0");
+        assert!(
+            rewritten.starts_with("functions_get_weather_0_"),
+            "{rewritten}"
+        );
+        assert_eq!(rewritten, bedrock_tool_id("functions.get_weather:0"));
+        assert_ne!(
+            bedrock_tool_id("a.b"),
+            bedrock_tool_id("a:b"),
+            "distinct ids stay distinct"
+        );
+        let long = "x".repeat(100);
+        assert!(bedrock_tool_id(&long).len() <= 64);
+        assert!(!bedrock_tool_id("").is_empty());
+        let ContentBlock::ToolUse(call) = tool_use_block(
+            "a.b",
+            &FunctionCall {
+                name: "f".into(),
+                arguments: "{}".into(),
+            },
+            "p",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        let ContentBlock::ToolResult(result) = tool_result_block("a.b", "ok").unwrap() else {
+            panic!()
+        };
+        assert_eq!(call.tool_use_id, result.tool_use_id);
     }
 
     #[test]
