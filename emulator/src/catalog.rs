@@ -33,14 +33,22 @@ pub struct ChatCapabilities {
     pub images: bool,
     pub documents: bool,
     pub reasoning: ReasoningKind,
-    /// `cachePoint` blocks are accepted.
+    /// `cachePoint` blocks are accepted (in `system` and `messages`).
     pub prompt_caching: bool,
+    /// `cachePoint` blocks are also accepted in `toolConfig.tools`. Claude
+    /// caches tool definitions this way; Nova caches only `system` and
+    /// `messages` and refuses the key in a tool entry.
+    pub tool_caching: bool,
     /// Setting both `temperature` and `topP` is refused.
     pub rejects_temperature_with_top_p: bool,
     /// `outputConfig.textFormat` (native structured output) is accepted.
     pub structured_output: bool,
     pub streaming: bool,
     pub max_output_tokens: u32,
+    /// The provider's own limit on `inferenceConfig.stopSequences`, when it
+    /// is below the 2500 that Converse itself allows. `None` for Anthropic,
+    /// whose 8191 is above it.
+    pub max_stop_sequences: Option<usize>,
     /// Keys the provider accepts in `additionalModelRequestFields`.
     pub request_field_keys: &'static [&'static str],
 }
@@ -85,15 +93,18 @@ const CLAUDE_3: ChatCapabilities = ChatCapabilities {
     documents: true,
     reasoning: ReasoningKind::None,
     prompt_caching: false,
+    tool_caching: false,
     rejects_temperature_with_top_p: false,
     structured_output: false,
     streaming: true,
     max_output_tokens: 4096,
+    max_stop_sequences: None,
     request_field_keys: ANTHROPIC_KEYS,
 };
 
 const CLAUDE_3_5_HAIKU: ChatCapabilities = ChatCapabilities {
     prompt_caching: true,
+    tool_caching: true,
     max_output_tokens: 8192,
     ..CLAUDE_3
 };
@@ -101,6 +112,7 @@ const CLAUDE_3_5_HAIKU: ChatCapabilities = ChatCapabilities {
 const CLAUDE_THINKING: ChatCapabilities = ChatCapabilities {
     reasoning: ReasoningKind::BudgetThinking,
     prompt_caching: true,
+    tool_caching: true,
     max_output_tokens: 64000,
     request_field_keys: ANTHROPIC_THINKING_KEYS,
     ..CLAUDE_3
@@ -122,10 +134,13 @@ const NOVA_MICRO: ChatCapabilities = ChatCapabilities {
     documents: false,
     reasoning: ReasoningKind::None,
     prompt_caching: true,
+    tool_caching: false,
     rejects_temperature_with_top_p: false,
     structured_output: false,
     streaming: true,
     max_output_tokens: 10000,
+    // Nova documents no limit; the emulator assumes the common 4.
+    max_stop_sequences: Some(4),
     request_field_keys: NOVA_KEYS,
 };
 
@@ -145,16 +160,20 @@ const LLAMA_3: ChatCapabilities = ChatCapabilities {
     documents: false,
     reasoning: ReasoningKind::None,
     prompt_caching: false,
+    tool_caching: false,
     rejects_temperature_with_top_p: false,
     structured_output: false,
     streaming: true,
     max_output_tokens: 8192,
+    // Meta documents no limit; the emulator assumes the common 4.
+    max_stop_sequences: Some(4),
     request_field_keys: NO_KEYS,
 };
 
 const MISTRAL_LARGE: ChatCapabilities = ChatCapabilities {
     forced_tool_choice: true,
     documents: true,
+    max_stop_sequences: Some(10),
     request_field_keys: TOP_K_KEYS,
     ..LLAMA_3
 };
@@ -164,6 +183,7 @@ const MISTRAL_7B: ChatCapabilities = ChatCapabilities {
     tools: false,
     forced_tool_choice: false,
     documents: false,
+    max_stop_sequences: Some(10),
     request_field_keys: TOP_K_KEYS,
     ..LLAMA_3
 };
@@ -172,6 +192,7 @@ const DEEPSEEK_R1: ChatCapabilities = ChatCapabilities {
     tools: false,
     reasoning: ReasoningKind::AlwaysReasons,
     max_output_tokens: 32768,
+    max_stop_sequences: Some(10),
     ..LLAMA_3
 };
 
@@ -179,12 +200,15 @@ const GPT_OSS: ChatCapabilities = ChatCapabilities {
     tool_streaming: true,
     forced_tool_choice: true,
     reasoning: ReasoningKind::AlwaysReasons,
+    // OpenAI's chat format allows up to 4 `stop` strings.
+    max_stop_sequences: Some(4),
     request_field_keys: GPT_OSS_KEYS,
     ..LLAMA_3
 };
 
 const COMMAND_R_PLUS: ChatCapabilities = ChatCapabilities {
     max_output_tokens: 4096,
+    max_stop_sequences: Some(5),
     request_field_keys: COHERE_KEYS,
     ..LLAMA_3
 };
@@ -397,6 +421,15 @@ pub struct ResolvedModel {
     /// The id is a Prompt management prompt ARN (only these accept
     /// `promptVariables`).
     pub is_prompt_resource: bool,
+}
+
+impl ResolvedModel {
+    /// Claude models: the request also passes Anthropic's own validator,
+    /// whose refusals Bedrock relays with `The model returned the following
+    /// errors:`.
+    pub fn is_anthropic(&self) -> bool {
+        self.model.provider == "Anthropic"
+    }
 }
 
 /// Finds a foundation model by its bare id.

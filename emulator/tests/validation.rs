@@ -281,6 +281,66 @@ async fn document_bytes_must_match_the_format() {
     assert!(message.contains("isn't a valid pdf file"), "{message}");
 }
 
+#[tokio::test]
+async fn document_names_are_unique_across_the_request() {
+    let h = start().await;
+    let expected = "Messages can't contain duplicate document names. Rename the document and retry your request.";
+    let pdf = |name: &str| document(name, DocumentFormat::Pdf, b"%PDF-1.4");
+    let message = validation_error(h.converse(NOVA_PRO).messages(user_blocks(vec![
+        text("compare"),
+        pdf("report"),
+        pdf("report"),
+    ])))
+    .await;
+    assert_eq!(message, expected);
+    // The whole history is sent each turn, so a name reused later collides.
+    let message = validation_error(
+        h.converse(HAIKU_3)
+            .messages(user_blocks(vec![text("read"), pdf("report")]))
+            .messages(assistant_blocks(vec![text("done")]))
+            .messages(user_blocks(vec![text("and this"), pdf("report")])),
+    )
+    .await;
+    assert_eq!(message, expected);
+    assert!(
+        h.converse(HAIKU_3)
+            .messages(user_blocks(vec![text("read"), pdf("report")]))
+            .messages(assistant_blocks(vec![text("done")]))
+            .messages(user_blocks(vec![text("and this"), pdf("report (2)")]))
+            .send()
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_turn_with_a_document_needs_a_text_block() {
+    let h = start().await;
+    let expected = "A text block must be included when using documents. Add a text block and retry your request.";
+    let notes = || document("notes", DocumentFormat::Txt, b"plain text");
+    let message = validation_error(h.converse(HAIKU_3).messages(user_blocks(vec![notes()]))).await;
+    assert_eq!(message, expected);
+    // An image is not text either, and the rule holds in every user turn.
+    let message = validation_error(
+        h.converse(NOVA_PRO)
+            .messages(user("hi"))
+            .messages(assistant_blocks(vec![text("hello")]))
+            .messages(user_blocks(vec![
+                image(ImageFormat::Png, png_bytes()),
+                notes(),
+            ])),
+    )
+    .await;
+    assert_eq!(message, expected);
+    assert!(
+        h.converse(NOVA_PRO)
+            .messages(user_blocks(vec![notes(), text("summarise")]))
+            .send()
+            .await
+            .is_ok()
+    );
+}
+
 // ----- tools --------------------------------------------------------------
 
 fn call(id: &str) -> ContentBlock {
@@ -351,6 +411,61 @@ async fn every_tool_call_needs_a_result() {
     assert_eq!(
         message,
         "Expected toolResult blocks at messages.2.content for the following Ids: tooluse_2"
+    );
+}
+
+#[tokio::test]
+async fn claude_wants_tool_results_before_other_content() {
+    let h = start().await;
+    let turn = |model: &str, results_turn: Vec<ContentBlock>| {
+        h.converse(model)
+            .tool_config(tools(vec![weather_tool()], None))
+            .messages(user("weather"))
+            .messages(assistant_blocks(vec![call("tooluse_1"), call("tooluse_2")]))
+            .messages(user_blocks(results_turn))
+    };
+    let message = validation_error(turn(
+        HAIKU_3,
+        vec![result("tooluse_1"), text("and"), result("tooluse_2")],
+    ))
+    .await;
+    assert_eq!(
+        message,
+        "The model returned the following errors: messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: tooluse_2. Each `tool_use` block must have a corresponding `tool_result` block in the next message."
+    );
+    let message = validation_error(turn(
+        SONNET_4,
+        vec![text("here"), result("tooluse_1"), result("tooluse_2")],
+    ))
+    .await;
+    assert!(
+        message.contains("immediately after: tooluse_1, tooluse_2."),
+        "{message}"
+    );
+    // Results first, then anything: fine. Cache points do not break the run.
+    assert!(
+        turn(
+            HAIKU_3_5,
+            vec![
+                result("tooluse_2"),
+                ContentBlock::CachePoint(cache_point()),
+                result("tooluse_1"),
+                text("thanks"),
+            ]
+        )
+        .send()
+        .await
+        .is_ok()
+    );
+    // Only Anthropic's validator cares about the order.
+    assert!(
+        turn(
+            NOVA_MICRO,
+            vec![result("tooluse_1"), text("and"), result("tooluse_2")]
+        )
+        .send()
+        .await
+        .is_ok()
     );
 }
 
@@ -565,32 +680,91 @@ async fn sampling_parameters_stay_in_range() {
 }
 
 #[tokio::test]
-async fn stop_sequences_are_limited() {
+async fn stop_sequences_are_limited_per_model() {
     let h = start().await;
-    let mut five = inference();
-    for stop in ["a", "b", "c", "d", "e"] {
-        five = five.stop_sequences(stop);
+    let stops = |count: usize| {
+        let mut config = inference();
+        for index in 0..count {
+            config = config.stop_sequences(format!("stop{index}"));
+        }
+        config.build()
+    };
+    let message = validation_error(
+        h.converse(NOVA_MICRO)
+            .inference_config(stops(5))
+            .messages(user("hi")),
+    )
+    .await;
+    assert_eq!(
+        message,
+        "The number of stop sequences you provided (5) exceeds the model limit of 4. Try again with 4 or fewer stop sequences."
+    );
+    let message = validation_error(
+        h.converse(MISTRAL_LARGE)
+            .inference_config(stops(11))
+            .messages(user("hi")),
+    )
+    .await;
+    assert!(message.contains("model limit of 10"), "{message}");
+    for (model, count) in [(HAIKU_3, 5), (MISTRAL_LARGE, 10), (NOVA_MICRO, 4)] {
+        assert!(
+            h.converse(model)
+                .inference_config(stops(count))
+                .messages(user("hi"))
+                .send()
+                .await
+                .is_ok(),
+            "{model} with {count}"
+        );
     }
+    // Above Converse's own limit, every model refuses.
     let message = validation_error(
         h.converse(HAIKU_3)
-            .inference_config(five.build())
+            .inference_config(stops(2501))
             .messages(user("hi")),
     )
     .await;
     assert!(
         message.contains("'inferenceConfig.stopSequences'")
-            && message.contains("less than or equal to 4"),
+            && message.contains("less than or equal to 2500"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn stop_sequences_must_not_be_blank() {
+    let h = start().await;
+    for model in [HAIKU_3, NOVA_MICRO] {
+        let message = validation_error(
+            h.converse(model)
+                .inference_config(inference().stop_sequences("END").stop_sequences("").build())
+                .messages(user("hi")),
+        )
+        .await;
+        assert!(
+            message.contains("'inferenceConfig.stopSequences.1.member'")
+                && message.contains("length greater than or equal to 1"),
+            "{model}: {message}"
+        );
+    }
+    let whitespace = || inference().stop_sequences("\n\n").build();
     let message = validation_error(
-        h.converse(HAIKU_3)
-            .inference_config(inference().stop_sequences("").build())
+        h.converse(SONNET_4)
+            .inference_config(whitespace())
             .messages(user("hi")),
     )
     .await;
+    assert_eq!(
+        message,
+        "The model returned the following errors: stop_sequences: each stop sequence must contain non-whitespace"
+    );
     assert!(
-        message.contains("inferenceConfig.stopSequences.0.member"),
-        "{message}"
+        h.converse(NOVA_MICRO)
+            .inference_config(whitespace())
+            .messages(user("hi"))
+            .send()
+            .await
+            .is_ok()
     );
 }
 
@@ -863,6 +1037,42 @@ async fn a_cache_point_cannot_come_first() {
     )
     .await;
     assert!(message.contains("toolConfig.tools.0"), "{message}");
+}
+
+#[tokio::test]
+async fn nova_caches_system_and_messages_but_not_tools() {
+    let h = start().await;
+    let cached_tools = || tools(vec![weather_tool(), Tool::CachePoint(cache_point())], None);
+    let message = validation_error(
+        h.converse(NOVA_PRO)
+            .tool_config(cached_tools())
+            .messages(user("hi")),
+    )
+    .await;
+    assert_eq!(
+        message,
+        "The model returned the following errors: Malformed input request: #/toolConfig/tools/1: extraneous key [cachePoint] is not permitted, please reformat your input and try again."
+    );
+    assert!(
+        h.converse(NOVA_PRO)
+            .system(SystemContentBlock::Text("sys".into()))
+            .system(SystemContentBlock::CachePoint(cache_point()))
+            .messages(user_blocks(vec![
+                text("hi"),
+                ContentBlock::CachePoint(cache_point()),
+            ]))
+            .send()
+            .await
+            .is_ok()
+    );
+    assert!(
+        h.converse(HAIKU_3_5)
+            .tool_config(cached_tools())
+            .messages(user("hi"))
+            .send()
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]

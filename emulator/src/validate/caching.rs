@@ -1,6 +1,7 @@
 //! Rules for prompt-caching checkpoints (`cachePoint` blocks): only on
-//! models with prompt caching, at most four per request, and never at a
-//! place where there is nothing before them to cache.
+//! models with prompt caching, in `toolConfig.tools` only on models that
+//! cache tool definitions, at most four per request, and never at a place
+//! where there is nothing before them to cache.
 
 use crate::catalog::ChatCapabilities;
 use crate::error::ApiError;
@@ -11,10 +12,12 @@ const MAX_CACHE_POINTS: usize = 4;
 pub fn check(request: &ConverseRequest, capabilities: &ChatCapabilities) -> Result<(), ApiError> {
     // Paths of every cache point, and whether each comes first in its list.
     let mut points: Vec<(String, bool)> = Vec::new();
+    let mut first_tool_point = None;
     if let Some(config) = &request.tool_config {
         for (index, tool) in config.tools.iter().enumerate() {
             if matches!(tool, ToolEntry::CachePoint) {
                 points.push((format!("toolConfig.tools.{index}"), index == 0));
+                first_tool_point.get_or_insert(index);
             }
         }
     }
@@ -57,6 +60,18 @@ pub fn check(request: &ConverseRequest, capabilities: &ChatCapabilities) -> Resu
         return Err(ApiError::validation(format!(
             "The cachePoint block at {path} can't be the first block in its list. Place the cache point after the content you want to cache and try again."
         )));
+    }
+    if let Some(index) = first_tool_point
+        && !capabilities.tool_caching
+    {
+        // Nova's own request parser answers, as it does for unknown keys.
+        return Err(ApiError::from_model(
+            ApiError::malformed(
+                &format!("toolConfig.tools.{index}"),
+                "extraneous key [cachePoint] is not permitted",
+            )
+            .message,
+        ));
     }
     Ok(())
 }

@@ -1,12 +1,17 @@
 //! Rules for media content: images and documents must be supported by the
 //! model, be what their declared format says (checked by magic numbers), and
-//! stay within Bedrock's size and count limits.
+//! stay within Bedrock's size and count limits. A user turn with a document
+//! also needs a text block, and no two documents in a request may share a
+//! name.
+
+use std::collections::HashSet;
 
 use super::block_path;
 use crate::catalog::ChatCapabilities;
 use crate::error::ApiError;
 use crate::request::{
-    ContentBlock, ConverseRequest, Document, DocumentSource, GuardContent, Image, ToolResultContent,
+    ContentBlock, ConverseRequest, Document, DocumentSource, GuardContent, Image, Role,
+    ToolResultContent,
 };
 
 /// Bedrock's per-image limit for Converse.
@@ -15,6 +20,11 @@ const MAX_IMAGE_BYTES: usize = 3_750_000;
 const MAX_DOCUMENT_BYTES: usize = 4_500_000;
 const MAX_IMAGES: usize = 20;
 const MAX_DOCUMENTS: usize = 5;
+
+const TEXT_WITH_DOCUMENTS: &str =
+    "A text block must be included when using documents. Add a text block and retry your request.";
+const DUPLICATE_DOCUMENT_NAMES: &str =
+    "Messages can't contain duplicate document names. Rename the document and retry your request.";
 
 pub fn check(request: &ConverseRequest, capabilities: &ChatCapabilities) -> Result<(), ApiError> {
     let mut images = 0;
@@ -67,6 +77,34 @@ pub fn check(request: &ConverseRequest, capabilities: &ChatCapabilities) -> Resu
         return Err(ApiError::validation(format!(
             "Too many documents: the request contains {documents} documents and the limit is {MAX_DOCUMENTS}. Remove some documents and try again."
         )));
+    }
+    check_documents_in_turns(request)
+}
+
+/// Bedrock's rules on the document blocks of the conversation itself (not
+/// those inside tool results): each user turn that holds one also holds a
+/// text block, and names are unique across every turn of the request, since
+/// the whole history is sent each time.
+fn check_documents_in_turns(request: &ConverseRequest) -> Result<(), ApiError> {
+    let mut names = HashSet::new();
+    for message in &request.messages {
+        let mut has_document = false;
+        let mut has_text = false;
+        for block in &message.content {
+            match block {
+                ContentBlock::Document(document) => {
+                    has_document = true;
+                    if !names.insert(document.name.as_str()) {
+                        return Err(ApiError::validation(DUPLICATE_DOCUMENT_NAMES));
+                    }
+                }
+                ContentBlock::Text(_) => has_text = true,
+                _ => {}
+            }
+        }
+        if message.role == Role::User && has_document && !has_text {
+            return Err(ApiError::validation(TEXT_WITH_DOCUMENTS));
+        }
     }
     Ok(())
 }

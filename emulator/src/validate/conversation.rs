@@ -120,7 +120,7 @@ fn check_final_assistant_turn(
     let Some(last) = request.messages.last() else {
         return Ok(());
     };
-    if last.role != Role::Assistant || resolved.model.provider != "Anthropic" {
+    if last.role != Role::Assistant || !resolved.is_anthropic() {
         return Ok(());
     }
     let trailing_text = last.content.iter().rev().find_map(|block| match block {

@@ -40,8 +40,8 @@ pub fn validate(
     conversation::check(request, resolved)?;
     content::check(request, capabilities)?;
     tools::check_config(request, capabilities, operation)?;
-    tools::check_history(request, capabilities)?;
-    let max_tokens = inference::check(&request.inference, capabilities)?;
+    tools::check_history(request, resolved)?;
+    let max_tokens = inference::check(&request.inference, resolved)?;
     let thinking = reasoning::check(request, capabilities, max_tokens)?;
     caching::check(request, capabilities)?;
     Ok(Facts {

@@ -1,11 +1,12 @@
 //! Rules for tool use: the tool configuration (names, schemas, choice, model
 //! support, streaming support) and the tool calls and results in the
-//! conversation history (pairing, ids, inputs).
+//! conversation history (pairing, ids, inputs, and for Claude the place of
+//! results in their turn).
 
 use std::collections::HashSet;
 
 use super::block_path;
-use crate::catalog::ChatCapabilities;
+use crate::catalog::{ChatCapabilities, ResolvedModel};
 use crate::error::ApiError;
 use crate::request::{ContentBlock, ConverseRequest, Operation, Role, ToolChoice, ToolEntry};
 
@@ -114,10 +115,8 @@ pub fn check_config(
 }
 
 /// Tool calls and results already in the conversation.
-pub fn check_history(
-    request: &ConverseRequest,
-    capabilities: &ChatCapabilities,
-) -> Result<(), ApiError> {
+pub fn check_history(request: &ConverseRequest, resolved: &ResolvedModel) -> Result<(), ApiError> {
+    let capabilities = &resolved.capabilities;
     let uses_tools = request.messages.iter().any(|message| {
         message.content.iter().any(|block| {
             matches!(
@@ -167,7 +166,11 @@ pub fn check_history(
             }
         }
     }
-    check_pairing(request)
+    check_pairing(request)?;
+    if resolved.is_anthropic() {
+        check_results_lead(request)?;
+    }
+    Ok(())
 }
 
 fn tool_use_ids(blocks: &[ContentBlock]) -> Vec<&str> {
@@ -228,6 +231,49 @@ fn check_pairing(request: &ConverseRequest) -> Result<(), ApiError> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Anthropic answers each call only from the `tool_result` blocks that open
+/// the next user turn: a result after text, an image or a document does not
+/// count, and the call it answers is reported as unanswered. Cache points
+/// are not content to Anthropic, so they do not end the opening run.
+fn check_results_lead(request: &ConverseRequest) -> Result<(), ApiError> {
+    let messages = &request.messages;
+    for (index, message) in messages.iter().enumerate().skip(1) {
+        if message.role != Role::User {
+            continue;
+        }
+        let mut leading: HashSet<&str> = HashSet::new();
+        let mut misplaced: Vec<&str> = Vec::new();
+        let mut in_leading_run = true;
+        for block in &message.content {
+            match block {
+                ContentBlock::ToolResult(result) if in_leading_run => {
+                    leading.insert(result.tool_use_id.as_str());
+                }
+                ContentBlock::ToolResult(result) => misplaced.push(result.tool_use_id.as_str()),
+                ContentBlock::CachePoint => {}
+                _ => in_leading_run = false,
+            }
+        }
+        if misplaced.is_empty() {
+            continue;
+        }
+        let mut unanswered: Vec<&str> = tool_use_ids(&messages[index - 1].content)
+            .into_iter()
+            .filter(|id| !leading.contains(id))
+            .collect();
+        if unanswered.is_empty() {
+            // Every call was answered up front; the late block repeats one.
+            unanswered = misplaced;
+        }
+        return Err(ApiError::from_model(format!(
+            "messages.{}: `tool_use` ids were found without `tool_result` blocks immediately after: {}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
+            index - 1,
+            unanswered.join(", ")
+        )));
     }
     Ok(())
 }
