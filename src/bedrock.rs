@@ -22,6 +22,25 @@ use aws_sdk_bedrockruntime::error::SdkError;
 
 use crate::translate::errors::{from_bedrock_code, from_sdk_error};
 
+/// Sets every field of a [`ConverseInput`] but the guardrail on a Converse or ConverseStream
+/// request builder: the two builders are different types with the same setters.
+macro_rules! with_converse_input {
+    ($builder:expr, $input:expr) => {{
+        let input: ConverseInput = $input;
+        $builder
+            .model_id(input.model_id)
+            .set_messages(Some(input.messages))
+            .set_system((!input.system.is_empty()).then_some(input.system))
+            .set_inference_config(input.inference_config)
+            .set_tool_config(input.tool_config)
+            .set_additional_model_request_fields(input.additional_model_request_fields)
+            .set_performance_config(input.performance_config)
+            .set_prompt_variables(input.prompt_variables)
+            .set_request_metadata(input.request_metadata)
+            .set_output_config(input.output_config)
+    }};
+}
+
 /// Bedrock clients shared by all requests (cheap to clone).
 #[derive(Clone, Debug)]
 pub struct Bedrock {
@@ -48,19 +67,9 @@ impl Bedrock {
 
     /// One Converse call.
     pub async fn converse(&self, input: ConverseInput) -> Result<ConverseOutput, ApiError> {
-        self.runtime
-            .converse()
-            .model_id(input.model_id)
-            .set_messages(Some(input.messages))
-            .set_system((!input.system.is_empty()).then_some(input.system))
-            .set_inference_config(input.inference_config)
-            .set_tool_config(input.tool_config)
-            .set_additional_model_request_fields(input.additional_model_request_fields)
-            .set_guardrail_config(input.guardrail_config)
-            .set_performance_config(input.performance_config)
-            .set_prompt_variables(input.prompt_variables)
-            .set_request_metadata(input.request_metadata)
-            .set_output_config(input.output_config)
+        let guardrail = input.guardrail_config.clone();
+        with_converse_input!(self.runtime.converse(), input)
+            .set_guardrail_config(guardrail)
             .send()
             .await
             .map_err(|e| from_sdk_error(&e))
@@ -68,20 +77,9 @@ impl Bedrock {
 
     /// Opens a ConverseStream. Errors before the first event come back here, as for Converse.
     pub async fn converse_stream(&self, input: ConverseInput) -> Result<ConverseEvents, ApiError> {
-        let output = self
-            .runtime
-            .converse_stream()
-            .model_id(input.model_id)
-            .set_messages(Some(input.messages))
-            .set_system((!input.system.is_empty()).then_some(input.system))
-            .set_inference_config(input.inference_config)
-            .set_tool_config(input.tool_config)
-            .set_additional_model_request_fields(input.additional_model_request_fields)
-            .set_guardrail_config(input.guardrail_config.map(stream_guardrail))
-            .set_performance_config(input.performance_config)
-            .set_prompt_variables(input.prompt_variables)
-            .set_request_metadata(input.request_metadata)
-            .set_output_config(input.output_config)
+        let guardrail = input.guardrail_config.clone().map(stream_guardrail);
+        let output = with_converse_input!(self.runtime.converse_stream(), input)
+            .set_guardrail_config(guardrail)
             .send()
             .await
             .map_err(|e| from_sdk_error(&e))?;

@@ -16,8 +16,7 @@ use crate::bedrock::ConverseEvents;
 use crate::capabilities::capabilities;
 use crate::error::ApiError;
 use crate::openai::chat::ChatRequest;
-use crate::openai::request::parse_json;
-use crate::routes::sse;
+use crate::routes::{parse_body, sse};
 use crate::state::AppState;
 use crate::translate::images::FetchedImages;
 use crate::translate::stream::{ChunkStream, replay_as_events};
@@ -26,19 +25,8 @@ use crate::translate::{ResponseContext, Target, chat_completion, converse_input}
 pub async fn chat_completions(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    match handle(state, body).await {
-        Ok(response) => response,
-        Err(err) => err.into_response(),
-    }
-}
-
-async fn handle(
-    state: AppState,
-    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(body_error)?;
-    let req: ChatRequest = parse_json(&body)?;
+    let req: ChatRequest = parse_body(body, "Send smaller images or documents.")?;
     if req.model.trim().is_empty() {
         return Err(ApiError::invalid_param(
             "model",
@@ -94,16 +82,6 @@ async fn handle(
     };
     let idle = state.config.stream_idle_timeout;
     Ok(sse::response(chunk_stream(source, machine, idle)))
-}
-
-fn body_error(rejection: BytesRejection) -> ApiError {
-    let status = rejection.status();
-    let message = if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        "The request body is too large for this gateway (MAX_REQUEST_BYTES). Send smaller images or documents.".to_string()
-    } else {
-        format!("The request body could not be read: {rejection}")
-    };
-    ApiError::new(status, "invalid_request_error", message)
 }
 
 /// Where stream events come from: Bedrock's live stream, or a replayed Converse answer.

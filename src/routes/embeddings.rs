@@ -6,7 +6,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 
 use crate::capabilities::{PERMISSIVE, capabilities};
 use crate::embeddings;
@@ -15,25 +14,14 @@ use crate::embeddings::request::{EmbeddingsRequest, Input, parse_input};
 use crate::embeddings::response::{EmbeddingList, embedding_list};
 use crate::embeddings::token_input::{Vocabulary, decode};
 use crate::error::ApiError;
-use crate::openai::request::parse_json;
+use crate::routes::parse_body;
 use crate::state::AppState;
 
 pub async fn embeddings(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
-    match handle(state, body).await {
-        Ok(list) => Json(list).into_response(),
-        Err(err) => err.into_response(),
-    }
-}
-
-async fn handle(
-    state: AppState,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<EmbeddingList, ApiError> {
-    let body = body.map_err(body_error)?;
-    let req: EmbeddingsRequest = parse_json(&body)?;
+) -> Result<Json<EmbeddingList>, ApiError> {
+    let req: EmbeddingsRequest = parse_body(body, "Send fewer inputs per request.")?;
     if req.model.trim().is_empty() {
         return Err(ApiError::invalid_param(
             "model",
@@ -67,12 +55,12 @@ async fn handle(
         }
     };
     let embedded = embeddings::embed(&state.bedrock, &model_id, family, &texts, &options).await?;
-    Ok(embedding_list(
+    Ok(Json(embedding_list(
         embedded.vectors,
         format,
         model_id,
         embedded.input_tokens,
-    ))
+    )))
 }
 
 /// The embedding family behind a model id: from the id itself, or, for an application
@@ -113,14 +101,4 @@ async fn resolve_family(state: &AppState, model_id: &str) -> Result<&'static Fam
         )
     };
     Err(ApiError::invalid_param("model", message).with_code("model_not_supported"))
-}
-
-fn body_error(rejection: BytesRejection) -> ApiError {
-    let status = rejection.status();
-    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        "The request body is too large for this gateway (MAX_REQUEST_BYTES). Send fewer inputs per request.".to_string()
-    } else {
-        format!("The request body could not be read: {rejection}")
-    };
-    ApiError::new(status, "invalid_request_error", message)
 }

@@ -313,15 +313,19 @@ fn performance_config(req: &ChatRequest) -> Result<Option<PerformanceConfigurati
     ))
 }
 
-/// Converse answer -> OpenAI chat completion.
-pub fn chat_completion(output: &ConverseOutput, ctx: &ResponseContext) -> ChatCompletion {
-    let blocks = output
+/// The content blocks of a Converse answer (none if Bedrock sent no message).
+pub fn reply_blocks(output: &ConverseOutput) -> &[ContentBlock] {
+    output
         .output
         .as_ref()
         .and_then(|o| o.as_message().ok())
         .map(|m| m.content.as_slice())
-        .unwrap_or_default();
-    let message = assistant_message(blocks);
+        .unwrap_or_default()
+}
+
+/// Converse answer -> OpenAI chat completion.
+pub fn chat_completion(output: &ConverseOutput, ctx: &ResponseContext) -> ChatCompletion {
+    let message = assistant_message(reply_blocks(output));
     let mut finish_reason = usage::finish_reason(&output.stop_reason);
     if finish_reason == "tool_calls" && message.tool_calls.is_none() {
         finish_reason = "stop"; // only the hidden placeholder tool was called

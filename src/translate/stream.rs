@@ -19,12 +19,12 @@ use aws_sdk_bedrockruntime::types::{
 };
 
 use crate::openai::chat::{ChatChunk, ChunkChoice, Delta, Usage};
-use crate::translate::ResponseContext;
 use crate::translate::json_doc::to_value;
 use crate::translate::reasoning::reasoning_delta;
 use crate::translate::structured::RESPONSE_TOOL;
 use crate::translate::tools::{is_internal_tool, tool_call_fragment, tool_call_start};
 use crate::translate::usage::{finish_reason, usage_from_bedrock};
+use crate::translate::{ResponseContext, reply_blocks};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -263,13 +263,7 @@ pub fn replay_as_events(output: &ConverseOutput) -> Vec<ConverseStreamOutput> {
             .build()
             .expect("role is set"),
     )];
-    let blocks = output
-        .output
-        .as_ref()
-        .and_then(|o| o.as_message().ok())
-        .map(|m| m.content.as_slice())
-        .unwrap_or_default();
-    for (i, block) in blocks.iter().enumerate() {
+    for (i, block) in reply_blocks(output).iter().enumerate() {
         let index = i32::try_from(i).unwrap_or(i32::MAX);
         let delta = |delta| {
             ConverseStreamOutput::ContentBlockDelta(
