@@ -154,13 +154,27 @@ impl Drop for RunningEmulator {
     }
 }
 
+/// The server [`serve`] returns (await it, or add a graceful shutdown).
+pub type Server = axum::serve::Serve<NoDelayListener, Router, Router>;
+type NoDelayListener = axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>;
+
+/// Serves `app` on `listener` with Nagle's algorithm off: event-stream frames are small writes,
+/// and without `TCP_NODELAY` the second one waits for the client's delayed ACK (40 ms).
+pub fn serve(listener: tokio::net::TcpListener, app: Router) -> Server {
+    use axum::serve::ListenerExt;
+    let no_delay: fn(&mut tokio::net::TcpStream) = |tcp| {
+        let _ = tcp.set_nodelay(true);
+    };
+    axum::serve(listener.tap_io(no_delay), app)
+}
+
 /// Starts an emulator on `127.0.0.1` with an ephemeral port.
 pub async fn spawn(config: EmulatorConfig) -> std::io::Result<RunningEmulator> {
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
     let addr = listener.local_addr()?;
     let app = router(config);
     let server = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app).await {
+        if let Err(error) = serve(listener, app).await {
             tracing::error!(%error, "bedrock emulator stopped");
         }
     });

@@ -136,7 +136,7 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    match axum::serve(listener, app)
+    match bedrock_emulator::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
     {

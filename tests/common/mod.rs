@@ -69,7 +69,7 @@ pub async fn start_with(env: &[(&str, &str)], emulator_config: EmulatorConfig) -
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app::router(state)).await;
+        let _ = bedrock_gateway::server::serve(listener, app::router(state)).await;
     });
     TestGateway {
         url: format!("http://{addr}"),
