@@ -948,3 +948,36 @@ async fn oversized_bodies_are_413_in_openai_shape() {
         "{reply}"
     );
 }
+
+#[tokio::test]
+async fn streams_carry_images_documents_and_cached_token_usage() {
+    let gw = common::start().await;
+    let long_system = "Stay precise and cite sources. ".repeat(20);
+    let body = json!({"model": "amazon.nova-lite-v1:0", "stream": true, "stream_options": {"include_usage": true},
+        "messages": [
+            {"role": "system", "content": [{"type": "text", "text": long_system, "cache_control": {"type": "ephemeral"}}]},
+            {"role": "user", "content": [
+                {"type": "text", "text": "look"},
+                {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{PNG_1X1}")}},
+                {"type": "file", "file": {"filename": "notes.txt", "file_data": format!("data:text/plain;base64,{}", base64_of(b"hello"))}}]}]});
+    let (status, first) = gw.chat_stream(body.clone()).await;
+    assert_eq!(status, 200, "{first:?}");
+    let text = streamed_text(&first);
+    assert!(
+        text.contains("[image png") && text.contains("[document notes txt"),
+        "{text}"
+    );
+    let (_, second) = gw.chat_stream(body).await;
+    let usage = &second[second.len() - 2]["usage"];
+    assert!(
+        usage["prompt_tokens_details"]["cached_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0,
+        "{usage}"
+    );
+    assert_eq!(
+        usage["total_tokens"].as_u64().unwrap(),
+        usage["prompt_tokens"].as_u64().unwrap() + usage["completion_tokens"].as_u64().unwrap()
+    );
+}
