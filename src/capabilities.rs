@@ -213,11 +213,36 @@ pub fn base_model_id(model_id: &str) -> &str {
 /// The capabilities of a model id (foundation id, inference profile or ARN).
 pub fn capabilities(model_id: &str) -> Capabilities {
     let base = base_model_id(model_id);
+    if claude_version(base).is_some_and(|version| version >= (4, 5)) {
+        // Claude releases after the table was written behave like 4.5, not like the 4.0 row
+        // their prefix (`anthropic.claude-sonnet-4`) would match.
+        return CLAUDE_4_5;
+    }
     TABLE
         .iter()
         .find(|(prefix, _)| base.starts_with(prefix))
         .map(|(_, caps)| *caps)
         .unwrap_or(PERMISSIVE)
+}
+
+/// `(major, minor)` of a Claude 4+ style id: `anthropic.claude-sonnet-4-5-20250929-v1:0` is
+/// (4, 5); `anthropic.claude-sonnet-4-20250514-v1:0` is (4, 0) (a date is not a minor version).
+fn claude_version(base: &str) -> Option<(u32, u32)> {
+    let rest = [
+        "anthropic.claude-sonnet-",
+        "anthropic.claude-opus-",
+        "anthropic.claude-haiku-",
+    ]
+    .iter()
+    .find_map(|family| base.strip_prefix(family))?;
+    let mut parts = rest.split('-');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts
+        .next()
+        .filter(|p| p.len() <= 2)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    Some((major, minor))
 }
 
 #[cfg(test)]
@@ -243,6 +268,34 @@ mod tests {
                 "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.amazon.nova-pro-v1:0"
             ),
             "amazon.nova-pro-v1:0"
+        );
+    }
+
+    #[test]
+    fn newer_claude_versions_get_the_newest_row() {
+        assert_eq!(
+            claude_version("anthropic.claude-sonnet-4-5-20250929-v1:0"),
+            Some((4, 5))
+        );
+        assert_eq!(
+            claude_version("anthropic.claude-sonnet-4-20250514-v1:0"),
+            Some((4, 0))
+        );
+        assert_eq!(
+            claude_version("anthropic.claude-3-7-sonnet-20250219-v1:0"),
+            None
+        );
+        assert_eq!(
+            capabilities("us.anthropic.claude-opus-4-6-20260101-v1:0"),
+            CLAUDE_4_5
+        );
+        assert_eq!(
+            capabilities("anthropic.claude-sonnet-5-20270101-v1:0"),
+            CLAUDE_4_5
+        );
+        assert_eq!(
+            capabilities("anthropic.claude-sonnet-4-20250514-v1:0"),
+            CLAUDE_THINKING
         );
     }
 
