@@ -55,18 +55,27 @@ where
             "timeout_error",
             "Bedrock did not answer in time. Try again, or stream the response.",
         ),
-        SdkError::DispatchFailure(failure) => ApiError::new(
+        SdkError::DispatchFailure(failure) if failure.is_timeout() || failure.is_io() => {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "api_error",
+                format!(
+                    "Could not reach Bedrock ({}).",
+                    if failure.is_timeout() {
+                        "connect timeout"
+                    } else {
+                        "connection failed"
+                    }
+                ),
+            )
+        }
+        // Anything else at dispatch is local: most often no AWS credentials or region.
+        SdkError::DispatchFailure(_) => ApiError::new(
             StatusCode::BAD_GATEWAY,
             "api_error",
             format!(
-                "Could not reach Bedrock ({}).",
-                if failure.is_timeout() {
-                    "timeout"
-                } else if failure.is_io() {
-                    "connection failed"
-                } else {
-                    "dispatch failure"
-                }
+                "Could not call Bedrock: {}. Check the gateway's AWS credentials and region.",
+                error_chain(err)
             ),
         ),
         other => ApiError::new(
