@@ -981,3 +981,28 @@ async fn streams_carry_images_documents_and_cached_token_usage() {
         usage["prompt_tokens"].as_u64().unwrap() + usage["completion_tokens"].as_u64().unwrap()
     );
 }
+
+#[tokio::test]
+async fn bedrock_fields_pass_through_on_streams_too() {
+    let gw = common::start().await;
+    let (status, events) = gw
+        .chat_stream(stream(json!({"model": MODEL, "messages": [{"role": "user", "content": "bad [[guardrail]]"}],
+            "guardrailConfig": {"guardrailIdentifier": "abc123", "guardrailVersion": "1", "trace": "enabled"},
+            "performanceConfig": {"latency": "optimized"}, "requestMetadata": {"team": "search"}})))
+        .await;
+    assert_eq!(status, 200, "{events:?}");
+    let finish = events
+        .iter()
+        .find_map(|e| e["choices"][0]["finish_reason"].as_str());
+    assert_eq!(finish, Some("content_filter"));
+    let (status, events) = gw
+        .chat_stream(stream(
+            json!({"model": MODEL, "messages": [{"role": "user", "content": "x"}],
+            "guardrailConfig": {"guardrailIdentifier": "Not_Valid", "guardrailVersion": "1"}}),
+        ))
+        .await;
+    assert_eq!(
+        status, 400,
+        "Bedrock's guardrail id rules apply to streams: {events:?}"
+    );
+}
