@@ -13,6 +13,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
 use crate::auth::bearer_token;
 use crate::error::ApiError;
 use crate::routes;
@@ -37,8 +39,28 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_request_bytes))
+        .layer(cors(&state.config.cors_allowed_origins))
         .layer(middleware::from_fn(access_log))
         .with_state(state)
+}
+
+/// CORS for browser clients (chat UIs that call the API from the page). Preflight requests are
+/// answered here, before authentication, as browsers send them without the key. Bearer keys are
+/// not cookies, so `*` is safe; `CORS_ALLOWED_ORIGINS` narrows it, and `none` turns CORS off.
+fn cors(allowed: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers(Any)
+        .max_age(std::time::Duration::from_secs(3600));
+    match allowed {
+        [] => CorsLayer::new(),
+        [any] if any == "*" => layer.allow_origin(Any),
+        origins => layer.allow_origin(AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| o.parse::<axum::http::HeaderValue>().ok()),
+        )),
+    }
 }
 
 /// Rejects requests without a valid `Authorization: Bearer <key>`.

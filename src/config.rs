@@ -47,6 +47,8 @@ pub struct Config {
     pub stream_idle_timeout: Duration,
     /// `MAX_REQUEST_BYTES`: the largest request body accepted.
     pub max_request_bytes: usize,
+    /// `CORS_ALLOWED_ORIGINS`: origins browsers may call from (`*` by default, `none` for none).
+    pub cors_allowed_origins: Vec<String>,
     /// `IMAGE_FETCH_TIMEOUT_SECONDS`: limit for downloading one `image_url`, redirects included.
     pub image_fetch_timeout: Duration,
     /// `IMAGE_FETCH_CONCURRENCY`: image downloads in flight at once for one request.
@@ -135,6 +137,15 @@ impl Config {
                 120,
             )?),
             max_request_bytes: parse_number(&get, "MAX_REQUEST_BYTES", 20 * 1024 * 1024)?,
+            cors_allowed_origins: match get("CORS_ALLOWED_ORIGINS").as_deref() {
+                None => vec!["*".to_string()],
+                Some("none") => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+            },
             image_fetch_timeout: Duration::from_secs(parse_positive(
                 &get,
                 "IMAGE_FETCH_TIMEOUT_SECONDS",

@@ -392,3 +392,64 @@ async fn models_without_system_prompts_get_it_folded_into_the_first_turn() {
     assert!(sent.get("system").is_none(), "{sent}");
     assert_eq!(sent["messages"][0]["content"][0]["text"], "You are terse.");
 }
+
+#[tokio::test]
+async fn browsers_get_cors_headers_and_preflights_need_no_key() {
+    let gw = common::start().await;
+    let url = format!("{}/api/v1/chat/completions", gw.url);
+    let preflight = gw
+        .http
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("Origin", "https://chat.example.com")
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, content-type, x-stainless-os",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let response = gw
+        .http
+        .post(&url)
+        .header("Origin", "https://chat.example.com")
+        .bearer_auth(KEY)
+        .json(&user(MODEL, "hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+
+    let gw = common::start_with(
+        &[("CORS_ALLOWED_ORIGINS", "https://chat.example.com")],
+        Default::default(),
+    )
+    .await;
+    let url = format!("{}/api/v1/chat/completions", gw.url);
+    let allowed = gw
+        .http
+        .post(&url)
+        .header("Origin", "https://chat.example.com")
+        .bearer_auth(KEY)
+        .json(&user(MODEL, "hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://chat.example.com"
+    );
+    let other = gw
+        .http
+        .post(&url)
+        .header("Origin", "https://evil.example")
+        .bearer_auth(KEY)
+        .json(&user(MODEL, "hi"))
+        .send()
+        .await
+        .unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
