@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, SET_COOKIE};
@@ -84,26 +85,135 @@ pub async fn invoke(
         payload: mut request,
         context,
     } = event;
-    let alb_multi_value = match &mut request {
-        LambdaRequest::Alb(alb) => {
-            drop_unparseable_host(&mut alb.headers);
-            Some(!alb.multi_value_headers.is_empty())
-        }
+    sanitize(&mut request);
+    let alb_multi_value = match &request {
+        LambdaRequest::Alb(alb) => Some(!alb.multi_value_headers.is_empty()),
         _ => None,
     };
-    let response = match refuse_before_routing(&request, alb_multi_value.is_some()) {
-        Some(err) => err.into_response(),
-        None => {
-            let request: lambda_http::Request = request.into();
-            router.oneshot(request.with_lambda_context(context)).await?
+    let deadline = answer_deadline(context.deadline());
+    let refused = refuse_before_routing(&request, alb_multi_value.is_some());
+    let respond = async move {
+        match refused {
+            Some(err) => Ok(err.into_response()),
+            None => {
+                let request: lambda_http::Request = request.into();
+                router.oneshot(request.with_lambda_context(context)).await
+            }
         }
     };
     match alb_multi_value {
-        Some(multi_value) => Ok(FunctionResponse::BufferedResponse(
-            alb_response(response, multi_value).await,
-        )),
-        None => Ok(FunctionResponse::StreamingResponse(streamed(response))),
+        Some(multi_value) => {
+            // The whole buffered answer must be ready before Lambda's own timeout, or the ALB
+            // turns the killed invocation into a bare 502.
+            let answer = async move {
+                Ok::<_, lambda_http::Error>(alb_response(respond.await?, multi_value).await)
+            };
+            let document = match tokio::time::timeout_at(deadline, answer).await {
+                Ok(document) => document?,
+                Err(_) => alb_response(out_of_time().into_response(), multi_value).await,
+            };
+            Ok(FunctionResponse::BufferedResponse(document))
+        }
+        None => {
+            let response = match tokio::time::timeout_at(deadline, respond).await {
+                Ok(response) => response?,
+                Err(_) => out_of_time().into_response(),
+            };
+            Ok(FunctionResponse::StreamingResponse(streamed(
+                response, deadline,
+            )))
+        }
     }
+}
+
+/// Time kept back from Lambda's deadline to send the answer (or the error) itself.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
+
+/// When the answer must be complete: Lambda's deadline minus a margin, as a tokio instant.
+fn answer_deadline(lambda_deadline: SystemTime) -> tokio::time::Instant {
+    let remaining = lambda_deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(DEADLINE_MARGIN);
+    tokio::time::Instant::now() + remaining
+}
+
+fn out_of_time() -> ApiError {
+    ApiError::new(
+        StatusCode::GATEWAY_TIMEOUT,
+        "timeout_error",
+        "The answer took longer than the gateway's Lambda timeout allows. Ask for less (max_tokens), or raise the function's Timeout.",
+    )
+    .with_code("lambda_timeout")
+}
+
+/// Rewrites the parts of an event that `lambda_http` would turn into a panic while building
+/// the request URI (with `panic = "abort"`, a panic kills the execution environment): a Host
+/// or domain it cannot parse, an `X-Forwarded-Proto` that is not a scheme, a path without its
+/// leading `/`, and query-string characters a URI may not hold. None of them matters to the
+/// router.
+fn sanitize(request: &mut LambdaRequest) {
+    match request {
+        LambdaRequest::Alb(alb) => {
+            sanitize_headers(&mut alb.headers);
+            sanitize_headers(&mut alb.multi_value_headers);
+            if let Some(path) = &mut alb.path {
+                sanitize_path(path);
+            }
+        }
+        LambdaRequest::ApiGatewayV2(v2) => {
+            sanitize_headers(&mut v2.headers);
+            let context = &mut v2.request_context;
+            if context
+                .domain_name
+                .as_deref()
+                .is_some_and(|d| !plausible_host(d))
+            {
+                context.domain_name = None;
+            }
+            if let Some(path) = &mut v2.raw_path {
+                sanitize_path(path);
+            }
+            if let Some(query) = &mut v2.raw_query_string {
+                *query = encode_query(query);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn sanitize_headers(headers: &mut HeaderMap) {
+    drop_unparseable_host(headers);
+    let proto_ok = headers
+        .get_all("x-forwarded-proto")
+        .iter()
+        .all(|v| matches!(v.to_str(), Ok("http" | "https")));
+    if !proto_ok {
+        headers.remove("x-forwarded-proto");
+    }
+}
+
+fn sanitize_path(path: &mut String) {
+    if !path.starts_with('/') {
+        path.insert(0, '/');
+    }
+}
+
+/// Percent-encodes what RFC 3986 does not allow in a query, leaving valid escapes alone.
+fn encode_query(query: &str) -> String {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b);
+    if query.bytes().all(allowed) {
+        return query.to_string();
+    }
+    let mut encoded = String::with_capacity(query.len() + 8);
+    for b in query.bytes() {
+        if allowed(b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    encoded
 }
 
 /// An error for events the router must not see: bodies over the ALB limit, and bodies whose
@@ -143,29 +253,31 @@ fn refuse_before_routing(request: &LambdaRequest, from_alb: bool) -> Option<ApiE
 /// impossible port, odd characters) would panic. The router does not need the Host, so such a
 /// header is simply removed.
 fn drop_unparseable_host(headers: &mut HeaderMap) {
-    let plausible = |host: &str| {
-        let (name, port) = match host.rsplit_once(':') {
-            Some((name, port)) => (name, Some(port)),
-            None => (host, None),
-        };
-        !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
-            && port.is_none_or(|p| p.parse::<u16>().is_ok())
-    };
     let bad = headers
         .get_all(HOST)
         .iter()
-        .any(|v| v.to_str().map_or(true, |h| !plausible(h)));
+        .any(|v| v.to_str().map_or(true, |h| !plausible_host(h)));
     if bad {
         headers.remove(HOST);
     }
 }
 
+/// A host name (with an optional port) `lambda_http` can build a URL from.
+fn plausible_host(host: &str) -> bool {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) => (name, Some(port)),
+        None => (host, None),
+    };
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        && port.is_none_or(|p| p.parse::<u16>().is_ok())
+}
+
 /// The response as a Function URL stream: a status-and-headers prelude, then the body chunks
 /// as the router produces them.
-fn streamed(response: Response) -> StreamResponse<BodyStream> {
+fn streamed(response: Response, deadline: tokio::time::Instant) -> StreamResponse<BodyStream> {
     let (parts, body) = response.into_parts();
     let mut headers = parts.headers;
     let cookies = headers
@@ -174,10 +286,23 @@ fn streamed(response: Response) -> StreamResponse<BodyStream> {
         .filter_map(|v| v.to_str().ok().map(str::to_string))
         .collect();
     headers.remove(SET_COOKIE);
-    let stream: BodyStream = Box::pin(
-        body.into_data_stream()
-            .map(|r| r.map_err(lambda_http::Error::from)),
-    );
+    let sse = headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    // A stream cut by Lambda's timeout would end with no sign of failure: end it in time, with
+    // an SSE error event the client's SDK raises.
+    let body = body.into_data_stream();
+    let stream: BodyStream = Box::pin(futures_util::stream::unfold(
+        Some(body),
+        move |body| async move {
+            let mut body = body?;
+            match tokio::time::timeout_at(deadline, body.next()).await {
+                Ok(Some(chunk)) => Some((chunk.map_err(lambda_http::Error::from), Some(body))),
+                Ok(None) => None,
+                Err(_) => sse.then(|| (Ok(crate::routes::sse::error_event(&out_of_time())), None)),
+            }
+        },
+    ));
     StreamResponse {
         metadata_prelude: MetadataPrelude {
             status_code: parts.status,
@@ -290,6 +415,44 @@ mod tests {
         let binary = alb_document(StatusCode::OK, &headers, &[0xff, 0x00], false);
         assert!(binary.is_base64_encoded);
         assert_eq!(binary.body, "/wA=");
+    }
+
+    /// Events crafted to make `lambda_http` panic while building the URI; `sanitize` must make
+    /// every one convertible (a panic fails this test; in release it would abort the process).
+    #[test]
+    fn crafted_events_convert_without_panicking() {
+        let url_event = |query: &str, host: &str, proto: &str| {
+            serde_json::json!({
+                "version": "2.0", "routeKey": "$default", "rawPath": "/api/v1/models", "rawQueryString": query,
+                "headers": {"host": host, "x-forwarded-proto": proto},
+                "requestContext": {"accountId": "anonymous", "apiId": "x", "domainName": host, "domainPrefix": "x",
+                    "http": {"method": "GET", "path": "/api/v1/models", "protocol": "HTTP/1.1", "sourceIp": "1.2.3.4", "userAgent": "t"},
+                    "requestId": "r", "routeKey": "$default", "stage": "$default", "time": "24/Nov/2026:00:00:00 +0000", "timeEpoch": 0},
+                "isBase64Encoded": false
+            })
+        };
+        let alb_event = |path: &str, proto: &str| {
+            serde_json::json!({
+                "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/x/y"}},
+                "httpMethod": "GET", "path": path, "queryStringParameters": {},
+                "multiValueHeaders": {"host": ["gw.example.com"], "x-forwarded-proto": [proto]},
+                "isBase64Encoded": false, "body": ""
+            })
+        };
+        let events = [
+            url_event("a=\"d\"&b=<x>", "x.lambda-url.us-east-1.on.aws", "https"),
+            url_event("q=1", "x.on.aws:99999", "https"),
+            url_event("q=1", "x.lambda-url.us-east-1.on.aws", "a b"),
+            alb_event(":99999", "https"),
+            alb_event("/api/v1/models", "a b"),
+        ];
+        for event in events {
+            let mut request: LambdaRequest = serde_json::from_value(event.clone()).unwrap();
+            sanitize(&mut request);
+            let request: lambda_http::Request = request.into();
+            assert!(request.uri().path().starts_with('/'), "{event}");
+        }
+        assert_eq!(encode_query("a=\"d\"&b=%20"), "a=%22d%22&b=%20");
     }
 
     #[test]

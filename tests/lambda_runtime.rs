@@ -68,7 +68,8 @@ impl Outcome {
 }
 
 struct RuntimeState {
-    events: Mutex<mpsc::UnboundedReceiver<(String, String)>>,
+    /// Queued invocations: request id, event, and the time the invocation gets (ms).
+    events: Mutex<mpsc::UnboundedReceiver<(String, String, u64)>>,
     waiting: StdMutex<HashMap<String, oneshot::Sender<Outcome>>>,
     init_errors: StdMutex<Vec<String>>,
 }
@@ -77,7 +78,7 @@ struct RuntimeState {
 struct FakeRuntime {
     addr: SocketAddr,
     state: Arc<RuntimeState>,
-    queue: mpsc::UnboundedSender<(String, String)>,
+    queue: mpsc::UnboundedSender<(String, String, u64)>,
     next_id: StdMutex<u64>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -122,8 +123,9 @@ impl FakeRuntime {
         }
     }
 
-    /// Queues `event` and waits for what the function posts back.
-    async fn invoke(&self, event: &str) -> Outcome {
+    /// Queues `event` with `budget_ms` before its deadline and waits for what the function
+    /// posts back.
+    async fn invoke(&self, event: &str, budget_ms: u64) -> Outcome {
         let id = {
             let mut n = self.next_id.lock().unwrap();
             *n += 1;
@@ -131,7 +133,9 @@ impl FakeRuntime {
         };
         let (tx, rx) = oneshot::channel();
         self.state.waiting.lock().unwrap().insert(id.clone(), tx);
-        self.queue.send((id.clone(), event.to_string())).unwrap();
+        self.queue
+            .send((id.clone(), event.to_string(), budget_ms))
+            .unwrap();
         match tokio::time::timeout(INVOCATION_TIMEOUT, rx).await {
             Ok(Ok(outcome)) => outcome,
             _ => panic!(
@@ -143,14 +147,14 @@ impl FakeRuntime {
 }
 
 async fn next_invocation(State(state): State<Arc<RuntimeState>>) -> Response {
-    let Some((id, event)) = state.events.lock().await.recv().await else {
+    let Some((id, event, budget_ms)) = state.events.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };
     let deadline = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis()
-        + 900_000;
+        + u128::from(budget_ms);
     Response::builder()
         .header("content-type", "application/json")
         .header("lambda-runtime-aws-request-id", &id)
@@ -282,7 +286,12 @@ impl Function {
     }
 
     async fn invoke(&mut self, event: &Value) -> Outcome {
-        let outcome = self.runtime.invoke(&event.to_string()).await;
+        self.invoke_within(event, 900_000).await
+    }
+
+    /// Invokes with a Lambda deadline `budget_ms` away.
+    async fn invoke_within(&mut self, event: &Value, budget_ms: u64) -> Outcome {
+        let outcome = self.runtime.invoke(&event.to_string(), budget_ms).await;
         if let Ok(Some(status)) = self.child.try_wait() {
             panic!(
                 "the function exited ({status}) while handling {event}; its log:\n{}",
@@ -890,5 +899,39 @@ async fn malformed_events_get_errors_without_killing_the_function() {
     let event = sample("alb-health.json");
     let reply = alb_reply(&event, &function.invoke(&event).await);
     assert_eq!(reply.status, 200);
+    function.assert_healthy();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_that_would_outlive_the_lambda_deadline_end_in_time_with_an_error() {
+    let mut function = Function::start().await;
+    // Buffered (ALB): a 504 document before Lambda would kill the invocation.
+    let event = sample("alb-chat.json");
+    let (_, _, body) = request_of(&event);
+    let mut request: Value = serde_json::from_slice(&body).unwrap();
+    request["messages"][0]["content"] = json!("slow [[delay:8000]]");
+    let event = with_body(event, &request);
+    let started = Instant::now();
+    let buffered = reply(&event, &function.invoke_within(&event, 3000).await);
+    assert!(
+        started.elapsed() < Duration::from_millis(2800),
+        "answered before the deadline"
+    );
+    assert_openai_error(&buffered, 504, "Lambda timeout");
+    // Streamed (Function URL): the stream ends with an SSE error event instead of being cut.
+    let event = sample("url-chat-stream.json");
+    let (_, _, body) = request_of(&event);
+    let mut request: Value = serde_json::from_slice(&body).unwrap();
+    request["messages"][0]["content"] =
+        json!("one two three four five six seven [[slowstream:600]]");
+    let event = with_body(event, &request);
+    let started = Instant::now();
+    let streamed = reply(&event, &function.invoke_within(&event, 3000).await);
+    assert!(started.elapsed() < Duration::from_millis(2800));
+    assert_eq!(streamed.status, 200);
+    let events = sse_events(&streamed.text());
+    let last = events.last().unwrap();
+    assert_eq!(last["error"]["code"], "lambda_timeout", "{events:?}");
+    assert!(!events.iter().any(|e| e == "[DONE]"));
     function.assert_healthy();
 }
