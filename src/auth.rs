@@ -22,6 +22,9 @@ use tokio::sync::{Mutex, RwLock};
 use crate::config::ApiKeySource;
 use crate::error::ApiError;
 
+/// While no keys are loaded, the shortest interval between attempts to load them.
+pub const UNAVAILABLE_RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The shortest interval between loads that clients can trigger: by presenting a key the cache
 /// does not hold, or by arriving while the store is failing. `API_KEY_MISS_REFRESH_SECONDS`.
 pub const MISS_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
@@ -217,6 +220,8 @@ enum Decision {
     Refresh {
         seen: u64,
     },
+    /// No keys, and the store failed a moment ago (its error summary).
+    Unavailable(String),
 }
 
 /// The keys clients may present, cached. `Debug` shows the store and timings, never a key.
@@ -264,6 +269,7 @@ impl ApiKeys {
             Decision::Allow => return Ok(()),
             Decision::Deny => return Err(wrong_key()),
             Decision::Refresh { seen } => self.refresh(seen).await?,
+            Decision::Unavailable(summary) => return Err(self.unavailable(&summary)),
         }
         let cache = self.cache.read().await;
         match cache.keys.as_deref() {
@@ -278,8 +284,16 @@ impl ApiKeys {
             seen: cache.attempts,
         };
         let Some(keys) = cache.keys.as_deref() else {
-            // Nothing cached (first request, or the store has failed so far): always try.
-            return refresh;
+            // Nothing cached (first request, or the store has failed so far): try again, but at
+            // most once a second, so that traffic cannot turn a broken store into a stream of
+            // SSM calls that throttles the account.
+            let recently_failed = cache
+                .attempted_at
+                .is_some_and(|at| at.elapsed() < UNAVAILABLE_RETRY_INTERVAL);
+            return match (&cache.last_error, recently_failed) {
+                (Some(summary), true) => Decision::Unavailable(summary.clone()),
+                _ => refresh,
+            };
         };
         let fresh = cache.loaded_at.is_some_and(|at| at.elapsed() < self.ttl);
         // Loads a client can trigger (an unknown key, a retry after a failure) are rate-limited
@@ -330,17 +344,22 @@ impl ApiKeys {
         }
         let cache = self.cache.read().await;
         match (&cache.keys, &cache.last_error) {
-            (None, Some(summary)) => Err(ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "api_error",
-                format!(
-                    "The gateway could not load its API key from {} ({summary}). This is a problem with the gateway's configuration or AWS, not with your key; try again shortly.",
-                    self.store.kind()
-                ),
-            )
-            .with_code("api_key_unavailable")),
+            (None, Some(summary)) => Err(self.unavailable(summary)),
             _ => Ok(()),
         }
+    }
+
+    /// The 503 for requests that arrive while no keys can be loaded.
+    fn unavailable(&self, summary: &str) -> ApiError {
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            format!(
+                "The gateway could not load its API key from {} ({summary}). This is a problem with the gateway's configuration or AWS, not with your key; try again shortly.",
+                self.store.kind()
+            ),
+        )
+        .with_code("api_key_unavailable")
     }
 }
 
@@ -360,7 +379,7 @@ fn matches_any(keys: &[String], presented: &str) -> bool {
 /// The key in an `Authorization: Bearer <key>` header value.
 pub fn bearer_token(header: Option<&str>) -> Option<&str> {
     let value = header?.trim();
-    let (scheme, token) = value.split_once(' ')?;
+    let (scheme, token) = value.split_once(|c: char| c.is_ascii_whitespace())?;
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
@@ -387,6 +406,7 @@ mod tests {
     fn bearer_parsing() {
         assert_eq!(bearer_token(Some("Bearer abc")), Some("abc"));
         assert_eq!(bearer_token(Some("bearer  abc ")), Some("abc"));
+        assert_eq!(bearer_token(Some("Bearer\tabc")), Some("abc"));
         assert_eq!(bearer_token(Some("Basic abc")), None);
         assert_eq!(bearer_token(Some("Bearer ")), None);
         assert_eq!(bearer_token(None), None);

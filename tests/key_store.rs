@@ -519,3 +519,36 @@ async fn a_missing_parameter_is_a_503_that_names_the_problem() {
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("ParameterNotFound"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_store_is_not_hammered_by_traffic() {
+    // A "store" that accepts connections and drops them: every load fails, and each
+    // connection is counted.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = connections.clone();
+    let server = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    let gateway = Gateway::start(&endpoint, &[("API_KEY_PARAM_NAME", "/gateway/broken/key")]).await;
+    let (status, _) = gateway.chat("sk-anything").await;
+    assert_eq!(status, 503);
+    let after_first = connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(after_first >= 1, "the first request tried the store");
+    for _ in 0..20 {
+        let (status, body) = gateway.chat("sk-anything").await;
+        assert_eq!(status, 503, "{body}");
+    }
+    let after_burst = connections.load(std::sync::atomic::Ordering::SeqCst);
+    // At most one more load (with the SDK's own retries) may start within the retry interval.
+    assert!(
+        after_burst <= after_first * 2,
+        "20 requests made {} connections to a failing store (the first made {after_first})",
+        after_burst - after_first
+    );
+    server.abort();
+}
