@@ -2,8 +2,9 @@
 //!
 //! An Application Load Balancer cannot take a streamed response, so ALB events get a buffered
 //! response document (an SSE body returned whole). A Function URL in RESPONSE_STREAM mode gets a
-//! true stream. The choice is made per invocation from the event itself, so one deployed
-//! function serves both (`lambda_http::run_with_streaming_response` would stream ALB events
+//! true stream. An API Gateway HTTP API (same event format as a Function URL, but it cannot
+//! take a stream) gets a buffered payload 2.0 document. The choice is made per invocation from
+//! the event itself, so one deployed function serves them all (`lambda_http::run_with_streaming_response` would stream ALB events
 //! too, which the ALB cannot parse).
 //!
 //! ALB limits, enforced here so clients get an OpenAI error instead of a bare 502:
@@ -80,18 +81,15 @@ pub async fn run(router: Router) -> Result<(), lambda_runtime::Error> {
 pub async fn invoke(
     router: Router,
     event: LambdaEvent<LambdaRequest>,
-) -> Result<FunctionResponse<AlbResponse, BodyStream>, lambda_http::Error> {
+) -> Result<FunctionResponse<BufferedDocument, BodyStream>, lambda_http::Error> {
     let LambdaEvent {
         payload: mut request,
         context,
     } = event;
     sanitize(&mut request);
-    let alb_multi_value = match &request {
-        LambdaRequest::Alb(alb) => Some(!alb.multi_value_headers.is_empty()),
-        _ => None,
-    };
+    let trigger = Trigger::of(&request);
     let deadline = answer_deadline(context.deadline());
-    let refused = refuse_before_routing(&request, alb_multi_value.is_some());
+    let refused = refuse_before_routing(&request, matches!(trigger, Trigger::Alb { .. }));
     let respond = async move {
         match refused {
             Some(err) => Ok(err.into_response()),
@@ -101,20 +99,8 @@ pub async fn invoke(
             }
         }
     };
-    match alb_multi_value {
-        Some(multi_value) => {
-            // The whole buffered answer must be ready before Lambda's own timeout, or the ALB
-            // turns the killed invocation into a bare 502.
-            let answer = async move {
-                Ok::<_, lambda_http::Error>(alb_response(respond.await?, multi_value).await)
-            };
-            let document = match tokio::time::timeout_at(deadline, answer).await {
-                Ok(document) => document?,
-                Err(_) => alb_response(out_of_time().into_response(), multi_value).await,
-            };
-            Ok(FunctionResponse::BufferedResponse(document))
-        }
-        None => {
+    match trigger {
+        Trigger::FunctionUrl => {
             let response = match tokio::time::timeout_at(deadline, respond).await {
                 Ok(response) => response?,
                 Err(_) => out_of_time().into_response(),
@@ -123,6 +109,111 @@ pub async fn invoke(
                 response, deadline,
             )))
         }
+        buffered => {
+            // The whole buffered answer must be ready before Lambda's own timeout, or the
+            // caller turns the killed invocation into a bare 502.
+            let answer = async move {
+                Ok::<_, lambda_http::Error>(buffered_response(respond.await?, buffered).await)
+            };
+            let document = match tokio::time::timeout_at(deadline, answer).await {
+                Ok(document) => document?,
+                Err(_) => buffered_response(out_of_time().into_response(), buffered).await,
+            };
+            Ok(FunctionResponse::BufferedResponse(document))
+        }
+    }
+}
+
+/// Who invoked the function, which decides the shape of the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// An ALB target group: a buffered document, headers in the style the event used.
+    Alb { multi_value: bool },
+    /// A Function URL (RESPONSE_STREAM): a true stream.
+    FunctionUrl,
+    /// An API Gateway HTTP API (payload 2.0, like a Function URL but not streamable): a
+    /// buffered 2.0 document.
+    HttpApi,
+}
+
+impl Trigger {
+    fn of(request: &LambdaRequest) -> Trigger {
+        match request {
+            LambdaRequest::Alb(alb) => Trigger::Alb {
+                multi_value: !alb.multi_value_headers.is_empty(),
+            },
+            LambdaRequest::ApiGatewayV2(v2) => match v2.request_context.domain_name.as_deref() {
+                Some(domain) if !domain.contains(".lambda-url.") => Trigger::HttpApi,
+                _ => Trigger::FunctionUrl,
+            },
+            _ => Trigger::FunctionUrl,
+        }
+    }
+}
+
+/// A buffered answer: an ALB document or an API Gateway payload 2.0 document.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum BufferedDocument {
+    Alb(AlbResponse),
+    HttpApi(HttpApiResponse),
+}
+
+/// The payload 2.0 response document of an API Gateway HTTP API.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpApiResponse {
+    pub status_code: u16,
+    pub headers: BTreeMap<String, String>,
+    pub cookies: Vec<String>,
+    pub body: String,
+    pub is_base64_encoded: bool,
+}
+
+/// Lambda's limit on a buffered (non-streamed) response.
+const BUFFERED_MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+
+async fn buffered_response(response: Response, trigger: Trigger) -> BufferedDocument {
+    match trigger {
+        Trigger::Alb { multi_value } => {
+            BufferedDocument::Alb(alb_response(response, multi_value).await)
+        }
+        _ => BufferedDocument::HttpApi(http_api_response(response).await),
+    }
+}
+
+async fn http_api_response(response: Response) -> HttpApiResponse {
+    let (parts, body) = response.into_parts();
+    let (status, headers, bytes) = match axum::body::to_bytes(body, BUFFERED_MAX_RESPONSE_BYTES)
+        .await
+    {
+        Ok(bytes) => (parts.status, parts.headers, bytes),
+        Err(_) => {
+            let err = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                "The response is larger than the 6 MB Lambda returns without streaming. Ask for less, or call the streaming Function URL.",
+            )
+            .with_code("response_too_large");
+            let mut headers = HeaderMap::new();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            (err.status, headers, Bytes::from(err.to_json()))
+        }
+    };
+    let cookies = headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    let document = alb_document(status, &headers, &bytes, false);
+    let mut headers = document.headers.unwrap_or_default();
+    headers.remove(SET_COOKIE.as_str());
+    HttpApiResponse {
+        status_code: document.status_code,
+        headers,
+        cookies,
+        body: document.body,
+        is_base64_encoded: document.is_base64_encoded,
     }
 }
 

@@ -935,3 +935,30 @@ async fn answers_that_would_outlive_the_lambda_deadline_end_in_time_with_an_erro
     assert!(!events.iter().any(|e| e == "[DONE]"));
     function.assert_healthy();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_gateway_http_api_events_get_a_buffered_document() {
+    let mut function = Function::start().await;
+    for name in ["url-health.json", "url-chat-stream.json"] {
+        let mut event = sample(name);
+        event["requestContext"]["domainName"] = json!("abc123.execute-api.us-east-1.amazonaws.com");
+        event["headers"]["host"] = json!("abc123.execute-api.us-east-1.amazonaws.com");
+        let outcome = function.invoke(&event).await;
+        assert!(outcome.ok, "{outcome:?}");
+        assert!(
+            !outcome.streaming(),
+            "{name}: API Gateway cannot take a stream"
+        );
+        let document: Value = serde_json::from_slice(&outcome.body()).expect("a JSON document");
+        assert_eq!(document["statusCode"], 200, "{name}: {document}");
+        assert!(document["cookies"].is_array());
+        let body = document["body"].as_str().unwrap();
+        if name.contains("stream") {
+            assert_eq!(document["headers"]["content-type"], "text/event-stream");
+            assert!(body.trim_end().ends_with("data: [DONE]"), "{body}");
+        } else {
+            assert!(body.contains("\"status\":\"ok\""), "{body}");
+        }
+    }
+    function.assert_healthy();
+}
