@@ -47,6 +47,13 @@ if [ ! -f samconfig.toml ]; then
   echo "deploy: first deployment: answering a few questions (saved to samconfig.toml)."
   echo "  ApiKeyParam is the SSM parameter holding the key, e.g. /bedrock-gateway/api-key."
   sam deploy --guided --capabilities CAPABILITY_IAM --parameter-overrides "Architecture=$arch" "$@"
+  answered=$(grep -o 'Architecture=[\\"]*[a-z0-9_]*' samconfig.toml | head -n1 | sed 's/.*=[\\"]*//' || true)
+  if [ -n "$answered" ] && [ "$answered" != "$arch" ]; then
+    # The guided run deployed a $arch build onto an $answered function: rebuild and redeploy.
+    echo "deploy: Architecture=$answered was chosen; rebuilding for it and deploying again."
+    sam build --beta-features --parameter-overrides "Architecture=$answered"
+    sam deploy "$@"
+  fi
 else
   sam deploy "$@"
 fi
