@@ -20,10 +20,12 @@ fi
 
 # The architecture the function is deployed with must be the one it is built for: take ARCH,
 # else the Architecture saved in samconfig.toml by an earlier guided deploy, else arm64.
-saved_arch=""
-if [ -f samconfig.toml ]; then
-  saved_arch=$(grep -o 'Architecture=[\\"]*[a-z0-9_]*' samconfig.toml | head -n1 | sed 's/.*=[\\"]*//' || true)
-fi
+# The Architecture a guided deploy saved in samconfig.toml (empty if none).
+saved_architecture() {
+  [ -f samconfig.toml ] || return 0
+  grep -o 'Architecture=[\\"]*[a-z0-9_]*' samconfig.toml | head -n1 | sed 's/.*=[\\"]*//' || true
+}
+saved_arch=$(saved_architecture)
 arch="${ARCH:-${saved_arch:-arm64}}"
 if [ -n "$saved_arch" ] && [ "$arch" != "$saved_arch" ]; then
   echo "deploy: ARCH=$arch but samconfig.toml deploys Architecture=$saved_arch." >&2
@@ -47,7 +49,7 @@ if [ ! -f samconfig.toml ]; then
   echo "deploy: first deployment: answering a few questions (saved to samconfig.toml)."
   echo "  ApiKeyParam is the SSM parameter holding the key, e.g. /bedrock-gateway/api-key."
   sam deploy --guided --capabilities CAPABILITY_IAM --parameter-overrides "Architecture=$arch" "$@"
-  answered=$(grep -o 'Architecture=[\\"]*[a-z0-9_]*' samconfig.toml | head -n1 | sed 's/.*=[\\"]*//' || true)
+  answered=$(saved_architecture)
   if [ -n "$answered" ] && [ "$answered" != "$arch" ]; then
     # The guided run deployed a $arch build onto an $answered function: rebuild and redeploy.
     echo "deploy: Architecture=$answered was chosen; rebuilding for it and deploying again."
