@@ -18,13 +18,14 @@ if ! command -v sam >/dev/null 2>&1; then
   exit 1
 fi
 
-# The architecture the function is deployed with must be the one it is built for: take ARCH,
-# else the Architecture saved in samconfig.toml by an earlier guided deploy, else arm64.
 # The Architecture a guided deploy saved in samconfig.toml (empty if none).
 saved_architecture() {
   [ -f samconfig.toml ] || return 0
   grep -o 'Architecture=[\\"]*[a-z0-9_]*' samconfig.toml | head -n1 | sed 's/.*=[\\"]*//' || true
 }
+
+# The architecture the function is deployed with must be the one it is built for: take ARCH,
+# else the Architecture saved in samconfig.toml by an earlier guided deploy, else arm64.
 saved_arch=$(saved_architecture)
 arch="${ARCH:-${saved_arch:-arm64}}"
 if [ -n "$saved_arch" ] && [ "$arch" != "$saved_arch" ]; then
