@@ -188,17 +188,9 @@ async fn http_api_response(response: Response) -> HttpApiResponse {
         .await
     {
         Ok(bytes) => (parts.status, parts.headers, bytes),
-        Err(_) => {
-            let err = ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "invalid_request_error",
-                "The response is larger than the 6 MB Lambda returns without streaming. Ask for less, or call the streaming Function URL.",
-            )
-            .with_code("response_too_large");
-            let mut headers = HeaderMap::new();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            (err.status, headers, Bytes::from(err.to_json()))
-        }
+        Err(_) => response_too_large(
+            "The response is larger than the 6 MB Lambda returns without streaming. Ask for less, or call the streaming Function URL.",
+        ),
     };
     let cookies = headers
         .get_all(SET_COOKIE)
@@ -416,15 +408,23 @@ async fn alb_response(response: Response, multi_value: bool) -> AlbResponse {
             return document;
         }
     }
+    let (status, headers, body) = response_too_large(
+        "The response is larger than the 1 MB an Application Load Balancer accepts from Lambda. Stream it through the gateway's Function URL (StreamingUrl), ask for less (max_tokens, fewer inputs), or use `encoding_format: \"base64\"` for embeddings.",
+    );
+    alb_document(status, &headers, &body, multi_value)
+}
+
+/// The 413 that replaces a response too large for the caller: status, headers and body.
+fn response_too_large(message: &str) -> (StatusCode, HeaderMap, Bytes) {
     let err = ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "invalid_request_error",
-        "The response is larger than the 1 MB an Application Load Balancer accepts from Lambda. Stream it through the gateway's Function URL (StreamingUrl), ask for less (max_tokens, fewer inputs), or use `encoding_format: \"base64\"` for embeddings.",
+        message,
     )
     .with_code("response_too_large");
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    alb_document(err.status, &headers, err.to_json().as_bytes(), multi_value)
+    (err.status, headers, Bytes::from(err.to_json()))
 }
 
 fn alb_document(
