@@ -5,15 +5,26 @@
 //! typo gets a 404 naming the model instead of Bedrock's generic "The provided model identifier
 //! is invalid". The check never stands in the way of a request it cannot judge: ARNs pass
 //! (provisioned throughput, prompt routers, application profiles), and while listing is not
-//! permitted (AccessDenied) or fails, requests go to Bedrock, which decides. A model missing
-//! from the cached list triggers one refresh, at most once per `miss_refresh_interval`, so a
-//! model enabled after the cache was filled works at once and a stream of typos costs at most
-//! one listing per interval.
+//! permitted (AccessDenied) or fails, requests go to Bedrock, which decides.
 //!
-//! Listed: foundation models that are ACTIVE, answer in TEXT or EMBEDDING, and run ON_DEMAND
-//! or through an INFERENCE_PROFILE; ACTIVE system-defined profiles (by id) and application
-//! profiles (by ARN, the form Bedrock invokes them by). Known, for the check: every id either
-//! listing returned, whatever its status.
+//! Freshness without waiting: once the cache lifetime ends, requests keep being served from the
+//! old listing while one background task lists again (stale-while-revalidate); only the very
+//! first listing of an environment is waited for. A model missing from the listing triggers one
+//! refresh, at most once per `miss_refresh_interval`, so a model enabled after the cache was
+//! filled works at once and a stream of typos costs at most one listing per interval. After a
+//! failed listing, nothing lists again for that interval either: a gateway without list
+//! permissions does not list on every request.
+//!
+//! Embeddings also need the model behind an application inference profile ARN (the ARN does not
+//! say). The listing tells; when it cannot (no list permission, a profile created since the last
+//! listing), GetInferenceProfile does, and its answer is kept for good: a profile's model never
+//! changes.
+//!
+//! Listed: foundation models that are ACTIVE, answer in TEXT or EMBEDDING and can be invoked
+//! by their bare id (ON_DEMAND; a model reachable only through an INFERENCE_PROFILE shows up as
+//! its profiles); ACTIVE system-defined profiles (by id) and application profiles (by ARN, the
+//! form Bedrock invokes them by). Known, for the check: every id either listing returned,
+//! whatever its status.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -30,10 +41,17 @@ use crate::translate::errors::from_sdk_error;
 
 /// Longest wait for one listing (all pages); past it, requests go on without the check.
 const LIST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for GetInferenceProfile.
+const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The most a cache miss waits between refreshes, whatever the cache lifetime.
 const MAX_MISS_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
-/// A guard against a service that never stops handing out page tokens.
+/// Profiles asked for per ListInferenceProfiles page: the API's maximum.
+const PROFILES_PER_PAGE: i32 = 1000;
+/// A guard against a service that never stops handing out page tokens. Reaching it fails the
+/// listing: a silently truncated list would turn real profiles into 404s.
 const MAX_PAGES: usize = 100;
+/// Profile lookups remembered at most (failed ones are dropped first).
+const MAX_PROFILE_LOOKUPS: usize = 1024;
 
 /// One entry of `GET /models`, in OpenAI's shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -81,12 +99,7 @@ impl Snapshot {
             let arn = profile.inference_profile_arn();
             snapshot.known.insert(id.to_string());
             snapshot.known.insert(arn.to_string());
-            let base = profile
-                .models()
-                .iter()
-                .filter_map(|m| m.model_arn())
-                .find_map(|model_arn| model_arn.rsplit_once("foundation-model/"))
-                .map(|(_, base)| base.to_string());
+            let base = foundation_model_of(profile.models().iter().filter_map(|m| m.model_arn()));
             if let Some(base) = &base {
                 snapshot.underlying.insert(id.to_string(), base.clone());
                 snapshot.underlying.insert(arn.to_string(), base.clone());
@@ -131,6 +144,15 @@ impl Snapshot {
     }
 }
 
+/// The foundation model id in the first foundation-model ARN of a profile's models (a
+/// cross-region profile names the same model once per region).
+fn foundation_model_of<'a>(model_arns: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    model_arns
+        .into_iter()
+        .find_map(|model_arn| model_arn.rsplit_once("foundation-model/"))
+        .map(|(_, base)| base.to_string())
+}
+
 fn is_listed_model(model: &FoundationModelSummary) -> bool {
     let active = model
         .model_lifecycle()
@@ -139,12 +161,13 @@ fn is_listed_model(model: &FoundationModelSummary) -> bool {
         .output_modalities()
         .iter()
         .any(|m| matches!(m.as_str(), "TEXT" | "EMBEDDING"));
-    // INFERENCE_PROFILE is not in the SDK's enum; it arrives as an unknown variant.
-    let invocable = model
+    // A model offered only through INFERENCE_PROFILE cannot be invoked by its bare id; its
+    // profiles are listed instead.
+    let on_demand = model
         .inference_types_supported()
         .iter()
-        .any(|t| matches!(t.as_str(), "ON_DEMAND" | "INFERENCE_PROFILE"));
-    active && output && invocable
+        .any(|t| t.as_str() == "ON_DEMAND");
+    active && output && on_demand
 }
 
 /// `owned_by` from a provider name: `Mistral AI` -> `mistral-ai`.
@@ -174,14 +197,26 @@ struct Cache {
     failure: Option<ApiError>,
     /// Bumped by every attempt, so that requests that waited for a refresh use its result.
     generation: u64,
+    /// A background refresh is running.
+    revalidating: bool,
 }
 
 /// Outcome of a refresh a cache miss asked for.
 enum MissRefresh {
     Refreshed(Arc<Snapshot>),
-    /// The last attempt is too recent.
+    /// The last listing succeeded too recently to list again.
     TooSoon,
-    Failed,
+    /// Listing failed, now or recently: the catalogue cannot tell.
+    Unavailable,
+}
+
+/// What GetInferenceProfile said about a profile.
+#[derive(Debug, Clone)]
+enum ProfileLookup {
+    /// The foundation model it routes to; never changes.
+    Model(String),
+    /// The lookup failed at this time; asked again after the miss-refresh interval.
+    Failed(Instant),
 }
 
 /// The model catalogue of one execution environment.
@@ -192,6 +227,17 @@ pub struct Catalog {
     cache: Mutex<Cache>,
     /// Held while listing, so that concurrent requests share one listing.
     refreshing: tokio::sync::Mutex<()>,
+    /// GetInferenceProfile answers, by profile id or ARN.
+    profile_lookups: Mutex<HashMap<String, ProfileLookup>>,
+}
+
+/// Clears the revalidating flag when a background refresh ends, however it ends.
+struct Revalidation(Arc<Catalog>);
+
+impl Drop for Revalidation {
+    fn drop(&mut self) {
+        self.0.cache().revalidating = false;
+    }
 }
 
 impl Catalog {
@@ -202,6 +248,7 @@ impl Catalog {
             miss_refresh_interval: ttl.min(MAX_MISS_REFRESH_INTERVAL),
             cache: Mutex::new(Cache::default()),
             refreshing: tokio::sync::Mutex::new(()),
+            profile_lookups: Mutex::new(HashMap::new()),
         }
     }
 
@@ -220,36 +267,72 @@ impl Catalog {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn fresh(&self) -> Option<Arc<Snapshot>> {
-        let cache = self.cache();
-        match (&cache.snapshot, cache.fetched_at) {
-            (Some(snapshot), Some(at)) if at.elapsed() < self.ttl => Some(snapshot.clone()),
-            _ => None,
-        }
+    fn profile_lookups(&self) -> std::sync::MutexGuard<'_, HashMap<String, ProfileLookup>> {
+        self.profile_lookups
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The catalogue for `GET /models`: cached, refreshed when older than the cache lifetime;
-    /// when a refresh fails, the previous listing if there is one, else the error.
-    pub async fn snapshot(
-        &self,
+    /// The catalogue to answer with now: the cached listing, fresh or not (a stale one starts
+    /// a background refresh), or, before the first listing, a listing waited for. While
+    /// listing has failed recently and nothing was ever listed, the failure.
+    async fn current(
+        self: &Arc<Self>,
         control: &aws_sdk_bedrock::Client,
     ) -> Result<Arc<Snapshot>, ApiError> {
-        if let Some(snapshot) = self.fresh() {
-            return Ok(snapshot);
+        {
+            let mut cache = self.cache();
+            let recent_failure = self.recent_failure(&cache);
+            if let Some(snapshot) = cache.snapshot.clone() {
+                let fresh = cache.fetched_at.is_some_and(|at| at.elapsed() < self.ttl);
+                if !fresh && recent_failure.is_none() && !cache.revalidating {
+                    cache.revalidating = true;
+                    drop(cache);
+                    self.revalidate_in_background(control);
+                }
+                return Ok(snapshot);
+            }
+            if let Some(err) = recent_failure {
+                return Err(err);
+            }
         }
-        match self.refresh(control).await {
-            Ok(snapshot) => Ok(snapshot),
-            Err(err) => self.cache().snapshot.clone().ok_or(err),
-        }
+        self.refresh(control).await
+    }
+
+    fn revalidate_in_background(self: &Arc<Self>, control: &aws_sdk_bedrock::Client) {
+        let guard = Revalidation(Arc::clone(self));
+        let control = control.clone();
+        tokio::spawn(async move {
+            // The outcome lands in the cache; a failure is logged by `refresh`.
+            let _ = guard.0.refresh(&control).await;
+            drop(guard);
+        });
+    }
+
+    /// The last listing's error, while it is more recent than the miss-refresh interval.
+    fn recent_failure(&self, cache: &Cache) -> Option<ApiError> {
+        let recent = cache
+            .attempted_at
+            .is_some_and(|at| at.elapsed() < self.miss_refresh_interval);
+        cache.failure.clone().filter(|_| recent)
+    }
+
+    /// The catalogue for `GET /models`: the cached listing (refreshed in the background once
+    /// older than the cache lifetime), or the error of a listing that never succeeded.
+    pub async fn snapshot(
+        self: &Arc<Self>,
+        control: &aws_sdk_bedrock::Client,
+    ) -> Result<Arc<Snapshot>, ApiError> {
+        self.current(control).await
     }
 
     /// The `GET /models/{id}` entry, refreshing once (rate-limited) on a miss.
     pub async fn find(
-        &self,
+        self: &Arc<Self>,
         control: &aws_sdk_bedrock::Client,
         id: &str,
     ) -> Result<ModelEntry, ApiError> {
-        let snapshot = self.snapshot(control).await?;
+        let snapshot = self.current(control).await?;
         if let Some(entry) = snapshot.entry(id) {
             return Ok(entry.clone());
         }
@@ -262,16 +345,16 @@ impl Catalog {
     }
 
     /// Checks that Bedrock knows `model_id`: a 404 naming it if not. Passes ARNs, and passes
-    /// everything while the catalogue cannot be listed.
+    /// everything the catalogue cannot judge while listing fails.
     pub async fn check(
-        &self,
+        self: &Arc<Self>,
         control: &aws_sdk_bedrock::Client,
         model_id: &str,
     ) -> Result<(), ApiError> {
         if model_id.starts_with("arn:") {
             return Ok(());
         }
-        let Some(snapshot) = self.snapshot_for_check(control).await else {
+        let Ok(snapshot) = self.current(control).await else {
             return Ok(());
         };
         if snapshot.knows(model_id) {
@@ -279,54 +362,85 @@ impl Catalog {
         }
         match self.refresh_on_miss(control).await {
             MissRefresh::Refreshed(snapshot) if snapshot.knows(model_id) => Ok(()),
-            MissRefresh::Failed => Ok(()),
+            MissRefresh::Unavailable => Ok(()),
             MissRefresh::Refreshed(_) | MissRefresh::TooSoon => Err(unknown_model(model_id)),
         }
     }
 
-    /// The foundation model an inference profile id or ARN routes to, when the catalogue
-    /// can tell.
+    /// The foundation model an inference profile id or ARN routes to: from the listing
+    /// (refreshed once, rate-limited, when the profile is not in it), else from
+    /// GetInferenceProfile, whose answer is kept for good. `None` when nothing can tell.
     pub async fn underlying_model(
-        &self,
+        self: &Arc<Self>,
         control: &aws_sdk_bedrock::Client,
         profile: &str,
     ) -> Option<String> {
-        let snapshot = self.snapshot_for_check(control).await?;
-        snapshot.underlying_model(profile).map(str::to_string)
-    }
-
-    /// A catalogue fit to judge requests by, or `None` while listing fails. After a failure,
-    /// listing is tried again only once the miss-refresh interval has passed, so that a
-    /// gateway without list permissions does not list on every request.
-    async fn snapshot_for_check(&self, control: &aws_sdk_bedrock::Client) -> Option<Arc<Snapshot>> {
-        if let Some(snapshot) = self.fresh() {
-            return Some(snapshot);
+        let retry_failed = match self.profile_lookups().get(profile) {
+            Some(ProfileLookup::Model(model)) => return Some(model.clone()),
+            Some(ProfileLookup::Failed(at)) => at.elapsed() >= self.miss_refresh_interval,
+            None => true,
+        };
+        if let Ok(snapshot) = self.current(control).await
+            && let Some(model) = snapshot.underlying_model(profile)
+        {
+            return Some(model.to_string());
         }
-        if self.failed_recently() {
+        if let MissRefresh::Refreshed(snapshot) = self.refresh_on_miss(control).await
+            && let Some(model) = snapshot.underlying_model(profile)
+        {
+            return Some(model.to_string());
+        }
+        if !retry_failed {
             return None;
         }
-        self.refresh(control).await.ok()
-    }
-
-    fn failed_recently(&self) -> bool {
-        let cache = self.cache();
-        cache.failure.is_some()
-            && cache
-                .attempted_at
-                .is_some_and(|at| at.elapsed() < self.miss_refresh_interval)
+        let described = match tokio::time::timeout(
+            DESCRIBE_TIMEOUT,
+            describe_profile(control, profile),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(listing_failed("GetInferenceProfile took too long")),
+        };
+        let lookup = match &described {
+            Ok(Some(model)) => ProfileLookup::Model(model.clone()),
+            Ok(None) => ProfileLookup::Failed(Instant::now()),
+            Err(err) => {
+                tracing::warn!(
+                    status = err.status.as_u16(),
+                    message = %err.message,
+                    "GetInferenceProfile failed; the profile's model is unknown"
+                );
+                ProfileLookup::Failed(Instant::now())
+            }
+        };
+        let mut lookups = self.profile_lookups();
+        if lookups.len() >= MAX_PROFILE_LOOKUPS {
+            lookups.retain(|_, lookup| matches!(lookup, ProfileLookup::Model(_)));
+        }
+        if lookups.len() < MAX_PROFILE_LOOKUPS {
+            lookups.insert(profile.to_string(), lookup);
+        }
+        described.ok().flatten()
     }
 
     async fn refresh_on_miss(&self, control: &aws_sdk_bedrock::Client) -> MissRefresh {
-        let too_soon = self
-            .cache()
-            .attempted_at
-            .is_some_and(|at| at.elapsed() < self.miss_refresh_interval);
-        if too_soon {
-            return MissRefresh::TooSoon;
+        {
+            let cache = self.cache();
+            let too_soon = cache
+                .attempted_at
+                .is_some_and(|at| at.elapsed() < self.miss_refresh_interval);
+            if too_soon {
+                return if cache.failure.is_some() {
+                    MissRefresh::Unavailable
+                } else {
+                    MissRefresh::TooSoon
+                };
+            }
         }
         match self.refresh(control).await {
             Ok(snapshot) => MissRefresh::Refreshed(snapshot),
-            Err(_) => MissRefresh::Failed,
+            Err(_) => MissRefresh::Unavailable,
         }
     }
 
@@ -412,6 +526,7 @@ async fn list_profiles(
         let output = control
             .list_inference_profiles()
             .type_equals(kind.clone())
+            .max_results(PROFILES_PER_PAGE)
             .set_next_token(next_token.take())
             .send()
             .await
@@ -419,17 +534,35 @@ async fn list_profiles(
         profiles.extend(output.inference_profile_summaries.unwrap_or_default());
         match output.next_token {
             Some(token) if !token.is_empty() => next_token = Some(token),
-            _ => break,
+            _ => return Ok(profiles),
         }
     }
-    Ok(profiles)
+    Err(listing_failed(&format!(
+        "ListInferenceProfiles still had more after {MAX_PAGES} pages"
+    )))
 }
 
-/// AccessDenied on a listing means the gateway's role lacks a permission: say which.
+/// GetInferenceProfile: the foundation model a profile routes to, if it names one.
+async fn describe_profile(
+    control: &aws_sdk_bedrock::Client,
+    profile: &str,
+) -> Result<Option<String>, ApiError> {
+    let output = control
+        .get_inference_profile()
+        .inference_profile_identifier(profile)
+        .send()
+        .await
+        .map_err(|e| with_permission_hint(from_sdk_error(&e), "GetInferenceProfile"))?;
+    Ok(foundation_model_of(
+        output.models().iter().filter_map(|m| m.model_arn()),
+    ))
+}
+
+/// AccessDenied on a control-plane call means the gateway's role lacks a permission: say which.
 fn with_permission_hint(mut err: ApiError, action: &str) -> ApiError {
     if err.status == StatusCode::FORBIDDEN {
         err.message = format!(
-            "{} (the gateway's IAM role needs bedrock:{action} to list models)",
+            "{} (the gateway's IAM role needs bedrock:{action})",
             err.message
         );
     }
@@ -543,10 +676,11 @@ mod tests {
             [
                 "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/team1",
                 "mistral.large",
-                "mistral.only-profile",
                 "us.mistral.large",
             ]
         );
+        // Reachable only through a profile: known (Bedrock decides), not listed.
+        assert!(snapshot.knows("mistral.only-profile"));
         assert!(snapshot.knows("mistral.old"));
         assert!(snapshot.knows("mistral.painter"));
         assert!(!snapshot.knows("mistral.typo"));

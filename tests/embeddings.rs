@@ -427,15 +427,38 @@ async fn calls_run_at_most_eight_at_a_time() {
 async fn bad_input_is_400_and_never_reaches_bedrock() {
     let gw = common::start().await;
     let too_many: Vec<String> = (0..2049).map(|i| i.to_string()).collect();
+    let too_many_lists = vec![vec![1]; 2049];
+    let too_long = vec![15339; 8193];
     let cases = [
-        (json!({"model": TITAN_V2, "input": ""}), "input"),
         (json!({"model": TITAN_V2, "input": []}), "input"),
+        (json!({"model": TITAN_V2, "input": [""]}), "input[0]"),
         (json!({"model": TITAN_V2, "input": ["ok", ""]}), "input[1]"),
         (json!({"model": TITAN_V2, "input": ["ok", 3]}), "input[1]"),
         (json!({"model": TITAN_V2, "input": [[1], []]}), "input[1]"),
+        (
+            json!({"model": TITAN_V2, "input": [[1], [2, -3]]}),
+            "input[1][1]",
+        ),
         (json!({"model": TITAN_V2, "input": {"text": "x"}}), "input"),
         (json!({"model": TITAN_V2}), "input"),
+        (json!({"model": TITAN_V2, "input": null}), "input"),
         (json!({"model": TITAN_V2, "input": too_many}), "input"),
+        (json!({"model": TITAN_V2, "input": too_many_lists}), "input"),
+        // Token caps hold before anything is decoded: a bare list is one input.
+        (json!({"model": TITAN_V2, "input": too_long}), "input"),
+        (
+            json!({"model": TITAN_V2, "input": [[1], too_long]}),
+            "input[1]",
+        ),
+        // A list of one token list is a list: its only input is `input[0]`.
+        (
+            json!({"model": TITAN_V2, "input": [[1, 99_999_999]]}),
+            "input[0]",
+        ),
+        (
+            json!({"model": TITAN_V2, "input": [1, 99_999_999]}),
+            "input",
+        ),
         (
             json!({"model": TITAN_V2, "input": "x", "encoding_format": "hex"}),
             "encoding_format",
@@ -498,18 +521,15 @@ async fn chat_and_unknown_models_are_refused_clearly() {
 #[tokio::test]
 async fn bedrock_refusals_and_faults_come_back_as_openai_errors() {
     let gw = common::start().await;
-    // Cohere v3 takes at most 2048 characters a text; Bedrock's ValidationException is a 400.
-    let long = "word ".repeat(500);
-    let (status, body) = embed(&gw, json!({"model": COHERE_EN, "input": ["short", long]})).await;
+    // Bedrock's ValidationException is a 400 with Bedrock's code.
+    let (status, body) = embed(
+        &gw,
+        json!({"model": COHERE_EN, "input": ["short", "refused [[fault:validation]]"]}),
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "ValidationException");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("maxLength: 2048"),
-        "{body}"
-    );
+    assert_eq!(body["error"]["type"], "invalid_request_error");
 
     // One throttled call among several fails the request with a 429.
     let texts: Vec<String> = (0..6)
@@ -544,4 +564,208 @@ async fn application_profile_arns_resolve_through_the_catalogue() {
         &floats(&body["data"][1]["embedding"]),
         &unit_vector("cohere.embed-v4:0", "c", 1536),
     );
+}
+
+#[tokio::test]
+async fn a_bare_empty_string_embeds_like_openai_but_not_inside_a_list() {
+    let gw = common::start().await;
+    for model in [TITAN_V2, COHERE_V4, NOVA] {
+        let (status, body) = embed(&gw, json!({"model": model, "input": ""})).await;
+        assert_eq!(status, 200, "{model}: {body}");
+        assert_eq!(body["data"].as_array().unwrap().len(), 1);
+        // Bedrock refuses empty texts; a blank stands in for it.
+        assert_close(
+            &floats(&body["data"][0]["embedding"]),
+            &unit_vector(model, " ", floats(&body["data"][0]["embedding"]).len()),
+        );
+    }
+    let calls = received(&gw).await;
+    assert_eq!(calls[0]["body"]["inputText"], " ");
+    assert_eq!(calls[1]["body"]["texts"], json!([" "]));
+
+    let (status, body) = embed(&gw, json!({"model": TITAN_V2, "input": ["a", ""]})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["param"], "input[1]");
+    assert_eq!(received(&gw).await.len(), 3);
+}
+
+#[tokio::test]
+async fn texts_over_a_family_limit_are_refused_before_any_call() {
+    let gw = common::start().await;
+    // The long text comes last: without the check, the calls before it would run first.
+    let mut texts: Vec<String> = (0..5).map(|i| format!("short {i}")).collect();
+    texts.push("x".repeat(50_001));
+    let (status, body) = embed(&gw, json!({"model": TITAN_V2, "input": texts})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["param"], "input[5]");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("50001 characters") && message.contains("50000"),
+        "{message}"
+    );
+
+    // Characters, not bytes: 2048 two-byte characters fit Cohere v3, 2049 do not.
+    let (status, body) = embed(
+        &gw,
+        json!({"model": COHERE_EN, "input": ["ok", "é".repeat(2049)]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["param"], "input[1]");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Cohere Embed v3"),
+        "{body}"
+    );
+    // A bare string is `input`.
+    let (status, body) = embed(&gw, json!({"model": NOVA, "input": "y".repeat(50_001)})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["param"], "input");
+
+    // Token ids are checked once decoded: ~500 tokens that decode to 2500 characters.
+    let cl100k = tiktoken_rs::cl100k_base_singleton();
+    let ids = cl100k.encode_ordinary(&"word ".repeat(500));
+    let (status, body) = embed(&gw, json!({"model": COHERE_EN, "input": [ids]})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["param"], "input[0]");
+    assert!(received(&gw).await.is_empty());
+
+    // At the limit, Bedrock gets them.
+    let (status, body) = embed(
+        &gw,
+        json!({"model": COHERE_EN, "input": ["é".repeat(2048)]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(received(&gw).await.len(), 1);
+}
+
+#[tokio::test]
+async fn options_a_family_ignores_are_refused_naming_it() {
+    let gw = common::start().await;
+    let cases = [
+        (
+            json!({"model": COHERE_EN, "input": "x", "normalize": true}),
+            "normalize",
+            "Cohere Embed v3",
+        ),
+        (
+            json!({"model": COHERE_V4, "input": "x", "normalize": false}),
+            "normalize",
+            "Cohere Embed v4",
+        ),
+        (
+            json!({"model": NOVA, "input": "x", "normalize": true}),
+            "normalize",
+            "Amazon Nova Multimodal Embeddings",
+        ),
+        (
+            json!({"model": TITAN_V2, "input": "x", "truncate": "END"}),
+            "truncate",
+            "Amazon Titan Text Embeddings v2",
+        ),
+        (
+            json!({"model": TITAN_V2, "input": "x", "input_type": "search_query"}),
+            "input_type",
+            "Amazon Titan Text Embeddings v2",
+        ),
+        (
+            json!({"model": TITAN_V1, "input": "x", "normalize": true}),
+            "normalize",
+            "Amazon Titan Text Embeddings v1",
+        ),
+    ];
+    for (request, param, family) in cases {
+        let (status, body) = embed(&gw, request.clone()).await;
+        assert_eq!(status, 400, "{request}: {body}");
+        assert_eq!(body["error"]["param"], param, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(family) && message.contains(&format!("`{param}`")),
+            "{message}"
+        );
+    }
+    assert!(received(&gw).await.is_empty());
+}
+
+/// A request as the Lambda function gets it from an ALB (or a Function URL), with `body`.
+fn lambda_request(event: &str, body: &Value) -> lambda_http::Request {
+    let mut event: Value = serde_json::from_str(event).unwrap();
+    let body = body.to_string();
+    if let Some(length) = event.pointer_mut("/multiValueHeaders/content-length") {
+        *length = json!([body.len().to_string()]);
+    }
+    event["body"] = json!(body);
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+#[tokio::test]
+async fn batches_too_large_for_the_alb_are_refused_before_bedrock() {
+    use tower::ServiceExt;
+
+    let emulator = bedrock_emulator::spawn(EmulatorConfig::default())
+        .await
+        .unwrap();
+    let vars: std::collections::HashMap<String, String> =
+        std::collections::HashMap::from([("API_KEY".to_string(), common::KEY.to_string())]);
+    let config = bedrock_gateway::config::Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let state = bedrock_gateway::state::AppState::with_sdk_config(
+        config,
+        &common::sdk_config(&emulator.url()),
+    );
+    let router = bedrock_gateway::app::router(state);
+    let calls = || async {
+        let log: Value = common::http_client()
+            .get(format!("{}/_emulator/calls/invoke", emulator.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        log["calls"].as_array().unwrap().len()
+    };
+    let send = |request: lambda_http::Request| {
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status().as_u16();
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let alb = include_str!("../events/alb-embeddings.json");
+    let texts: Vec<String> = (0..100).map(|i| format!("chunk {i}")).collect();
+
+    // 100 float vectors of 1024 dimensions: about 1.2 MB, over the ALB's 1 MB.
+    let floats = json!({"model": TITAN_V2, "input": texts, "encoding_format": "float"});
+    let (status, body) = send(lambda_request(alb, &floats)).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], "response_too_large");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("chunk_size=80") && message.contains("base64"),
+        "{message}"
+    );
+    assert_eq!(calls().await, 0, "refused before any Bedrock call");
+
+    // The same inputs as base64 (the OpenAI SDKs' default) fit: about 0.6 MB.
+    let base64 = json!({"model": TITAN_V2, "input": texts, "encoding_format": "base64"});
+    let (status, body) = send(lambda_request(alb, &base64)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"].as_array().unwrap().len(), 100);
+    assert_eq!(calls().await, 100);
+
+    // Through the Function URL there is no 1 MB limit.
+    let url = include_str!("../events/url-embeddings.json");
+    let (status, body) = send(lambda_request(url, &floats)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"].as_array().unwrap().len(), 100);
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use bedrock_emulator::catalog::APPLICATION_PROFILE_ARN;
 use bedrock_emulator::embeddings::EMBEDDING_PROFILE_ARN;
+use bedrock_emulator::embeddings::unit_vector;
 use bedrock_emulator::listing::{DEFAULT_PAGE_SIZE, DENIED_KEY_PREFIX};
 use bedrock_emulator::{EmulatorConfig, RunningEmulator};
 use bedrock_gateway::catalog::Catalog;
@@ -120,6 +121,74 @@ async fn listings(emulator: &RunningEmulator) -> (u64, u64) {
     )
 }
 
+/// GetInferenceProfile calls the emulator has received.
+async fn profile_lookups(emulator: &RunningEmulator) -> u64 {
+    let body: Value = common::http_client()
+        .get(format!("{}/_emulator/calls/listing", emulator.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["getInferenceProfile"].as_u64().unwrap()
+}
+
+/// Waits (up to 5 s) until the emulator has received `count` ListFoundationModels calls.
+async fn wait_for_listings(emulator: &RunningEmulator, count: u64) {
+    for _ in 0..100 {
+        if listings(emulator).await.0 >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the emulator never got {count} listings");
+}
+
+/// Makes the emulator's listings misbehave from now on (see `ListingBehaviour`).
+async fn set_listing(emulator: &RunningEmulator, behaviour: Value) {
+    let response = common::http_client()
+        .post(format!("{}/_emulator/listing", emulator.url()))
+        .json(&behaviour)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{behaviour}");
+}
+
+/// Creates an application inference profile with the real SDK, as an account admin would.
+async fn create_profile(emulator: &RunningEmulator, name: &str, model_id: &str) -> String {
+    let control = aws_sdk_bedrock::Client::new(&common::sdk_config(&emulator.url()));
+    control
+        .create_inference_profile()
+        .inference_profile_name(name)
+        .model_source(
+            aws_sdk_bedrock::types::InferenceProfileModelSource::CopyFrom(format!(
+                "arn:aws:bedrock:us-east-1::foundation-model/{model_id}"
+            )),
+        )
+        .send()
+        .await
+        .unwrap()
+        .inference_profile_arn
+}
+
+fn floats(value: &Value) -> Vec<f32> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not a float list: {value}"))
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn assert_close(actual: &[f32], expected: &[f32]) {
+    assert_eq!(actual.len(), expected.len());
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        assert!((a - e).abs() < 1e-6, "component {i}: {a} != {e}");
+    }
+}
+
 fn ids(list: &Value) -> Vec<String> {
     list["data"]
         .as_array()
@@ -152,19 +221,20 @@ async fn lists_invocable_models_and_profiles_in_openai_shape() {
         "cohere.embed-v4:0",
         "amazon.nova-2-multimodal-embeddings-v1:0",
         "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
-        // Only reachable through a profile, still listed (its profile is too).
-        "deepseek.r1-v1:0",
+        // Only reachable through a profile: the profile is listed.
         "us.deepseek.r1-v1:0",
         APPLICATION_PROFILE_ARN,
         EMBEDDING_PROFILE_ARN,
     ] {
         assert!(ids.iter().any(|id| id == expected), "{expected} missing");
     }
-    // Legacy, image-output and provisioned-only models are left out.
+    // Legacy, image-output and provisioned-only models are left out, and so is a bare id that
+    // cannot be invoked on demand (only through its inference profile).
     for left_out in [
         "anthropic.claude-v2:1",
         "amazon.titan-image-generator-v2:0",
         "cohere.embed-english-v3:0:512",
+        "deepseek.r1-v1:0",
     ] {
         assert!(!ids.iter().any(|id| id == left_out), "{left_out} listed");
     }
@@ -225,10 +295,46 @@ async fn every_page_of_inference_profiles_is_listed() {
     for profile in &profiles {
         assert!(listed.contains(profile), "{profile} missing from /models");
     }
-    // System-defined profiles took several pages; application profiles one.
+    // The gateway asks for 1000 profiles a page: one page per profile type, where a client
+    // using the default page size needed several.
     let (_, profile_calls) = listings(&emulator).await;
-    let system_pages = profiles.len().saturating_sub(2).div_ceil(DEFAULT_PAGE_SIZE) as u64;
-    assert_eq!(profile_calls, pages.len() as u64 + system_pages + 1);
+    assert_eq!(profile_calls, pages.len() as u64 + 2);
+}
+
+#[tokio::test]
+async fn short_pages_are_followed_and_endless_paging_fails_the_listing() {
+    // Bedrock may answer fewer profiles than asked for, with a next token: every page counts.
+    let emulator = emulator().await;
+    set_listing(&emulator, json!({"maxPageSize": 3})).await;
+    let gw = start_gateway(&emulator, "AKIDTEST", &[], None).await;
+    let (status, list) = gw.get("/api/v1/models").await;
+    assert_eq!(status, 200, "{list}");
+    let listed: BTreeSet<String> = ids(&list).into_iter().collect();
+    for profile in [PROFILE, APPLICATION_PROFILE_ARN, EMBEDDING_PROFILE_ARN] {
+        assert!(listed.contains(profile), "{profile} missing");
+    }
+    let (_, profile_calls) = listings(&emulator).await;
+    assert!(profile_calls > 10, "{profile_calls} pages");
+
+    // A paginator that never ends is a failed listing, not a silently truncated one.
+    let emulator = self::emulator().await;
+    set_listing(&emulator, json!({"endlessPages": true})).await;
+    let gw = start_gateway(&emulator, "AKIDTEST", &[], None).await;
+    let (status, body) = gw.get("/api/v1/models").await;
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("100 pages"),
+        "{body}"
+    );
+    // Nothing to check against: Bedrock decides.
+    let (status, body) = gw
+        .post("/chat/completions", user("anthropic.claude-9-v1:0", "hi"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "ValidationException");
 }
 
 #[tokio::test]
@@ -297,7 +403,8 @@ async fn the_catalogue_is_cached_per_environment() {
     .await;
     gw.get("/api/v1/models").await;
     gw.get("/api/v1/models").await;
-    assert_eq!(listings(&emulator).await.0, 2);
+    // The second request is answered from the first listing while a background task lists.
+    wait_for_listings(&emulator, 2).await;
 }
 
 #[tokio::test]
@@ -413,4 +520,151 @@ async fn without_list_permission_requests_still_reach_bedrock() {
             .contains("bedrock:List"),
         "{body}"
     );
+    // GET /models does not list again either while the failure is recent.
+    let (status, _) = gw.get("/api/v1/models").await;
+    assert_eq!(status, 403);
+    assert_eq!(listings(&emulator).await.0, 1);
+}
+
+const TITAN_V2: &str = "amazon.titan-embed-text-v2:0";
+const COHERE_V4: &str = "cohere.embed-v4:0";
+
+#[tokio::test]
+async fn profile_arns_embed_without_list_permission() {
+    let emulator = emulator().await;
+    let access_key = format!("{DENIED_KEY_PREFIX}EXAMPLE");
+    let gw = start_gateway(&emulator, &access_key, &[], None).await;
+    for text in ["first", "second"] {
+        let (status, body) = gw
+            .post(
+                "/embeddings",
+                json!({"model": EMBEDDING_PROFILE_ARN, "input": text}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_close(
+            &floats(&body["data"][0]["embedding"]),
+            &unit_vector(COHERE_V4, text, 1536),
+        );
+    }
+    // GetInferenceProfile told the model once; the answer is kept.
+    assert_eq!(profile_lookups(&emulator).await, 1);
+    assert_eq!(listings(&emulator).await.0, 1);
+
+    // A profile nobody can describe is still refused clearly.
+    let unknown =
+        "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/nope12345678";
+    let (status, body) = gw
+        .post("/embeddings", json!({"model": unknown, "input": "x"}))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "model_not_supported");
+}
+
+#[tokio::test]
+async fn profiles_created_after_the_listing_resolve() {
+    // The miss refresh is rate-limited to once per 10 minutes: GetInferenceProfile answers.
+    let emulator = emulator().await;
+    let catalog =
+        Catalog::new(Duration::from_secs(600)).with_miss_refresh_interval(Duration::from_secs(600));
+    let gw = start_gateway(&emulator, "AKIDTEST", &[], Some(catalog)).await;
+    let (status, _) = gw.get("/api/v1/models").await;
+    assert_eq!(status, 200);
+    let arn = create_profile(&emulator, "late-titan", TITAN_V2).await;
+    let (status, body) = gw
+        .post("/embeddings", json!({"model": arn, "input": "late"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_close(
+        &floats(&body["data"][0]["embedding"]),
+        &unit_vector(TITAN_V2, "late", 1024),
+    );
+    assert_eq!(listings(&emulator).await.0, 1);
+    assert_eq!(profile_lookups(&emulator).await, 1);
+
+    // Once the interval allows, the miss refreshes the listing, which now has the profile.
+    let emulator = self::emulator().await;
+    let catalog = Catalog::new(Duration::from_secs(600))
+        .with_miss_refresh_interval(Duration::from_millis(200));
+    let gw = start_gateway(&emulator, "AKIDTEST", &[], Some(catalog)).await;
+    gw.get("/api/v1/models").await;
+    let arn = create_profile(&emulator, "late-cohere", COHERE_V4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, body) = gw
+        .post("/embeddings", json!({"model": arn, "input": ["a", "b"]}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_close(
+        &floats(&body["data"][1]["embedding"]),
+        &unit_vector(COHERE_V4, "b", 1536),
+    );
+    assert_eq!(listings(&emulator).await.0, 2);
+    assert_eq!(profile_lookups(&emulator).await, 0);
+    let (_, list) = gw.get("/api/v1/models").await;
+    assert!(ids(&list).contains(&arn), "{arn} not listed");
+}
+
+#[tokio::test]
+async fn a_failed_refresh_falls_back_to_the_last_listing() {
+    let emulator = emulator().await;
+    let catalog = Catalog::new(Duration::from_millis(200))
+        .with_miss_refresh_interval(Duration::from_secs(600));
+    let gw = start_gateway(&emulator, "AKIDTEST", &[], Some(catalog)).await;
+    let (status, first) = gw.get("/api/v1/models").await;
+    assert_eq!(status, 200);
+    // Listing breaks (say, a permission removed) after the cache lifetime ended.
+    set_listing(&emulator, json!({"denied": true})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let embed = json!({"model": EMBEDDING_PROFILE_ARN, "input": "stale but known"});
+    let (status, body) = gw.post("/embeddings", embed.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    // The refresh that request started has failed by now; the last listing still serves.
+    wait_for_listings(&emulator, 2).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (status, body) = gw.post("/embeddings", embed).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(profile_lookups(&emulator).await, 0);
+    let (status, list) = gw.get("/api/v1/models").await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list, first);
+    // And the failure is not retried on every request.
+    assert_eq!(listings(&emulator).await.0, 2);
+}
+
+#[tokio::test]
+async fn stale_listings_are_served_while_one_task_refreshes() {
+    let emulator = emulator().await;
+    let catalog = Catalog::new(Duration::from_millis(300))
+        .with_miss_refresh_interval(Duration::from_millis(300));
+    let gw = std::sync::Arc::new(start_gateway(&emulator, "AKIDTEST", &[], Some(catalog)).await);
+    let (status, first) = gw.get("/api/v1/models").await;
+    assert_eq!(status, 200);
+    set_listing(&emulator, json!({"delayMs": 1500})).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let started = std::time::Instant::now();
+    let requests: Vec<_> = (0..5)
+        .map(|_| {
+            let gw = gw.clone();
+            tokio::spawn(async move { gw.get("/api/v1/models").await })
+        })
+        .collect();
+    for request in requests {
+        let (status, list) = request.await.unwrap();
+        assert_eq!(status, 200);
+        assert_eq!(list, first);
+    }
+    let (status, body) = gw
+        .post("/chat/completions", user(PROFILE, "not kept waiting"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_millis(1000),
+        "requests waited for the listing: {elapsed:?}"
+    );
+    // One background refresh, whatever the number of requests that found the list stale.
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    assert_eq!(listings(&emulator).await.0, 2);
 }

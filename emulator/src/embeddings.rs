@@ -33,6 +33,7 @@ use sha2::{Digest, Sha256};
 use crate::catalog::{self, FoundationModel, ModelKind};
 use crate::error::{ApiError, ErrorKind};
 use crate::json_reader::{ObjectReader, as_array, as_bool, as_integer, as_str, child};
+use crate::listing;
 use crate::markers::{self, Fault, Markers};
 use crate::tokens;
 
@@ -230,11 +231,14 @@ fn plan(model_id: &str, body: &[u8]) -> Result<Plan, ApiError> {
 }
 
 /// The embedding model a `modelId` names: a bare id, a foundation-model ARN, a system
-/// inference profile, or the account's embedding application profile. Chat models are
+/// inference profile, the account's embedding application profile, or an application profile
+/// created through CreateInferenceProfile. Chat models are
 /// refused the way Bedrock refuses a body of the wrong schema.
 fn resolve(model_id: &str, body: &Value) -> Result<&'static FoundationModel, ApiError> {
     let id = if model_id == EMBEDDING_PROFILE_ARN {
         EMBEDDING_PROFILE_MODEL
+    } else if let Some(model) = listing::created_profile_model(model_id) {
+        model
     } else if let Some(rest) = model_id.strip_prefix("arn:") {
         foundation_model_in_arn(rest).ok_or_else(|| ApiError::validation(INVALID_MODEL))?
     } else {

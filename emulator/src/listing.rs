@@ -1,32 +1,46 @@
-//! Bedrock's control-plane listings, built from the model catalogue:
-//! `GET /foundation-models` (ListFoundationModels) and `GET /inference-profiles`
-//! (ListInferenceProfiles), in the restJson shapes the AWS SDK decodes.
+//! Bedrock's control-plane model catalogue, built from the emulator's model table:
+//! `GET /foundation-models` (ListFoundationModels), `GET /inference-profiles`
+//! (ListInferenceProfiles), `GET /inference-profiles/{id}` (GetInferenceProfile) and
+//! `POST /inference-profiles` (CreateInferenceProfile), in the restJson shapes the AWS SDK
+//! decodes.
 //!
 //! ListFoundationModels also lists a few models a client should leave out of an OpenAI model
 //! list (a legacy model, an image generator, a provisioned-only variant); they are listed but
-//! not invocable. ListInferenceProfiles answers in small pages (10 by default) so that clients
-//! must follow `nextToken`.
+//! not invocable. ListInferenceProfiles answers in small pages (10 unless `maxResults` asks for
+//! up to 1000) so that clients must follow `nextToken`.
+//!
+//! Application profiles created through CreateInferenceProfile are the account's: each
+//! emulator lists and describes the ones created through it, and InvokeModel (embeddings)
+//! resolves any of them through a process-wide registry ([`created_profile_model`]), which is
+//! safe to share because every created ARN is unique.
 //!
 //! A caller whose SigV4 access key id starts with [`DENIED_KEY_PREFIX`] is refused both
-//! listings with AccessDeniedException, as a role without `bedrock:List*` permissions is.
-//! `GET /_emulator/calls/listing` counts the listing calls received, for caching tests.
+//! listings with AccessDeniedException, as a role without `bedrock:List*` permissions is (it
+//! may still call GetInferenceProfile). `GET /_emulator/calls/listing` counts the calls
+//! received, for caching tests; `POST /_emulator/listing` with a [`ListingBehaviour`] makes
+//! the listings fail, slow down or page badly from then on, for tests of what a client does
+//! when Bedrock's control plane misbehaves.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Query};
-use axum::http::{HeaderMap, header};
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::catalog::{self, APPLICATION_PROFILE_ARN, MODELS, ModelKind};
 use crate::embeddings::{EMBEDDING_PROFILE_ARN, EMBEDDING_PROFILE_MODEL, Family};
 use crate::error::{ApiError, ErrorKind};
+use crate::json_reader::{ObjectReader, as_str};
 
 /// Access key ids with this prefix may not list models or inference profiles.
 pub const DENIED_KEY_PREFIX: &str = "AKIDNOLIST";
@@ -38,28 +52,94 @@ const ACCOUNT: &str = "111122223333";
 const SYSTEM_CREATED_AT: &str = "2024-08-27T00:00:00Z";
 const SYSTEM_UPDATED_AT: &str = "2025-06-01T00:00:00Z";
 const APPLICATION_CREATED_AT: &str = "2025-03-14T09:30:00Z";
+/// When profiles created through the emulator say they were created.
+const CREATED_AT: &str = "2025-11-01T12:00:00Z";
 
-/// Listing calls received, for `GET /_emulator/calls/listing`.
-#[derive(Debug, Default)]
-struct ListingLog {
-    foundation_models: AtomicU64,
-    inference_profiles: AtomicU64,
+/// How the listings misbehave, as set by `POST /_emulator/listing` (every field optional;
+/// each call replaces the whole behaviour).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListingBehaviour {
+    /// Both listings answer AccessDeniedException, whoever calls.
+    #[serde(default)]
+    pub denied: bool,
+    /// Each listing call waits this long before answering.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// ListInferenceProfiles answers at most this many profiles a page, whatever `maxResults`
+    /// asks for (Bedrock may return fewer than asked, with a `nextToken`).
+    #[serde(default)]
+    pub max_page_size: Option<usize>,
+    /// ListInferenceProfiles hands out a `nextToken` with every page, forever.
+    #[serde(default)]
+    pub endless_pages: bool,
 }
 
-/// The listing routes, to merge into the emulator's router.
+/// One emulator's control-plane state: call counts, behaviour, profiles created through it.
+#[derive(Debug, Default)]
+struct ControlPlane {
+    foundation_models: AtomicU64,
+    inference_profiles: AtomicU64,
+    get_inference_profile: AtomicU64,
+    create_inference_profile: AtomicU64,
+    behaviour: Mutex<ListingBehaviour>,
+    /// Application profiles created through CreateInferenceProfile, in creation order.
+    created: Mutex<Vec<Value>>,
+}
+
+impl ControlPlane {
+    fn behaviour(&self) -> ListingBehaviour {
+        self.behaviour.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+
+    fn created(&self) -> Vec<Value> {
+        self.created.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
+
+/// Application profiles created in this process: ARN -> the foundation model it routes to.
+static CREATED_PROFILES: Mutex<BTreeMap<String, &'static str>> = Mutex::new(BTreeMap::new());
+/// Makes every created ARN unique across the emulators of one process.
+static NEXT_PROFILE: AtomicU64 = AtomicU64::new(1);
+
+/// The foundation model of an application profile created through CreateInferenceProfile.
+pub(crate) fn created_profile_model(arn: &str) -> Option<&'static str> {
+    CREATED_PROFILES.lock().ok()?.get(arn).copied()
+}
+
+/// The control-plane routes, to merge into the emulator's router.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/foundation-models", get(list_foundation_models))
-        .route("/inference-profiles", get(list_inference_profiles))
+        .route(
+            "/inference-profiles",
+            get(list_inference_profiles).post(create_inference_profile),
+        )
+        .route("/inference-profiles/{id}", get(get_inference_profile))
         .route("/_emulator/calls/listing", get(report))
-        .layer(Extension(Arc::new(ListingLog::default())))
+        .route("/_emulator/listing", post(set_behaviour))
+        .layer(Extension(Arc::new(ControlPlane::default())))
 }
 
-async fn report(Extension(log): Extension<Arc<ListingLog>>) -> Json<Value> {
+async fn report(Extension(state): Extension<Arc<ControlPlane>>) -> Json<Value> {
     Json(json!({
-        "listFoundationModels": log.foundation_models.load(Ordering::SeqCst),
-        "listInferenceProfiles": log.inference_profiles.load(Ordering::SeqCst),
+        "listFoundationModels": state.foundation_models.load(Ordering::SeqCst),
+        "listInferenceProfiles": state.inference_profiles.load(Ordering::SeqCst),
+        "getInferenceProfile": state.get_inference_profile.load(Ordering::SeqCst),
+        "createInferenceProfile": state.create_inference_profile.load(Ordering::SeqCst),
     }))
+}
+
+async fn set_behaviour(Extension(state): Extension<Arc<ControlPlane>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<ListingBehaviour>(&body) {
+        Ok(behaviour) => {
+            if let Ok(mut current) = state.behaviour.lock() {
+                *current = behaviour;
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
+    }
 }
 
 /// One row of ListFoundationModels.
@@ -165,15 +245,20 @@ fn listed_models() -> Vec<ListedModel> {
     rows
 }
 
-/// Refuses callers whose access key id is one of the denied ones.
-fn check_permission(headers: &HeaderMap, action: &str) -> Result<(), ApiError> {
+/// Refuses listings to callers whose access key id is one of the denied ones, or to everyone
+/// while the emulator is told to deny listings.
+fn check_permission(
+    headers: &HeaderMap,
+    behaviour: &ListingBehaviour,
+    action: &str,
+) -> Result<(), ApiError> {
     let key_id = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split("Credential=").nth(1))
         .and_then(|credential| credential.split('/').next())
         .unwrap_or("");
-    if key_id.starts_with(DENIED_KEY_PREFIX) {
+    if behaviour.denied || key_id.starts_with(DENIED_KEY_PREFIX) {
         return Err(ApiError::new(
             ErrorKind::AccessDenied,
             format!(
@@ -200,16 +285,25 @@ fn enum_param<'a>(
     }
 }
 
+/// Waits as long as the behaviour asks before a listing answers.
+async fn listing_delay(behaviour: &ListingBehaviour) {
+    if behaviour.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(behaviour.delay_ms.min(60_000))).await;
+    }
+}
+
 async fn list_foundation_models(
-    Extension(log): Extension<Arc<ListingLog>>,
+    Extension(state): Extension<Arc<ControlPlane>>,
     headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
-    log.foundation_models.fetch_add(1, Ordering::SeqCst);
+    state.foundation_models.fetch_add(1, Ordering::SeqCst);
+    let behaviour = state.behaviour();
+    listing_delay(&behaviour).await;
     let Ok(Query(query)) = query else {
         return ApiError::validation("The query string is malformed.").into_response();
     };
-    match foundation_models(&headers, &query) {
+    match foundation_models(&headers, &behaviour, &query) {
         Ok(body) => Json(body).into_response(),
         Err(error) => error.into_response(),
     }
@@ -217,9 +311,10 @@ async fn list_foundation_models(
 
 fn foundation_models(
     headers: &HeaderMap,
+    behaviour: &ListingBehaviour,
     query: &HashMap<String, String>,
 ) -> Result<Value, ApiError> {
-    check_permission(headers, "ListFoundationModels")?;
+    check_permission(headers, behaviour, "ListFoundationModels")?;
     let provider = query.get("byProvider");
     if let Some(provider) = provider {
         let valid = (1..=63).contains(&provider.len())
@@ -263,25 +358,51 @@ fn regions(prefix: &str) -> &'static [&'static str] {
     }
 }
 
-/// Every inference profile the emulated account sees, system-defined first.
-fn all_profiles() -> Vec<Value> {
+/// `{"modelArn"}` entries for `model_id` in each of `regions`.
+fn model_arns(model_id: &str, regions: &[&str]) -> Vec<Value> {
+    regions
+        .iter()
+        .map(|region| json!({ "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/{model_id}") }))
+        .collect()
+}
+
+/// An application profile as ListInferenceProfiles and GetInferenceProfile describe it.
+fn application_profile(
+    arn: &str,
+    name: &str,
+    description: &str,
+    created_at: &str,
+    models: Vec<Value>,
+) -> Value {
+    json!({
+        "inferenceProfileName": name,
+        "description": description,
+        "createdAt": created_at,
+        "updatedAt": created_at,
+        "inferenceProfileArn": arn,
+        "models": models,
+        "inferenceProfileId": arn.rsplit('/').next().unwrap_or(arn),
+        "status": "ACTIVE",
+        "type": "APPLICATION",
+    })
+}
+
+/// Every inference profile the emulated account sees, system-defined first, then the
+/// account's application profiles and those created through this emulator.
+fn all_profiles(created: Vec<Value>) -> Vec<Value> {
     let mut profiles = Vec::new();
     for model in MODELS {
         for prefix in model.profile_prefixes {
             let id = format!("{prefix}.{}", model.id);
             let group = prefix.to_ascii_uppercase();
             let regions = regions(prefix);
-            let models: Vec<Value> = regions
-                .iter()
-                .map(|region| json!({ "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/{}", model.id) }))
-                .collect();
             profiles.push(json!({
                 "inferenceProfileName": format!("{group} {} {}", model.provider, model.name),
                 "description": format!("Routes requests to {} {} in {}.", model.provider, model.name, regions.join(", ")),
                 "createdAt": SYSTEM_CREATED_AT,
                 "updatedAt": SYSTEM_UPDATED_AT,
                 "inferenceProfileArn": format!("arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{id}"),
-                "models": models,
+                "models": model_arns(model.id, regions),
                 "inferenceProfileId": id,
                 "status": "ACTIVE",
                 "type": "SYSTEM_DEFINED",
@@ -304,18 +425,15 @@ fn all_profiles() -> Vec<Value> {
         ),
     ] {
         let id = arn.rsplit('/').next().unwrap_or(arn);
-        profiles.push(json!({
-            "inferenceProfileName": id,
-            "description": description,
-            "createdAt": APPLICATION_CREATED_AT,
-            "updatedAt": APPLICATION_CREATED_AT,
-            "inferenceProfileArn": arn,
-            "models": [{ "modelArn": format!("arn:aws:bedrock:{REGION}::foundation-model/{model_id}") }],
-            "inferenceProfileId": id,
-            "status": "ACTIVE",
-            "type": "APPLICATION",
-        }));
+        profiles.push(application_profile(
+            arn,
+            id,
+            description,
+            APPLICATION_CREATED_AT,
+            model_arns(model_id, &[REGION]),
+        ));
     }
+    profiles.extend(created);
     profiles
 }
 
@@ -339,15 +457,17 @@ fn parse_page_token(token: &str, type_filter: Option<&str>) -> Option<usize> {
 }
 
 async fn list_inference_profiles(
-    Extension(log): Extension<Arc<ListingLog>>,
+    Extension(state): Extension<Arc<ControlPlane>>,
     headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
-    log.inference_profiles.fetch_add(1, Ordering::SeqCst);
+    state.inference_profiles.fetch_add(1, Ordering::SeqCst);
+    let behaviour = state.behaviour();
+    listing_delay(&behaviour).await;
     let Ok(Query(query)) = query else {
         return ApiError::validation("The query string is malformed.").into_response();
     };
-    match inference_profiles(&headers, &query) {
+    match inference_profiles(&headers, &behaviour, &query, state.created()) {
         Ok(body) => Json(body).into_response(),
         Err(error) => error.into_response(),
     }
@@ -355,10 +475,12 @@ async fn list_inference_profiles(
 
 fn inference_profiles(
     headers: &HeaderMap,
+    behaviour: &ListingBehaviour,
     query: &HashMap<String, String>,
+    created: Vec<Value>,
 ) -> Result<Value, ApiError> {
-    check_permission(headers, "ListInferenceProfiles")?;
-    let page_size = match query.get("maxResults") {
+    check_permission(headers, behaviour, "ListInferenceProfiles")?;
+    let asked = match query.get("maxResults") {
         None => DEFAULT_PAGE_SIZE,
         Some(value) => match value.parse::<usize>() {
             Ok(size) if (1..=1000).contains(&size) => size,
@@ -371,13 +493,16 @@ fn inference_profiles(
             }
         },
     };
+    let page_size = behaviour
+        .max_page_size
+        .map_or(asked, |cap| asked.min(cap.max(1)));
     let type_filter = enum_param(query, "type", &["SYSTEM_DEFINED", "APPLICATION"])?;
     let offset = match query.get("nextToken") {
         None => 0,
         Some(token) => parse_page_token(token, type_filter)
             .ok_or_else(|| ApiError::validation("The provided nextToken is invalid."))?,
     };
-    let matching: Vec<Value> = all_profiles()
+    let matching: Vec<Value> = all_profiles(created)
         .into_iter()
         .filter(|p| type_filter.is_none_or(|t| p["type"] == t))
         .collect();
@@ -389,10 +514,146 @@ fn inference_profiles(
         .collect();
     let end = offset + page.len();
     let mut body = json!({ "inferenceProfileSummaries": page });
-    if end < matching.len() {
-        body["nextToken"] = json!(page_token(end, type_filter));
+    if behaviour.endless_pages || end < matching.len() {
+        // An endless paginator keeps handing out the page after the last (which is empty).
+        body["nextToken"] = json!(page_token(end.max(offset + 1), type_filter));
     }
     Ok(body)
+}
+
+async fn get_inference_profile(
+    Extension(state): Extension<Arc<ControlPlane>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    state.get_inference_profile.fetch_add(1, Ordering::SeqCst);
+    let Ok(Path(id)) = id else {
+        return ApiError::validation("The inference profile identifier is malformed.")
+            .into_response();
+    };
+    let found = all_profiles(state.created()).into_iter().find(|p| {
+        p["inferenceProfileId"] == id.as_str() || p["inferenceProfileArn"] == id.as_str()
+    });
+    match found {
+        Some(profile) => Json(profile).into_response(),
+        None => ApiError::new(
+            ErrorKind::ResourceNotFound,
+            format!("Inference profile {id} not found."),
+        )
+        .into_response(),
+    }
+}
+
+async fn create_inference_profile(
+    Extension(state): Extension<Arc<ControlPlane>>,
+    body: Bytes,
+) -> Response {
+    state
+        .create_inference_profile
+        .fetch_add(1, Ordering::SeqCst);
+    match create_profile(&state, &body) {
+        Ok(arn) => (
+            StatusCode::CREATED,
+            Json(json!({ "inferenceProfileArn": arn, "status": "ACTIVE" })),
+        )
+            .into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Checks a CreateInferenceProfile body, records the profile, and returns its new ARN.
+fn create_profile(state: &ControlPlane, body: &[u8]) -> Result<String, ApiError> {
+    let body: Value = serde_json::from_slice(body).map_err(|error| {
+        ApiError::malformed("", format!("the request body is not valid JSON ({error})"))
+    })?;
+    let mut reader = ObjectReader::new(&body, "")?;
+    let (value, path) = reader.required("inferenceProfileName")?;
+    let name = as_str(value, &path)?.to_string();
+    let valid_name = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b" _-".contains(&b))
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+    if !valid_name {
+        return Err(ApiError::constraint(
+            &name,
+            "inferenceProfileName",
+            "satisfy regular expression pattern: ^([0-9a-zA-Z][ _-]?)+$",
+        ));
+    }
+    let description = match reader.optional("description") {
+        Some((value, path)) => as_str(value, &path)?.to_string(),
+        None => String::new(),
+    };
+    for key in ["clientRequestToken", "tags"] {
+        let _ = reader.optional(key);
+    }
+    let (source, source_path) = reader.required("modelSource")?;
+    let mut source = ObjectReader::new(source, &source_path)?;
+    let (value, path) = source.required("copyFrom")?;
+    let copy_from = as_str(value, &path)?.to_string();
+    source.finish()?;
+    reader.finish()?;
+
+    let (model_id, regions) = model_source(&copy_from).ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::ResourceNotFound,
+            format!("The model source {copy_from} was not found."),
+        )
+    })?;
+    let mut created = state
+        .created
+        .lock()
+        .map_err(|_| ApiError::new(ErrorKind::InternalServer, "state is unavailable"))?;
+    if created
+        .iter()
+        .any(|p| p["inferenceProfileName"] == name.as_str())
+    {
+        return Err(ApiError::validation(format!(
+            "An inference profile named {name} already exists."
+        )));
+    }
+    let number = NEXT_PROFILE.fetch_add(1, Ordering::Relaxed);
+    let id =
+        crate::signing::digest_hex(&[b"inference-profile", &number.to_le_bytes(), name.as_bytes()]);
+    let arn = format!(
+        "arn:aws:bedrock:{REGION}:{ACCOUNT}:application-inference-profile/{}",
+        &id[..12]
+    );
+    created.push(application_profile(
+        &arn,
+        &name,
+        &description,
+        CREATED_AT,
+        model_arns(model_id, regions),
+    ));
+    if let Ok(mut registry) = CREATED_PROFILES.lock() {
+        registry.insert(arn.clone(), model_id);
+    }
+    Ok(arn)
+}
+
+/// The model and regions of a `copyFrom` ARN: a foundation model, or a system-defined
+/// inference profile (whose regions the new profile inherits).
+fn model_source(arn: &str) -> Option<(&'static str, &'static [&'static str])> {
+    let resource = arn.strip_prefix("arn:aws:bedrock:")?;
+    let (_region, rest) = resource.split_once(':')?;
+    let (_account, rest) = rest.split_once(':')?;
+    let (kind, id) = rest.split_once('/')?;
+    match kind {
+        "foundation-model" => catalog::lookup(id).map(|model| (model.id, &[REGION][..])),
+        "inference-profile" => {
+            let (prefix, base) = id.split_once('.')?;
+            let model = catalog::lookup(base)?;
+            model
+                .profile_prefixes
+                .contains(&prefix)
+                .then(|| (model.id, regions(prefix)))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -409,13 +670,22 @@ mod tests {
     #[test]
     fn filters_foundation_models() {
         let headers = HeaderMap::new();
-        let all = foundation_models(&headers, &query(&[])).unwrap();
+        let all = foundation_models(&headers, &ListingBehaviour::default(), &query(&[])).unwrap();
         let count = |body: &Value| body["modelSummaries"].as_array().unwrap().len();
-        let embeddings =
-            foundation_models(&headers, &query(&[("byOutputModality", "EMBEDDING")])).unwrap();
+        let embeddings = foundation_models(
+            &headers,
+            &ListingBehaviour::default(),
+            &query(&[("byOutputModality", "EMBEDDING")]),
+        )
+        .unwrap();
         assert!(count(&embeddings) >= 6);
         assert!(count(&embeddings) < count(&all));
-        let cohere = foundation_models(&headers, &query(&[("byProvider", "cohere")])).unwrap();
+        let cohere = foundation_models(
+            &headers,
+            &ListingBehaviour::default(),
+            &query(&[("byProvider", "cohere")]),
+        )
+        .unwrap();
         assert!(
             cohere["modelSummaries"]
                 .as_array()
@@ -423,8 +693,12 @@ mod tests {
                 .iter()
                 .all(|m| m["providerName"] == "Cohere")
         );
-        let err =
-            foundation_models(&headers, &query(&[("byOutputModality", "VIDEO")])).unwrap_err();
+        let err = foundation_models(
+            &headers,
+            &ListingBehaviour::default(),
+            &query(&[("byOutputModality", "VIDEO")]),
+        )
+        .unwrap_err();
         assert!(err.message.contains("byOutputModality"), "{}", err.message);
     }
 
@@ -438,7 +712,8 @@ mod tests {
             if let Some(t) = &token {
                 q.insert("nextToken".into(), t.clone());
             }
-            let body = inference_profiles(&headers, &q).unwrap();
+            let body =
+                inference_profiles(&headers, &ListingBehaviour::default(), &q, Vec::new()).unwrap();
             let page = body["inferenceProfileSummaries"].as_array().unwrap();
             assert!(page.len() <= DEFAULT_PAGE_SIZE);
             seen.extend(
@@ -452,7 +727,13 @@ mod tests {
         }
         assert!(seen.len() > DEFAULT_PAGE_SIZE);
         assert!(seen.contains(&"us.anthropic.claude-3-5-haiku-20241022-v1:0".to_string()));
-        let bad = inference_profiles(&headers, &query(&[("nextToken", "bogus")])).unwrap_err();
+        let bad = inference_profiles(
+            &headers,
+            &ListingBehaviour::default(),
+            &query(&[("nextToken", "bogus")]),
+            Vec::new(),
+        )
+        .unwrap_err();
         assert_eq!(bad.kind, ErrorKind::Validation);
     }
 
@@ -465,7 +746,85 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        let err = foundation_models(&headers, &query(&[])).unwrap_err();
+        let err =
+            foundation_models(&headers, &ListingBehaviour::default(), &query(&[])).unwrap_err();
         assert_eq!(err.kind, ErrorKind::AccessDenied);
+    }
+
+    #[test]
+    fn behaviour_caps_pages_and_can_page_forever() {
+        let headers = HeaderMap::new();
+        let capped = ListingBehaviour {
+            max_page_size: Some(3),
+            ..Default::default()
+        };
+        let body = inference_profiles(
+            &headers,
+            &capped,
+            &query(&[("maxResults", "1000")]),
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(
+            body["inferenceProfileSummaries"].as_array().unwrap().len(),
+            3
+        );
+        assert!(body["nextToken"].is_string());
+        let endless = ListingBehaviour {
+            endless_pages: true,
+            ..Default::default()
+        };
+        let body = inference_profiles(
+            &headers,
+            &endless,
+            &query(&[("maxResults", "1000"), ("type", "APPLICATION")]),
+            Vec::new(),
+        )
+        .unwrap();
+        assert!(body["nextToken"].is_string());
+        let denied = ListingBehaviour {
+            denied: true,
+            ..Default::default()
+        };
+        let err = foundation_models(&headers, &denied, &query(&[])).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::AccessDenied);
+    }
+
+    #[test]
+    fn created_profiles_are_listed_and_resolvable() {
+        let state = ControlPlane::default();
+        let body = json!({
+            "inferenceProfileName": "team embeddings",
+            "modelSource": {"copyFrom": "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0"}
+        });
+        let arn = create_profile(&state, body.to_string().as_bytes()).unwrap();
+        assert!(
+            arn.starts_with(
+                "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/"
+            )
+        );
+        assert_eq!(
+            created_profile_model(&arn),
+            Some("amazon.titan-embed-text-v2:0")
+        );
+        let listed = all_profiles(state.created());
+        assert!(
+            listed
+                .iter()
+                .any(|p| p["inferenceProfileArn"] == arn.as_str())
+        );
+        // Names are unique per account; unknown sources are refused.
+        assert!(create_profile(&state, body.to_string().as_bytes()).is_err());
+        let unknown = json!({
+            "inferenceProfileName": "x",
+            "modelSource": {"copyFrom": "arn:aws:bedrock:us-east-1::foundation-model/nope"}
+        });
+        let err = create_profile(&state, unknown.to_string().as_bytes()).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::ResourceNotFound);
+        let system = model_source(
+            "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        )
+        .unwrap();
+        assert_eq!(system.1, regions("us"));
     }
 }

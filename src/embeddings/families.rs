@@ -117,6 +117,41 @@ pub struct Parsed {
     pub input_tokens: Option<u64>,
 }
 
+/// Which of the gateway's extra request options a family has a use for. An option a family
+/// would ignore is refused, so a client never believes it took effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Takes {
+    pub input_type: bool,
+    pub truncate: bool,
+    pub normalize: bool,
+}
+
+impl Takes {
+    fn named(&self, option: &str) -> bool {
+        match option {
+            "input_type" => self.input_type,
+            "truncate" => self.truncate,
+            "normalize" => self.normalize,
+            _ => false,
+        }
+    }
+}
+
+const TITAN_V1_TAKES: Takes = Takes {
+    input_type: false,
+    truncate: false,
+    normalize: false,
+};
+const TITAN_V2_TAKES: Takes = Takes {
+    normalize: true,
+    ..TITAN_V1_TAKES
+};
+const PURPOSE_AND_TRUNCATE: Takes = Takes {
+    input_type: true,
+    truncate: true,
+    normalize: false,
+};
+
 /// One embedding family: its ids, limits and wire format.
 #[derive(Debug)]
 pub struct Family {
@@ -125,6 +160,12 @@ pub struct Family {
     pub prefixes: &'static [&'static str],
     /// Texts per InvokeModel call; larger inputs are split into several calls.
     pub max_batch: usize,
+    /// The most characters Bedrock takes in one text, when it documents a limit. Checked
+    /// before any call, so that a long text late in a batch does not fail the request after
+    /// the calls before it ran (and were paid for).
+    pub max_chars: Option<usize>,
+    /// The extra options it has a use for.
+    pub takes: Takes,
     /// Output sizes the family takes; the first is what it answers with by default.
     pub dimensions: &'static [u32],
     pub build_request: fn(&[String], &Options) -> Value,
@@ -132,6 +173,34 @@ pub struct Family {
 }
 
 impl Family {
+    /// The names of the families that take `option` (`input_type`, `truncate`, `normalize`).
+    pub fn names_taking(option: &str) -> Vec<&'static str> {
+        FAMILIES
+            .iter()
+            .filter(|family| family.takes.named(option))
+            .map(|family| family.name)
+            .collect()
+    }
+
+    /// The 400 for a text over the family's character limit, if `text` is one.
+    pub fn check_length(&self, text: &str, param: &str) -> Result<(), String> {
+        let Some(max) = self.max_chars else {
+            return Ok(());
+        };
+        // A text of at most `max` bytes has at most `max` characters: no need to count.
+        if text.len() <= max {
+            return Ok(());
+        }
+        let chars = text.chars().count();
+        if chars <= max {
+            return Ok(());
+        }
+        Err(format!(
+            "`{param}` is {chars} characters long; {} takes at most {max} characters a text. Split it into smaller chunks.",
+            self.name
+        ))
+    }
+
     pub fn default_dimension(&self) -> u32 {
         self.dimensions.first().copied().unwrap_or(0)
     }
@@ -155,7 +224,8 @@ impl Family {
     }
 }
 
-/// Every family, in lookup order.
+/// Every family, in lookup order. Per-text limits: Titan v1 and v2 50,000 characters, Cohere v3
+/// 2,048, Nova 50,000; Cohere v4 none documented.
 pub static FAMILIES: &[Family] = &[
     Family {
         name: "Amazon Titan Text Embeddings v1",
@@ -164,6 +234,8 @@ pub static FAMILIES: &[Family] = &[
             "amazon.titan-embed-g1-text-02",
         ],
         max_batch: 1,
+        max_chars: Some(50_000),
+        takes: TITAN_V1_TAKES,
         dimensions: &[1536],
         build_request: |texts, _| json!({ "inputText": first(texts) }),
         parse_response: parse_titan,
@@ -172,6 +244,9 @@ pub static FAMILIES: &[Family] = &[
         name: "Amazon Titan Text Embeddings v2",
         prefixes: &["amazon.titan-embed-text-v2"],
         max_batch: 1,
+        // "up to 8,192 tokens or 50,000 characters" (Bedrock user guide).
+        max_chars: Some(50_000),
+        takes: TITAN_V2_TAKES,
         dimensions: &[1024, 512, 256],
         build_request: titan_v2_request,
         parse_response: parse_titan,
@@ -180,6 +255,8 @@ pub static FAMILIES: &[Family] = &[
         name: "Cohere Embed v3",
         prefixes: &["cohere.embed-english-v3", "cohere.embed-multilingual-v3"],
         max_batch: 96,
+        max_chars: Some(2_048),
+        takes: PURPOSE_AND_TRUNCATE,
         dimensions: &[1024],
         build_request: cohere_v3_request,
         parse_response: parse_cohere,
@@ -188,6 +265,10 @@ pub static FAMILIES: &[Family] = &[
         name: "Cohere Embed v4",
         prefixes: &["cohere.embed-v4"],
         max_batch: 96,
+        // Bedrock documents no per-text character limit for v4, only a context of ~128k
+        // tokens (which `truncate` governs): Bedrock decides.
+        max_chars: None,
+        takes: PURPOSE_AND_TRUNCATE,
         dimensions: &[1536, 1024, 512, 256],
         build_request: cohere_v4_request,
         parse_response: parse_cohere,
@@ -196,6 +277,8 @@ pub static FAMILIES: &[Family] = &[
         name: "Amazon Nova Multimodal Embeddings",
         prefixes: &["amazon.nova-2-multimodal-embeddings"],
         max_batch: 1,
+        max_chars: Some(50_000),
+        takes: PURPOSE_AND_TRUNCATE,
         dimensions: &[3072, 1024, 384, 256],
         build_request: nova_request,
         parse_response: parse_nova,
@@ -386,6 +469,29 @@ mod tests {
         assert!(err.contains("1024, 512, 256"), "{err}");
         let cohere_v3 = family_of("cohere.embed-english-v3").unwrap();
         assert!(cohere_v3.dimension_for(Some(512)).is_err());
+    }
+
+    #[test]
+    fn text_limits_count_characters_not_bytes() {
+        let cohere_v3 = family_of("cohere.embed-english-v3").unwrap();
+        assert!(cohere_v3.check_length(&"é".repeat(2048), "input").is_ok());
+        let err = cohere_v3
+            .check_length(&"é".repeat(2049), "input[3]")
+            .unwrap_err();
+        assert!(
+            err.contains("`input[3]` is 2049 characters") && err.contains("2048"),
+            "{err}"
+        );
+        let cohere_v4 = family_of("cohere.embed-v4:0").unwrap();
+        assert!(
+            cohere_v4
+                .check_length(&"x".repeat(200_000), "input")
+                .is_ok()
+        );
+        assert_eq!(
+            Family::names_taking("normalize"),
+            ["Amazon Titan Text Embeddings v2"]
+        );
     }
 
     #[test]

@@ -40,6 +40,32 @@ pub struct Usage {
     pub total_tokens: u64,
 }
 
+/// JSON bytes one vector component takes in the response: a float as text (`-0.012345678,`),
+/// or 4 bytes as base64 (4/3 of them, with some slack).
+fn bytes_per_component(format: EncodingFormat) -> f64 {
+    match format {
+        EncodingFormat::Float => 12.0,
+        EncodingFormat::Base64 => 5.5,
+    }
+}
+
+/// JSON bytes of one item besides its vector (`{"object":"embedding","index":N,"embedding":}`).
+const ITEM_OVERHEAD: f64 = 60.0;
+/// JSON bytes of the list besides its items, and of a Lambda response document around it.
+const LIST_OVERHEAD: f64 = 500.0;
+
+/// About how large the response for `count` vectors of `dimension` will be, in bytes.
+pub fn estimated_size(count: usize, dimension: u32, format: EncodingFormat) -> usize {
+    let per_item = ITEM_OVERHEAD + f64::from(dimension) * bytes_per_component(format);
+    (LIST_OVERHEAD + count as f64 * per_item).ceil() as usize
+}
+
+/// The most vectors of `dimension` whose response is estimated to fit in `limit` bytes.
+pub fn max_vectors_within(limit: usize, dimension: u32, format: EncodingFormat) -> usize {
+    let per_item = ITEM_OVERHEAD + f64::from(dimension) * bytes_per_component(format);
+    ((limit as f64 - LIST_OVERHEAD) / per_item).floor().max(0.0) as usize
+}
+
 /// Little-endian float32 bytes, base64.
 pub fn base64_vector(vector: &[f32]) -> String {
     let bytes: Vec<u8> = vector.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -89,5 +115,30 @@ mod tests {
         assert_eq!(json["data"][0]["object"], "embedding");
         assert_eq!(json["usage"]["total_tokens"], 7);
         assert_eq!(json["object"], "list");
+    }
+
+    #[test]
+    fn size_estimates_match_real_responses() {
+        // Unit vectors like real ones (components around +-0.03), serialised for real.
+        let vectors: Vec<Vec<f32>> = (0..20)
+            .map(|i| {
+                (0..1024)
+                    .map(|j| ((i * 1024 + j) as f32 * 0.7).sin() * 0.031)
+                    .collect()
+            })
+            .collect();
+        for format in [EncodingFormat::Float, EncodingFormat::Base64] {
+            let list = embedding_list(vectors.clone(), format, "m".into(), 1);
+            let actual = serde_json::to_vec(&list).unwrap().len();
+            let estimate = estimated_size(20, 1024, format);
+            let ratio = estimate as f64 / actual as f64;
+            assert!(
+                (0.9..1.2).contains(&ratio),
+                "{format:?}: {estimate} vs {actual}"
+            );
+        }
+        let max = max_vectors_within(1_000_000, 1024, EncodingFormat::Base64);
+        assert!(estimated_size(max, 1024, EncodingFormat::Base64) <= 1_000_000);
+        assert!(estimated_size(max + 1, 1024, EncodingFormat::Base64) > 1_000_000);
     }
 }

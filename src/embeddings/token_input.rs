@@ -9,6 +9,7 @@
 use tiktoken_rs::CoreBPE;
 use tiktoken_rs::tokenizer::{Tokenizer, get_tokenizer};
 
+use crate::embeddings::request::InputShape;
 use crate::error::ApiError;
 
 /// The tokenizer vocabularies token ids can come from.
@@ -45,20 +46,21 @@ impl Vocabulary {
     }
 }
 
-/// Decodes each token-id list to its text. `param` names the input for errors (`input[2]`).
+/// Decodes each token-id list to its text. `shape` says how errors name an input: `input` for
+/// a bare list of ids, `input[2]` for the third of a list of lists.
 /// Ids outside the vocabulary are a 400; byte sequences that are not valid UTF-8 on their own
 /// (a list cut inside a character) keep U+FFFD in their place, as tiktoken does.
-pub fn decode(lists: &[Vec<u32>], vocabulary: Vocabulary) -> Result<Vec<String>, ApiError> {
+pub fn decode(
+    lists: &[Vec<u32>],
+    vocabulary: Vocabulary,
+    shape: InputShape,
+) -> Result<Vec<String>, ApiError> {
     let bpe = vocabulary.bpe();
     lists
         .iter()
         .enumerate()
         .map(|(index, tokens)| {
-            let param = if lists.len() == 1 {
-                "input".to_string()
-            } else {
-                format!("input[{index}]")
-            };
+            let param = shape.param(index);
             let bytes = bpe.decode_bytes(tokens).map_err(|err| {
                 ApiError::invalid_param(
                     param.clone(),
@@ -111,19 +113,47 @@ mod tests {
         let text = "Embeddings through Bedrock, déjà vu";
         for vocabulary in [Vocabulary::Cl100kBase, Vocabulary::O200kBase] {
             let ids = vocabulary.bpe().encode_ordinary(text);
-            assert_eq!(decode(&[ids], vocabulary).unwrap(), vec![text.to_string()]);
+            assert_eq!(
+                decode(&[ids], vocabulary, InputShape::Single).unwrap(),
+                vec![text.to_string()]
+            );
         }
         assert_eq!(
-            decode(&[vec![15339, 1917]], Vocabulary::Cl100kBase).unwrap(),
+            decode(
+                &[vec![15339, 1917]],
+                Vocabulary::Cl100kBase,
+                InputShape::Single
+            )
+            .unwrap(),
             vec!["hello world".to_string()]
         );
     }
 
     #[test]
     fn unknown_ids_are_client_errors() {
-        let err = decode(&[vec![1], vec![4_000_000_000]], Vocabulary::Cl100kBase).unwrap_err();
+        let err = decode(
+            &[vec![1], vec![4_000_000_000]],
+            Vocabulary::Cl100kBase,
+            InputShape::List,
+        )
+        .unwrap_err();
         assert_eq!(err.status, 400);
         assert_eq!(err.param.as_deref(), Some("input[1]"));
         assert!(err.message.contains("4000000000"), "{}", err.message);
+        // A list of one list is still a list: the input is `input[0]`.
+        let err = decode(
+            &[vec![1, 99_999_999]],
+            Vocabulary::Cl100kBase,
+            InputShape::List,
+        )
+        .unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("input[0]"));
+        let err = decode(
+            &[vec![1, 99_999_999]],
+            Vocabulary::Cl100kBase,
+            InputShape::Single,
+        )
+        .unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("input"));
     }
 }

@@ -1,27 +1,37 @@
-//! `POST /embeddings`: parse, resolve the model to a Bedrock embedding family, decode token
-//! input, embed through InvokeModel in batches, answer in OpenAI's shape.
+//! `POST /embeddings`: parse, resolve the model to a Bedrock embedding family, check every
+//! limit that can be checked before Bedrock is called, decode token input, embed through
+//! InvokeModel in batches, answer in OpenAI's shape.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
+use axum::http::{Extensions, StatusCode};
+use lambda_http::request::RequestContext;
 
 use crate::capabilities::{PERMISSIVE, capabilities};
 use crate::embeddings;
 use crate::embeddings::families::{FAMILIES, Family, family_of};
-use crate::embeddings::request::{EmbeddingsRequest, Input, parse_input};
-use crate::embeddings::response::{EmbeddingList, embedding_list};
+use crate::embeddings::request::{EmbeddingInput, EmbeddingsRequest, EncodingFormat};
+use crate::embeddings::response::{
+    EmbeddingList, embedding_list, estimated_size, max_vectors_within,
+};
 use crate::embeddings::token_input::{Vocabulary, decode};
 use crate::error::ApiError;
+use crate::lambda::ALB_MAX_RESPONSE_BYTES;
 use crate::routes::parse_body;
 use crate::state::AppState;
 
+/// What is sent to Bedrock for a bare `"input": ""`: Bedrock refuses empty texts, OpenAI
+/// answers them, and LangChain relies on that to embed empty documents.
+const EMPTY_TEXT_STAND_IN: &str = " ";
+
 pub async fn embeddings(
     State(state): State<AppState>,
+    extensions: Extensions,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EmbeddingList>, ApiError> {
-    let req: EmbeddingsRequest = parse_body(body, "Send fewer inputs per request.")?;
+    let mut req: EmbeddingsRequest = parse_body(body, "Send fewer inputs per request.")?;
     if req.model.trim().is_empty() {
         return Err(ApiError::invalid_param(
             "model",
@@ -29,7 +39,7 @@ pub async fn embeddings(
         ));
     }
     let format = req.encoding_format()?;
-    let input = parse_input(req.input.as_ref())?;
+    let input = req.input()?;
 
     let model_id = state.config.embedding_model_id(&req.model);
     state
@@ -38,22 +48,27 @@ pub async fn embeddings(
         .await?;
     let family = resolve_family(&state, &model_id).await?;
     let options = req.options(family)?;
+    if came_through_alb(&extensions) {
+        let dimension = options
+            .dimension
+            .unwrap_or_else(|| family.default_dimension());
+        check_fits_alb(input.len(), dimension, format)?;
+    }
+    let shape = input.shape();
     let texts = match input {
-        Input::Texts(texts) => texts,
-        Input::Tokens(lists) => {
-            // The first use parses the vocabulary (a few hundred ms): off the async workers.
-            let vocabulary = Vocabulary::for_model(&req.model);
-            tokio::task::spawn_blocking(move || decode(&lists, vocabulary))
-                .await
-                .map_err(|_| {
-                    ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "api_error",
-                        "Decoding the token ids failed.",
-                    )
-                })??
+        EmbeddingInput::Text(text) if text.is_empty() => vec![EMPTY_TEXT_STAND_IN.to_string()],
+        EmbeddingInput::Text(text) => vec![text],
+        EmbeddingInput::Texts(texts) => texts,
+        EmbeddingInput::Tokens(tokens) => {
+            decode_off_thread(vec![tokens], &req.model, shape).await?
         }
+        EmbeddingInput::TokenLists(lists) => decode_off_thread(lists, &req.model, shape).await?,
     };
+    for (index, text) in texts.iter().enumerate() {
+        family
+            .check_length(text, &shape.param(index))
+            .map_err(|message| ApiError::invalid_param(shape.param(index), message))?;
+    }
     let embedded = embeddings::embed(&state.bedrock, &model_id, family, &texts, &options).await?;
     Ok(Json(embedding_list(
         embedded.vectors,
@@ -63,8 +78,69 @@ pub async fn embeddings(
     )))
 }
 
+/// Token ids back to text. The first use parses the vocabulary (a few hundred ms): off the
+/// async workers.
+async fn decode_off_thread(
+    lists: Vec<Vec<u32>>,
+    model: &str,
+    shape: embeddings::request::InputShape,
+) -> Result<Vec<String>, ApiError> {
+    let vocabulary = Vocabulary::for_model(model);
+    tokio::task::spawn_blocking(move || decode(&lists, vocabulary, shape))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "api_error",
+                "Decoding the token ids failed.",
+            )
+        })?
+}
+
+/// Whether the request reached the Lambda function through an Application Load Balancer,
+/// whose response limit is 1 MB.
+fn came_through_alb(extensions: &Extensions) -> bool {
+    matches!(
+        extensions.get::<RequestContext>(),
+        Some(RequestContext::Alb(_))
+    )
+}
+
+/// Refuses, before any Bedrock call, a request whose response would be too large for the ALB
+/// anyway (the Lambda adapter would replace it with a 413 after every call had run and been
+/// paid for).
+fn check_fits_alb(count: usize, dimension: u32, format: EncodingFormat) -> Result<(), ApiError> {
+    let estimate = estimated_size(count, dimension, format);
+    if estimate <= ALB_MAX_RESPONSE_BYTES {
+        return Ok(());
+    }
+    let most = max_vectors_within(ALB_MAX_RESPONSE_BYTES, dimension, format).max(1);
+    let encoding = match format {
+        EncodingFormat::Float => "float",
+        EncodingFormat::Base64 => "base64",
+    };
+    let base64_hint = match format {
+        EncodingFormat::Float => format!(
+            ", or ask for `encoding_format: \"base64\"` (about {} per request)",
+            max_vectors_within(ALB_MAX_RESPONSE_BYTES, dimension, EncodingFormat::Base64)
+        ),
+        EncodingFormat::Base64 => String::new(),
+    };
+    Err(ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request_error",
+        format!(
+            "{count} embeddings of {dimension} dimensions as {encoding} come to about {:.1} MB, more than the 1 MB an Application Load Balancer accepts from Lambda. Send at most {most} inputs per request (LangChain: `OpenAIEmbeddings(chunk_size={most})`){base64_hint}, fewer `dimensions`, or use the gateway's Function URL (StreamingUrl), which has no such limit.",
+            estimate as f64 / 1_000_000.0
+        ),
+    )
+    .with_param("input")
+    .with_code("response_too_large"))
+}
+
 /// The embedding family behind a model id: from the id itself, or, for an application
-/// inference profile ARN, from the model the catalogue says it routes to.
+/// inference profile ARN, from the model the catalogue (or GetInferenceProfile) says it routes
+/// to.
 async fn resolve_family(state: &AppState, model_id: &str) -> Result<&'static Family, ApiError> {
     if let Some(family) = family_of(model_id) {
         return Ok(family);
@@ -81,7 +157,7 @@ async fn resolve_family(state: &AppState, model_id: &str) -> Result<&'static Fam
     let supported: Vec<&str> = FAMILIES.iter().map(|f| f.name).collect();
     let message = if model_id.starts_with("arn:") {
         format!(
-            "Cannot tell which embedding model `{model_id}` routes to. Use the foundation model id or a system inference profile id of one of: {}.",
+            "Cannot tell which embedding model `{model_id}` routes to (neither the model list nor GetInferenceProfile names an embedding model). Use the foundation model id or a system inference profile id of one of: {}.",
             supported.join(", ")
         )
     } else if capabilities(model_id).embedding {

@@ -120,13 +120,32 @@ def test_dimensions_and_extra_body_options(client):
     assert err.value.body["param"] == "input_type"
 
 
+def test_a_bare_empty_string_embeds_as_openai_does(client):
+    # OpenAI answers `input=""` (LangChain relies on it for empty documents); Bedrock refuses
+    # empty texts, so the gateway embeds a blank instead.
+    empty = client.embeddings.create(model="cohere.embed-v4:0", input="")
+    blank = client.embeddings.create(model="cohere.embed-v4:0", input=" ")
+    assert empty.data[0].embedding == blank.data[0].embedding
+    assert len(empty.data[0].embedding) == 1536
+
+
 def test_bad_inputs_and_wrong_models_raise_the_right_errors(client):
-    with pytest.raises(openai.BadRequestError) as err:
-        client.embeddings.create(model="cohere.embed-v4:0", input="")
-    assert err.value.body["param"] == "input"
     with pytest.raises(openai.BadRequestError) as err:
         client.embeddings.create(model="cohere.embed-v4:0", input=["ok", ""])
     assert err.value.body["param"] == "input[1]"
+    with pytest.raises(openai.BadRequestError) as err:
+        client.embeddings.create(model="cohere.embed-v4:0", input=[[15339, 99999999]])
+    assert err.value.body["param"] == "input[0]"
+    with pytest.raises(openai.BadRequestError) as err:
+        client.embeddings.create(model="cohere.embed-english-v3", input=["ok", "x" * 2049])
+    assert err.value.body["param"] == "input[1]"
+    assert "2048" in err.value.body["message"]
+    with pytest.raises(openai.BadRequestError) as err:
+        client.embeddings.create(
+            model="cohere.embed-v4:0", input="x", extra_body={"normalize": True}
+        )
+    assert err.value.body["param"] == "normalize"
+    assert "Cohere Embed v4" in err.value.body["message"]
     with pytest.raises(openai.BadRequestError) as err:
         client.embeddings.create(model=CHAT_MODEL, input="x")
     assert "chat model" in err.value.body["message"]
@@ -158,6 +177,9 @@ def test_models_list_and_retrieve(client):
         assert expected in ids
     assert "anthropic.claude-v2:1" not in ids  # legacy
     assert "amazon.titan-image-generator-v2:0" not in ids  # image output
+    # Invocable only through an inference profile: the profile is listed, the bare id is not.
+    assert "deepseek.r1-v1:0" not in ids
+    assert "us.deepseek.r1-v1:0" in ids
     for model in models:
         assert model.object == "model"
         assert isinstance(model.created, int)
