@@ -1006,3 +1006,38 @@ async fn bedrock_fields_pass_through_on_streams_too() {
         "Bedrock's guardrail id rules apply to streams: {events:?}"
     );
 }
+
+#[tokio::test]
+async fn allowed_tools_narrow_the_offer_and_set_the_mode() {
+    let gw = common::start().await;
+    let choice = json!({"type": "allowed_tools", "allowed_tools": {"mode": "required",
+        "tools": [{"type": "function", "function": {"name": "get_time"}}]}});
+    let (status, reply) = gw
+        .chat(
+            json!({"model": MODEL, "tools": weather_tools(), "tool_choice": choice,
+            "messages": [{"role": "user", "content": "anything"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let calls = reply["choices"][0]["message"]["tool_calls"]
+        .as_array()
+        .unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0]["function"]["name"], "get_time",
+        "only the allowed tool is offered"
+    );
+    let auto = json!({"type": "allowed_tools", "allowed_tools": {"mode": "auto",
+        "tools": [{"type": "function", "function": {"name": "get_time"}}]}});
+    let (_, reply) = gw
+        .chat(
+            json!({"model": MODEL, "tools": weather_tools(), "tool_choice": auto,
+            "messages": [{"role": "user", "content": "[[echo:request]]"}]}),
+        )
+        .await;
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    let tools = sent["toolConfig"]["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), 1, "{sent}");
+    assert_eq!(tools[0]["toolSpec"]["name"], "get_time");
+    assert_eq!(sent["toolConfig"]["toolChoice"], json!({"auto": {}}));
+}

@@ -280,6 +280,12 @@ pub enum ToolChoice {
     Auto,
     Required,
     Function(String),
+    /// `{"type":"allowed_tools","allowed_tools":{"mode","tools"}}`: only these functions are
+    /// offered, and `required` forces a call to one of them.
+    Allowed {
+        required: bool,
+        names: Vec<String>,
+    },
 }
 
 impl<'de> Deserialize<'de> for ToolChoice {
@@ -289,12 +295,24 @@ impl<'de> Deserialize<'de> for ToolChoice {
             name: String,
         }
         #[derive(Deserialize)]
+        struct AllowedTools {
+            mode: String,
+            tools: Vec<AllowedTool>,
+        }
+        #[derive(Deserialize)]
+        struct AllowedTool {
+            function: Named,
+        }
+        #[derive(Deserialize)]
         #[serde(
             untagged,
-            expecting = "\"none\", \"auto\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}"
+            expecting = "\"none\", \"auto\", \"required\", {\"type\":\"function\",\"function\":{\"name\":...}} or {\"type\":\"allowed_tools\",...}"
         )]
         enum Shape {
             Mode(String),
+            Allowed {
+                allowed_tools: AllowedTools,
+            },
             Tool {
                 function: Named,
             },
@@ -312,6 +330,22 @@ impl<'de> Deserialize<'de> for ToolChoice {
                     "unknown tool_choice `{other}`, expected \"none\", \"auto\" or \"required\""
                 ))),
             },
+            Shape::Allowed { allowed_tools } => Ok(ToolChoice::Allowed {
+                required: match allowed_tools.mode.as_str() {
+                    "required" => true,
+                    "auto" => false,
+                    other => {
+                        return Err(de::Error::custom(format!(
+                            "unknown allowed_tools mode `{other}`, expected \"auto\" or \"required\""
+                        )));
+                    }
+                },
+                names: allowed_tools
+                    .tools
+                    .into_iter()
+                    .map(|t| t.function.name)
+                    .collect(),
+            }),
             Shape::Tool { function } => Ok(ToolChoice::Function(function.name)),
             Shape::Legacy { name } => Ok(ToolChoice::Function(name)),
         }
@@ -514,5 +548,14 @@ mod tests {
         );
         assert_eq!(parse(r#"{"name":"g"}"#), ToolChoice::Function("g".into()));
         assert!(serde_json::from_str::<ToolChoice>(r#""sometimes""#).is_err());
+        assert_eq!(
+            parse(
+                r#"{"type":"allowed_tools","allowed_tools":{"mode":"required","tools":[{"type":"function","function":{"name":"a"}}]}}"#
+            ),
+            ToolChoice::Allowed {
+                required: true,
+                names: vec!["a".into()]
+            }
+        );
     }
 }

@@ -26,6 +26,14 @@ pub const PLACEHOLDER_TOOL: &str = "no_tool_available";
 
 /// The functions a request offers (`tools`, or legacy `functions`), with caching markers.
 fn offered_functions(req: &ChatRequest) -> Vec<(&FunctionDefinition, bool)> {
+    let mut offered = all_functions(req);
+    if let Some(ToolChoice::Allowed { names, .. }) = &req.tool_choice {
+        offered.retain(|(f, _)| names.contains(&f.name));
+    }
+    offered
+}
+
+fn all_functions(req: &ChatRequest) -> Vec<(&FunctionDefinition, bool)> {
     if let Some(tools) = &req.tools {
         tools
             .iter()
@@ -38,9 +46,16 @@ fn offered_functions(req: &ChatRequest) -> Vec<(&FunctionDefinition, bool)> {
     }
 }
 
-/// The client's tool choice (`tool_choice`, or legacy `function_call`).
+/// The client's tool choice (`tool_choice`, or legacy `function_call`), with an allowed-tools
+/// choice read as its mode (the tool list itself is narrowed by `offered_functions`).
 fn requested_choice(req: &ChatRequest) -> Option<&ToolChoice> {
-    req.tool_choice.as_ref().or(req.function_call.as_ref())
+    match req.tool_choice.as_ref().or(req.function_call.as_ref())? {
+        ToolChoice::Allowed { required: true, .. } => Some(&ToolChoice::Required),
+        ToolChoice::Allowed {
+            required: false, ..
+        } => Some(&ToolChoice::Auto),
+        choice => Some(choice),
+    }
 }
 
 /// OpenAI tools -> Converse `toolConfig`.
