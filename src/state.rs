@@ -1,4 +1,5 @@
-//! What every request handler shares: configuration, the Bedrock seam and the API keys.
+//! What every request handler shares: configuration, the Bedrock seam, the API keys, the image
+//! fetcher and the model catalogue.
 
 use std::sync::Arc;
 
