@@ -36,14 +36,7 @@ async fn embed(gw: &TestGateway, body: Value) -> (u16, Value) {
 
 /// What the emulator's InvokeModel received: `calls` (modelId, inputs, body), `maxInFlight`.
 async fn invoke_log(gw: &TestGateway) -> Value {
-    gw.http
-        .get(format!("{}/_emulator/calls/invoke", gw.emulator.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    common::emulator_calls(&gw.emulator, "invoke").await
 }
 
 async fn received(gw: &TestGateway) -> Vec<Value> {
@@ -717,14 +710,7 @@ async fn batches_too_large_for_the_alb_are_refused_before_bedrock() {
     );
     let router = bedrock_gateway::app::router(state);
     let calls = || async {
-        let log: Value = common::http_client()
-            .get(format!("{}/_emulator/calls/invoke", emulator.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let log = common::emulator_calls(&emulator, "invoke").await;
         log["calls"].as_array().unwrap().len()
     };
     let send = |request: lambda_http::Request| {

@@ -107,14 +107,7 @@ async fn emulator() -> RunningEmulator {
 
 /// The listing calls the emulator has received: (ListFoundationModels, ListInferenceProfiles).
 async fn listings(emulator: &RunningEmulator) -> (u64, u64) {
-    let body: Value = common::http_client()
-        .get(format!("{}/_emulator/calls/listing", emulator.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = common::emulator_calls(emulator, "listing").await;
     (
         body["listFoundationModels"].as_u64().unwrap(),
         body["listInferenceProfiles"].as_u64().unwrap(),
@@ -123,15 +116,9 @@ async fn listings(emulator: &RunningEmulator) -> (u64, u64) {
 
 /// GetInferenceProfile calls the emulator has received.
 async fn profile_lookups(emulator: &RunningEmulator) -> u64 {
-    let body: Value = common::http_client()
-        .get(format!("{}/_emulator/calls/listing", emulator.url()))
-        .send()
-        .await
+    common::emulator_calls(emulator, "listing").await["getInferenceProfile"]
+        .as_u64()
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["getInferenceProfile"].as_u64().unwrap()
 }
 
 /// Waits (up to 5 s) until the emulator has received `count` ListFoundationModels calls.

@@ -341,25 +341,31 @@ mod tests {
         parse_json(json.as_bytes()).unwrap()
     }
 
+    /// `tool_config` for a model that can do everything, without caching or structured output.
+    fn config_for(
+        req: &ChatRequest,
+        history_has_tools: bool,
+    ) -> Result<Option<ToolConfiguration>, ApiError> {
+        let caps = crate::capabilities::PERMISSIVE;
+        tool_config(
+            req,
+            history_has_tools,
+            &caps,
+            "m",
+            &mut CacheBudget::new(false),
+            false,
+            None,
+        )
+    }
+
     const TOOLS: &str = r#""tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]"#;
 
     #[test]
     fn choices_map_to_converse() {
-        let mut cache = CacheBudget::new(false);
         let req = request(&format!(
             r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":"required"}}"#
         ));
-        let config = tool_config(
-            &req,
-            false,
-            &crate::capabilities::PERMISSIVE,
-            "m",
-            &mut cache,
-            false,
-            None,
-        )
-        .unwrap()
-        .unwrap();
+        let config = config_for(&req, false).unwrap().unwrap();
         assert!(matches!(
             config.tool_choice,
             Some(BedrockToolChoice::Any(_))
@@ -367,17 +373,7 @@ mod tests {
         let req = request(&format!(
             r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"get_weather"}}}}}}"#
         ));
-        let config = tool_config(
-            &req,
-            false,
-            &crate::capabilities::PERMISSIVE,
-            "m",
-            &mut cache,
-            false,
-            None,
-        )
-        .unwrap()
-        .unwrap();
+        let config = config_for(&req, false).unwrap().unwrap();
         assert!(
             matches!(config.tool_choice, Some(BedrockToolChoice::Tool(ref t)) if t.name == "get_weather")
         );
@@ -385,52 +381,18 @@ mod tests {
             r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"nope"}}}}}}"#
         ));
         assert_eq!(
-            tool_config(
-                &req,
-                false,
-                &crate::capabilities::PERMISSIVE,
-                "m",
-                &mut cache,
-                false,
-                None
-            )
-            .unwrap_err()
-            .param
-            .as_deref(),
+            config_for(&req, false).unwrap_err().param.as_deref(),
             Some("tool_choice")
         );
     }
 
     #[test]
     fn none_offers_nothing_or_only_the_placeholder() {
-        let mut cache = CacheBudget::new(false);
         let req = request(&format!(
             r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":"none"}}"#
         ));
-        assert!(
-            tool_config(
-                &req,
-                false,
-                &crate::capabilities::PERMISSIVE,
-                "m",
-                &mut cache,
-                false,
-                None
-            )
-            .unwrap()
-            .is_none()
-        );
-        let config = tool_config(
-            &req,
-            true,
-            &crate::capabilities::PERMISSIVE,
-            "m",
-            &mut cache,
-            false,
-            None,
-        )
-        .unwrap()
-        .unwrap();
+        assert!(config_for(&req, false).unwrap().is_none());
+        let config = config_for(&req, true).unwrap().unwrap();
         assert_eq!(config.tools.len(), 1);
         assert!(matches!(&config.tools[0], Tool::ToolSpec(s) if s.name == PLACEHOLDER_TOOL));
         assert!(config.tool_choice.is_none());

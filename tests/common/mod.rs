@@ -107,6 +107,19 @@ impl TestGateway {
     }
 }
 
+/// The emulator's record of the calls it received for `kind` (`invoke` or `listing`), from its
+/// `GET /_emulator/calls/{kind}` control route.
+pub async fn emulator_calls(emulator: &RunningEmulator, kind: &str) -> Value {
+    http_client()
+        .get(format!("{}/_emulator/calls/{kind}", emulator.url()))
+        .send()
+        .await
+        .expect("the emulator answers")
+        .json()
+        .await
+        .expect("the call log is JSON")
+}
+
 /// The `data:` payloads of an SSE body, in order.
 pub fn parse_sse(text: &str) -> Vec<Value> {
     text.split("\n\n")
