@@ -57,8 +57,13 @@ async fn main() -> ExitCode {
     {
         Ok(listener) => listener,
         Err(error) => {
+            let hint = if error.kind() == std::io::ErrorKind::AddrInUse {
+                " (another program uses this port: pick another with EMULATOR_PORT=... or --port)"
+            } else {
+                ""
+            };
             eprintln!(
-                "bedrock-emulator: cannot listen on {}:{}: {error}",
+                "bedrock-emulator: cannot listen on {}:{}: {error}{hint}",
                 options.host, options.port
             );
             return ExitCode::FAILURE;
