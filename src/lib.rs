@@ -11,6 +11,7 @@
 pub mod app;
 pub mod auth;
 pub mod bedrock;
+pub mod cache;
 pub mod capabilities;
 pub mod catalog;
 pub mod config;

@@ -44,7 +44,7 @@ pub async fn embeddings(
     let model_id = state.config.embedding_model_id(&req.model);
     state
         .catalog
-        .check(&state.bedrock.control, &model_id)
+        .check(&model_id)
         .await?;
     let family = resolve_family(&state, &model_id).await?;
     let options = req.options(family)?;
@@ -148,7 +148,7 @@ async fn resolve_family(state: &AppState, model_id: &str) -> Result<&'static Fam
     if model_id.starts_with("arn:")
         && let Some(base) = state
             .catalog
-            .underlying_model(&state.bedrock.control, model_id)
+            .underlying_model(model_id)
             .await
         && let Some(family) = family_of(&base)
     {
