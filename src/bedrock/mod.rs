@@ -14,7 +14,7 @@
 //! `AWS_ENDPOINT_URL_BEDROCK`), which is how tests and `make run` put the local emulator in
 //! Bedrock's place.
 //!
-//! Both clients share one HTTP client whose idle connection pool is bounded
+//! Both clients share one HTTP client and one connection pool, whose idle connections are bounded
 //! ([`MAX_IDLE_CONNECTIONS_PER_HOST`], [`IDLE_CONNECTION_TIMEOUT`]): the SDK's default keeps
 //! every connection a burst opened, for 90 s (hyper's default), so 128 concurrent clients left
 //! hundreds of idle sockets behind.
@@ -42,6 +42,10 @@ pub const MAX_IDLE_CONNECTIONS_PER_HOST: usize = 32;
 /// NAT gateway), so a pooled connection is not one the network already dropped.
 pub const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long opening a connection to Bedrock may take. The same for both clients, so that they
+/// share one connection pool (the SDK keeps one pool per connect/read timeout pair).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Bedrock clients shared by all requests (cheap to clone).
 #[derive(Clone, Debug)]
 pub struct Bedrock {
@@ -57,13 +61,18 @@ impl Bedrock {
             .http_client(http.clone())
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
+                    .connect_timeout(CONNECT_TIMEOUT)
                     .operation_timeout(timeout)
                     .build(),
             )
             .build();
         let control_config = aws_sdk_bedrock::config::Builder::from(sdk)
             .http_client(http)
+            .timeout_config(
+                aws_sdk_bedrock::config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .build(),
+            )
             .build();
         Bedrock {
             runtime: aws_sdk_bedrockruntime::Client::from_conf(runtime_config),
