@@ -196,7 +196,11 @@ mod tests {
         advance_ms(5900).await;
         assert_eq!(status(&keys, "sk-new").await, 200, "cached before the ttl");
         advance_ms(100).await;
-        assert_eq!(status(&keys, "sk-new").await, 401, "removed once the ttl expired");
+        assert_eq!(
+            status(&keys, "sk-new").await,
+            401,
+            "removed once the ttl expired"
+        );
         assert_eq!(status(&keys, "sk-newest").await, 200);
     }
 
@@ -207,7 +211,11 @@ mod tests {
         let err = keys.verify("sk-1").await.unwrap_err();
         assert_eq!(err.status.as_u16(), 503);
         assert_eq!(err.code.as_deref(), Some("api_key_unavailable"));
-        assert!(err.message.contains("(ParameterNotFound)"), "{}", err.message);
+        assert!(
+            err.message.contains("(ParameterNotFound)"),
+            "{}",
+            err.message
+        );
         // Recovered, but within a second of the failure the store is not asked again.
         *script.lock().unwrap() = Ok("sk-1".into());
         advance_ms(900).await;

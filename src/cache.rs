@@ -306,10 +306,7 @@ mod tests {
             delay,
             ..Counter::default()
         });
-        (
-            counter.clone(),
-            Arc::new(Refreshing::new(counter, policy)),
-        )
+        (counter.clone(), Arc::new(Refreshing::new(counter, policy)))
     }
 
     async fn advance(secs: f64) {

@@ -23,9 +23,9 @@ pub mod control;
 pub mod runtime;
 
 use aws_config::SdkConfig;
+use aws_sdk_bedrockruntime::config::SharedHttpClient;
 use aws_sdk_bedrockruntime::config::timeout::TimeoutConfig;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-use aws_sdk_bedrockruntime::config::SharedHttpClient;
 use tokio::time::Duration;
 
 pub use control::ModelListing;

@@ -212,9 +212,7 @@ impl<C: Control> Catalog<C> {
     pub async fn underlying_model(&self, profile: &str) -> Option<String> {
         let retry_failed = match self.profile_lookups().get(profile) {
             Some(ProfileLookup::Model(model)) => return Some(model.clone()),
-            Some(ProfileLookup::Failed(at)) => {
-                at.elapsed() >= self.listing.policy().retry_interval
-            }
+            Some(ProfileLookup::Failed(at)) => at.elapsed() >= self.listing.policy().retry_interval,
             None => true,
         };
         if let Ok(snapshot) = self.listing.get().await
@@ -235,9 +233,8 @@ impl<C: Control> Catalog<C> {
             match tokio::time::timeout(DESCRIBE_TIMEOUT, control.inference_profile_models(profile))
                 .await
             {
-                Ok(result) => {
-                    result.map(|arns| snapshot::foundation_model_of(arns.iter().map(String::as_str)))
-                }
+                Ok(result) => result
+                    .map(|arns| snapshot::foundation_model_of(arns.iter().map(String::as_str))),
                 Err(_) => Err(listing_failed("GetInferenceProfile took too long")),
             };
         let lookup = match &described {
@@ -330,7 +327,11 @@ mod tests {
         ApiError::new(StatusCode::FORBIDDEN, "permission_error", "denied")
     }
 
-    fn catalog(ttl_ms: u64, miss_ms: u64, delay_ms: u64) -> (Arc<Scripted>, Arc<Catalog<Arc<Scripted>>>) {
+    fn catalog(
+        ttl_ms: u64,
+        miss_ms: u64,
+        delay_ms: u64,
+    ) -> (Arc<Scripted>, Arc<Catalog<Arc<Scripted>>>) {
         let control = Arc::new(Scripted {
             listing: Mutex::new(Ok(listing(&["mistral.a"]))),
             delay: Duration::from_millis(delay_ms),
@@ -364,7 +365,11 @@ mod tests {
             assert_eq!(request.await.unwrap().unwrap(), first);
         }
         catalog.check("mistral.a").await.unwrap();
-        assert_eq!(started.elapsed(), Duration::ZERO, "nobody waited for the listing");
+        assert_eq!(
+            started.elapsed(),
+            Duration::ZERO,
+            "nobody waited for the listing"
+        );
         advance_ms(1600).await;
         assert_eq!(control.lists(), 2, "one background refresh");
         assert!(catalog.snapshot().await.unwrap().knows("mistral.b"));
@@ -383,7 +388,11 @@ mod tests {
         assert_eq!(catalog.snapshot().await.unwrap(), first);
         // A miss while the last listing failed: the catalogue cannot tell, Bedrock decides.
         catalog.check("mistral.typo").await.unwrap();
-        assert_eq!(control.lists(), 2, "the failure is not retried on every request");
+        assert_eq!(
+            control.lists(),
+            2,
+            "the failure is not retried on every request"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -392,7 +401,11 @@ mod tests {
         catalog.snapshot().await.unwrap();
         let miss = catalog.check("mistral.typo").await.unwrap_err();
         assert_eq!(miss.status, StatusCode::NOT_FOUND);
-        assert_eq!(control.lists(), 1, "right after a listing, a miss does not list");
+        assert_eq!(
+            control.lists(),
+            1,
+            "right after a listing, a miss does not list"
+        );
         advance_ms(400).await;
         assert!(catalog.check("mistral.typo").await.is_err());
         assert_eq!(control.lists(), 2, "a miss refreshes the catalogue");
@@ -412,12 +425,18 @@ mod tests {
         let (control, catalog) = catalog(600_000, 30_000, 0);
         control.set(Err(denied()));
         catalog.check("anything").await.unwrap();
-        assert_eq!(catalog.snapshot().await.unwrap_err().status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            catalog.snapshot().await.unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
         assert!(catalog.find("anything").await.is_err());
         assert_eq!(control.lists(), 1);
         advance_ms(30_000).await;
         control.set(Ok(listing(&["mistral.a"])));
-        assert!(catalog.check("anything").await.is_err(), "listed again after the interval");
+        assert!(
+            catalog.check("anything").await.is_err(),
+            "listed again after the interval"
+        );
         assert_eq!(control.lists(), 2);
     }
 
@@ -426,7 +445,10 @@ mod tests {
         let (control, catalog) = catalog(600_000, 1000, 0);
         let known = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/known";
         for _ in 0..3 {
-            assert_eq!(catalog.underlying_model(known).await.as_deref(), Some("mistral.b"));
+            assert_eq!(
+                catalog.underlying_model(known).await.as_deref(),
+                Some("mistral.b")
+            );
         }
         assert_eq!(control.describes.load(Ordering::SeqCst), 1, "kept for good");
         let unknown = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/nope";
@@ -435,6 +457,10 @@ mod tests {
         assert_eq!(control.describes.load(Ordering::SeqCst), 2);
         advance_ms(1000).await;
         assert_eq!(catalog.underlying_model(unknown).await, None);
-        assert_eq!(control.describes.load(Ordering::SeqCst), 3, "retried after the interval");
+        assert_eq!(
+            control.describes.load(Ordering::SeqCst),
+            3,
+            "retried after the interval"
+        );
     }
 }

@@ -115,7 +115,9 @@ impl Snapshot {
 
 /// The foundation model id in the first foundation-model ARN of a profile's models (a
 /// cross-region profile names the same model once per region).
-pub(super) fn foundation_model_of<'a>(model_arns: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub(super) fn foundation_model_of<'a>(
+    model_arns: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     model_arns
         .into_iter()
         .find_map(|model_arn| model_arn.rsplit_once("foundation-model/"))
