@@ -130,6 +130,39 @@ async fn put_parameter(moto: &Moto, name: &str, kind: ParameterType, value: &str
         .unwrap_or_else(|e| panic!("put_parameter {name}: {e:?}"));
 }
 
+/// SSM that can come and go on a port of its own: a TCP relay to the shared moto. Dropping it
+/// closes the port and every relayed connection, so the gateway's next call is refused.
+struct Relay {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(port: u16, moto_url: &str) -> Relay {
+        let target = moto_url.trim_start_matches("http://").to_string();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("the relay port is free");
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Relay { task }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The gateway binary
 // ---------------------------------------------------------------------------------------------
@@ -341,14 +374,16 @@ async fn rotated_keys_are_read_again_from_ssm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_ssm_gives_a_503_then_the_gateway_recovers() {
+    // moto starts (once per file) while the outage is tested.
+    let moto = tokio::task::spawn_blocking(shared_moto);
     // Nothing listens on this port yet: every load fails to connect.
     let port = free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
-    let name = "/gateway/outage/key";
+    let name = format!("/{}/gateway/outage/key", unique("outage"));
     let gateway = Gateway::start(
         &endpoint,
         &[
-            ("API_KEY_PARAM_NAME", name),
+            ("API_KEY_PARAM_NAME", &name),
             ("API_KEY_CACHE_SECONDS", "1"),
             ("API_KEY_MISS_REFRESH_SECONDS", "1"),
         ],
@@ -374,16 +409,21 @@ async fn unreachable_ssm_gives_a_503_then_the_gateway_recovers() {
         );
     }
 
-    // SSM comes back: the next request loads the key.
-    let moto = Moto::start(port);
-    put_parameter(&moto, name, ParameterType::SecureString, "sk-outage").await;
+    let last_failure = Instant::now();
+
+    // SSM comes back: the next request loads the key (while no keys are loaded, the store is
+    // tried at most once a second).
+    let moto = moto.await.unwrap();
+    put_parameter(moto, &name, ParameterType::SecureString, "sk-outage").await;
+    let relay = Relay::start(port, &moto.url).await;
+    tokio::time::sleep_until(last_failure + Duration::from_secs(1)).await;
     gateway
         .assert_accepts("sk-outage", "first request after SSM is back")
         .await;
 
     // SSM goes away again: the cached key stays valid past its TTL, bad keys get 401s (not
     // 503s, since keys are known), and nothing hangs.
-    drop(moto);
+    drop(relay);
     tokio::time::sleep(Duration::from_millis(1200)).await;
     gateway
         .assert_accepts("sk-outage", "cached key while SSM is down")
