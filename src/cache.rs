@@ -121,10 +121,12 @@ impl<S: Source> Refreshing<S> {
         }
     }
 
+    /// What the values come from.
     pub fn source(&self) -> &S {
         &self.source
     }
 
+    /// When values are loaded again.
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
@@ -224,11 +226,12 @@ impl<S: Source> Refreshing<S> {
         {
             let state = self.state();
             if state.attempts != seen {
-                return match (&state.failure, &state.value) {
-                    (Some(error), _) => Err(error.clone()),
-                    (None, Some(value)) => Ok(value.clone()),
-                    (None, None) => unreachable!("an attempt ended without a value or an error"),
-                };
+                // Every attempt leaves a value or an error; were neither there, load after all.
+                match (&state.failure, &state.value) {
+                    (Some(error), _) => return Err(error.clone()),
+                    (None, Some(value)) => return Ok(value.clone()),
+                    (None, None) => {}
+                }
             }
         }
         let result = self.source.load().await;
