@@ -4,7 +4,7 @@
 //! `<alb>/api` + `/v1/...` produce) and, for clients configured with a bare `/v1`, under `/v1`
 //! too. Anything unknown gets an OpenAI-style 404/405, never an empty or HTML body.
 
-use std::time::Instant;
+use tokio::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
