@@ -545,7 +545,7 @@ fn every_generated_event_gets_a_well_formed_answer() {
         .enable_all()
         .build()
         .unwrap();
-    let (_emulator, router) = runtime.block_on(gateway());
+    let (emulator, router) = runtime.block_on(gateway());
     let started = std::time::Instant::now();
     let statuses = std::sync::Mutex::new(std::collections::BTreeMap::<u16, u32>::new());
     let mut runner = TestRunner::new(config());
@@ -565,11 +565,13 @@ fn every_generated_event_gets_a_well_formed_answer() {
     if let Err(err) = result {
         panic!("{err}");
     }
-    // The generator reaches the routes, not only the error paths.
+    // The generator reaches the routes, and through them Bedrock, not only the error paths.
     for status in [200, 401, 404] {
         assert!(
             statuses.contains_key(&status),
             "no {status} in {statuses:?}"
         );
     }
+    let embedded = runtime.block_on(common::emulator_calls(&emulator, "invoke"));
+    assert!(!embedded["calls"].as_array().unwrap().is_empty());
 }
