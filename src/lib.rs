@@ -6,7 +6,8 @@
 //! and AWS Lambda behind an ALB or a streaming Function URL ([`lambda`]).
 //!
 //! Layout: `openai` (wire types), `translate` (the pure core), `capabilities` (per-model
-//! table), `bedrock` (the SDK seam), `auth`, `config`, `routes` (thin handlers), `app`.
+//! table), `bedrock` (the SDK seam), `auth`, `config`, `routes` (thin handlers, blind to the
+//! runtime), `limits` (what a runtime adapter tells handlers), `app`.
 
 pub mod app;
 pub mod auth;

@@ -83,11 +83,32 @@ mod tests {
         .unwrap()
     }
 
+    fn v2_event(domain: &str) -> LambdaRequest {
+        serde_json::from_value(json!({
+            "version": "2.0", "routeKey": "$default", "rawPath": "/api/v1/embeddings",
+            "rawQueryString": "", "headers": {"host": domain},
+            "requestContext": {"accountId": "anonymous", "apiId": "x", "domainName": domain,
+                "domainPrefix": "x", "http": {"method": "POST", "path": "/api/v1/embeddings",
+                "protocol": "HTTP/1.1", "sourceIp": "1.2.3.4", "userAgent": "t"}, "requestId": "r",
+                "routeKey": "$default", "stage": "$default", "time": "24/Nov/2026:00:00:00 +0000",
+                "timeEpoch": 0},
+            "body": "{}", "isBase64Encoded": false
+        }))
+        .unwrap()
+    }
+
     #[test]
-    fn alb_requests_carry_the_alb_response_limit() {
-        let request = router_request(alb_event("{}", false)).unwrap();
-        let limit = request.extensions().get::<ResponseLimit>().unwrap();
-        assert_eq!(limit.bytes, super::super::ALB_MAX_RESPONSE_BYTES);
+    fn buffered_callers_tell_the_handler_their_response_limit() {
+        let limit =
+            |request: lambda_http::Request| request.extensions().get::<ResponseLimit>().copied();
+        let alb = limit(router_request(alb_event("{}", false)).unwrap()).unwrap();
+        assert_eq!(alb.bytes, super::super::ALB_MAX_RESPONSE_BYTES);
+        assert!(alb.described.contains("Application Load Balancer"));
+        let api = v2_event("abc.execute-api.us-east-1.amazonaws.com");
+        let api = limit(router_request(api).unwrap()).unwrap();
+        assert_eq!(api.bytes, super::super::BUFFERED_MAX_RESPONSE_BYTES);
+        let url = v2_event("abc.lambda-url.us-east-1.on.aws");
+        assert_eq!(limit(router_request(url).unwrap()), None);
     }
 
     #[test]
