@@ -7,7 +7,8 @@
 //!
 //! Layout: `openai` (wire types), `translate` (the pure core), `capabilities` (per-model
 //! table), `bedrock` (the SDK seam), `cache` (the refresh cache behind `auth` and `catalog`),
-//! `auth`, `config`, `routes` (thin handlers), `app`.
+//! `auth`, `config`, `routes` (thin handlers, blind to the runtime), `limits` (what a runtime
+//! adapter tells handlers), `app`.
 
 pub mod app;
 pub mod auth;
@@ -20,6 +21,7 @@ pub mod embeddings;
 pub mod error;
 pub mod fetch;
 pub mod lambda;
+pub mod limits;
 pub mod openai;
 pub mod routes;
 pub mod server;

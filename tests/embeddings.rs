@@ -691,7 +691,8 @@ fn lambda_request(event: &str, body: &Value) -> lambda_http::Request {
         *length = json!([body.len().to_string()]);
     }
     event["body"] = json!(body);
-    lambda_http::request::from_str(&event.to_string()).unwrap()
+    // Through the Lambda adapter's own conversion, which tells the handler the caller's limit.
+    bedrock_gateway::lambda::router_request(serde_json::from_value(event).unwrap()).unwrap()
 }
 
 #[tokio::test]

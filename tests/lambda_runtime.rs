@@ -963,3 +963,78 @@ async fn api_gateway_http_api_events_get_a_buffered_document() {
     }
     function.assert_healthy();
 }
+
+/// Host headers that a naive host check lets through but that `lambda_http` 1.3.2 cannot build
+/// a URI from; before the sanitiser (src/lambda/sanitize.rs) each one panicked the conversion,
+/// which in the release build aborts the process.
+const UNPARSABLE_HOSTS: &[&str] = &[
+    "1.2.3.999",
+    "256.0.0.1",
+    "99999999999",
+    "1.2.3.4.5",
+    "0x100000000",
+    "xn--zz",
+    "example.xn--a",
+    "example.com:99999",
+    "a{b",
+];
+
+/// The document an API Gateway HTTP API gets: (status, body).
+fn http_api_reply(outcome: &Outcome) -> (u64, Value) {
+    assert!(outcome.ok, "the function reported an error: {outcome:?}");
+    assert!(!outcome.streaming(), "API Gateway cannot take a stream");
+    let document: Value = serde_json::from_slice(&outcome.body()).expect("a JSON document");
+    let body = serde_json::from_str(document["body"].as_str().unwrap()).unwrap_or(Value::Null);
+    (document["statusCode"].as_u64().unwrap(), body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparsable_hosts_and_empty_query_lists_are_answered_and_the_function_lives_on() {
+    let mut function = Function::start().await;
+    let healthy = |reply: &HttpReply, what: &str| {
+        assert_eq!(reply.status, 200, "{what}: {}", reply.text());
+        assert_eq!(reply.json()["status"], "ok", "{what}");
+    };
+    for host in UNPARSABLE_HOSTS {
+        // ALB, single-value headers (the style lambda_http builds the URI from).
+        let event = with_header(sample("alb-health.json"), "host", host);
+        healthy(&alb_reply(&event, &function.invoke(&event).await), host);
+        // An authenticated route behind the same Host still reaches Bedrock.
+        let event = with_header(sample("alb-model.json"), "host", host);
+        let reply = alb_reply(&event, &function.invoke(&event).await);
+        assert_route_answered("alb-model.json", &event, &reply);
+        // Function URL.
+        let mut event = sample("url-health.json");
+        event["headers"]["host"] = json!(host);
+        healthy(&url_reply(&function.invoke(&event).await), host);
+        // API Gateway HTTP API, with the Host header and as its domain name.
+        let mut event = sample("url-health.json");
+        event["requestContext"]["domainName"] = json!("abc.execute-api.us-east-1.amazonaws.com");
+        event["headers"]["host"] = json!(host);
+        let (status, body) = http_api_reply(&function.invoke(&event).await);
+        assert_eq!((status, &body["status"]), (200, &json!("ok")), "{host}");
+    }
+
+    // ALB query parameters with an empty value list, in both styles.
+    let mut event = sample("alb-models.json");
+    event["multiValueQueryStringParameters"] = json!({"a": [], "b": ["1", "2"]});
+    let reply = alb_reply(&event, &function.invoke(&event).await);
+    assert_route_answered("alb-models.json", &event, &reply);
+    let mut event = sample("alb-health.json");
+    event["queryStringParameters"] = json!({"a": []});
+    healthy(
+        &alb_reply(&event, &function.invoke(&event).await),
+        "{a: []}",
+    );
+
+    // A URI longer than an http::Uri can hold: an OpenAI 414, not a crash.
+    let mut event = sample("url-health.json");
+    event["rawQueryString"] = json!(format!("q={}", "a".repeat(70_000)));
+    let reply = url_reply(&function.invoke(&event).await);
+    assert_openai_error(&reply, 414, "65534");
+
+    // And the next, ordinary invocation is answered by the same process.
+    let event = sample("alb-health.json");
+    healthy(&alb_reply(&event, &function.invoke(&event).await), "after");
+    function.assert_healthy();
+}

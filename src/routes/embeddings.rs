@@ -7,7 +7,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{Extensions, StatusCode};
-use lambda_http::request::RequestContext;
 
 use crate::capabilities::{PERMISSIVE, capabilities};
 use crate::embeddings;
@@ -18,7 +17,7 @@ use crate::embeddings::response::{
 };
 use crate::embeddings::token_input::{Vocabulary, decode};
 use crate::error::ApiError;
-use crate::lambda::ALB_MAX_RESPONSE_BYTES;
+use crate::limits::ResponseLimit;
 use crate::routes::parse_body;
 use crate::state::AppState;
 
@@ -45,11 +44,11 @@ pub async fn embeddings(
     state.catalog.check(&model_id).await?;
     let family = resolve_family(&state, &model_id).await?;
     let options = req.options(family)?;
-    if came_through_alb(&extensions) {
+    if let Some(limit) = extensions.get::<ResponseLimit>() {
         let dimension = options
             .dimension
             .unwrap_or_else(|| family.default_dimension());
-        check_fits_alb(input.len(), dimension, format)?;
+        check_fits(limit, input.len(), dimension, format)?;
     }
     let shape = input.shape();
     let texts = match input {
@@ -94,24 +93,20 @@ async fn decode_off_thread(
         })?
 }
 
-/// Whether the request reached the Lambda function through an Application Load Balancer,
-/// whose response limit is 1 MB.
-fn came_through_alb(extensions: &Extensions) -> bool {
-    matches!(
-        extensions.get::<RequestContext>(),
-        Some(RequestContext::Alb(_))
-    )
-}
-
-/// Refuses, before any Bedrock call, a request whose response would be too large for the ALB
-/// anyway (the Lambda adapter would replace it with a 413 after every call had run and been
+/// Refuses, before any Bedrock call, a request whose response would exceed the limit its
+/// carrier sets (the carrier would replace it with a 413 after every call had run and been
 /// paid for).
-fn check_fits_alb(count: usize, dimension: u32, format: EncodingFormat) -> Result<(), ApiError> {
+fn check_fits(
+    limit: &ResponseLimit,
+    count: usize,
+    dimension: u32,
+    format: EncodingFormat,
+) -> Result<(), ApiError> {
     let estimate = estimated_size(count, dimension, format);
-    if estimate <= ALB_MAX_RESPONSE_BYTES {
+    if estimate <= limit.bytes {
         return Ok(());
     }
-    let most = max_vectors_within(ALB_MAX_RESPONSE_BYTES, dimension, format).max(1);
+    let most = max_vectors_within(limit.bytes, dimension, format).max(1);
     let encoding = match format {
         EncodingFormat::Float => "float",
         EncodingFormat::Base64 => "base64",
@@ -119,7 +114,7 @@ fn check_fits_alb(count: usize, dimension: u32, format: EncodingFormat) -> Resul
     let base64_hint = match format {
         EncodingFormat::Float => format!(
             ", or ask for `encoding_format: \"base64\"` (about {} per request)",
-            max_vectors_within(ALB_MAX_RESPONSE_BYTES, dimension, EncodingFormat::Base64)
+            max_vectors_within(limit.bytes, dimension, EncodingFormat::Base64)
         ),
         EncodingFormat::Base64 => String::new(),
     };
@@ -127,8 +122,10 @@ fn check_fits_alb(count: usize, dimension: u32, format: EncodingFormat) -> Resul
         StatusCode::PAYLOAD_TOO_LARGE,
         "invalid_request_error",
         format!(
-            "{count} embeddings of {dimension} dimensions as {encoding} come to about {:.1} MB, more than the 1 MB an Application Load Balancer accepts from Lambda. Send at most {most} inputs per request (LangChain: `OpenAIEmbeddings(chunk_size={most})`){base64_hint}, fewer `dimensions`, or use the gateway's Function URL (StreamingUrl), which has no such limit.",
-            estimate as f64 / 1_000_000.0
+            "{count} embeddings of {dimension} dimensions as {encoding} come to about {:.1} MB, more than {}. Send at most {most} inputs per request (LangChain: `OpenAIEmbeddings(chunk_size={most})`){base64_hint}, fewer `dimensions`, or {}.",
+            estimate as f64 / 1_000_000.0,
+            limit.described,
+            limit.avoided_by,
         ),
     )
     .with_param("input")
