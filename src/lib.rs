@@ -18,6 +18,7 @@ pub mod embeddings;
 pub mod error;
 pub mod fetch;
 pub mod lambda;
+pub mod memory;
 pub mod openai;
 pub mod routes;
 pub mod server;

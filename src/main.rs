@@ -8,6 +8,7 @@ use bedrock_gateway::{app, config::Config, lambda, server, state::AppState};
 #[tokio::main]
 async fn main() -> ExitCode {
     init_tracing();
+    bedrock_gateway::memory::spawn_trimmer();
     let state = match Config::from_env() {
         Ok(config) => AppState::from_config(config).await,
         Err(err) => Err(err),

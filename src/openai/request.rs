@@ -19,6 +19,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "The request body must be a JSON object, like {\"model\": ..., \"messages\": [...]}.",
         ));
     }
+    crate::memory::note_body(body.len());
     super::limits::check(body)?;
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
