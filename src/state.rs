@@ -96,7 +96,10 @@ fn bedrock_endpoint_is_local() -> bool {
 }
 
 fn is_loopback_url(value: &str) -> bool {
-    match url::Url::parse(value.trim()).ok().and_then(|u| u.host().map(|h| h.to_owned())) {
+    match url::Url::parse(value.trim())
+        .ok()
+        .and_then(|u| u.host().map(|h| h.to_owned()))
+    {
         Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),

@@ -43,10 +43,16 @@ async fn trace_logging_shows_no_prompt_reply_or_credential() {
         .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
         .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url())
         .env("AWS_ENDPOINT_URL_BEDROCK", emulator.url())
-        .env("RUST_LOG", "trace,aws_smithy_runtime=trace,aws_sigv4=trace,hyper=trace")
+        .env(
+            "RUST_LOG",
+            "trace,aws_smithy_runtime=trace,aws_sigv4=trace,hyper=trace",
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

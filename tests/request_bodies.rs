@@ -47,7 +47,11 @@ async fn bedrock_calls(gateway: &TestGateway) -> u64 {
 }
 
 fn message(i: usize) -> Value {
-    let role = if i % 2 == 0 { "user" } else { "assistant" };
+    let role = if i.is_multiple_of(2) {
+        "user"
+    } else {
+        "assistant"
+    };
     json!({"role": role, "content": format!("m{i}")})
 }
 
@@ -137,7 +141,10 @@ async fn nesting_is_bounded_on_both_routes() {
     let (status, body) = post_raw(
         &gateway,
         "/embeddings",
-        serde_json::to_vec(&json!({"model": "amazon.titan-embed-text-v2:0", "input": "a", "extra": nested(100)})).unwrap(),
+        serde_json::to_vec(
+            &json!({"model": "amazon.titan-embed-text-v2:0", "input": "a", "extra": nested(100)}),
+        )
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 400, "{body}");
@@ -190,8 +197,12 @@ async fn text_after_the_json_object_is_refused() {
     let gateway = common::start().await;
     let good = serde_json::to_string(&common::user(MODEL, "hi")).unwrap();
     for trailer in [" xyz", "{}", "\n]", " 1"] {
-        let (status, body) =
-            post_raw(&gateway, "/chat/completions", format!("{good}{trailer}").into()).await;
+        let (status, body) = post_raw(
+            &gateway,
+            "/chat/completions",
+            format!("{good}{trailer}").into(),
+        )
+        .await;
         assert_eq!(status, 400, "{trailer:?}: {body}");
         assert!(
             body["error"]["message"]
@@ -206,8 +217,12 @@ async fn text_after_the_json_object_is_refused() {
     assert_eq!(status, 400);
     assert_eq!(bedrock_calls(&gateway).await, 0);
     // Whitespace after the object is fine.
-    let (status, body) =
-        post_raw(&gateway, "/chat/completions", format!("{good} \r\n\t\n").into()).await;
+    let (status, body) = post_raw(
+        &gateway,
+        "/chat/completions",
+        format!("{good} \r\n\t\n").into(),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -225,7 +240,11 @@ async fn two_authorization_headers_are_refused() {
         request.send()
     };
     let good = format!("Bearer {KEY}");
-    for pair in [[good.as_str(), "Bearer other"], ["Bearer other", good.as_str()], [good.as_str(), good.as_str()]] {
+    for pair in [
+        [good.as_str(), "Bearer other"],
+        ["Bearer other", good.as_str()],
+        [good.as_str(), good.as_str()],
+    ] {
         let response = send(&pair).await.unwrap();
         let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap();
@@ -245,7 +264,10 @@ async fn param_names_every_missing_or_mistyped_field() {
         (json!({"messages": [user]}), "model"),
         (json!({"model": MODEL}), "messages"),
         (json!({"model": 7, "messages": [user]}), "model"),
-        (json!({"model": MODEL, "messages": {"role": "user"}}), "messages"),
+        (
+            json!({"model": MODEL, "messages": {"role": "user"}}),
+            "messages",
+        ),
         (
             json!({"model": MODEL, "messages": [user, {"content": "no role"}]}),
             "messages[1].role",
@@ -270,8 +292,14 @@ async fn param_names_every_missing_or_mistyped_field() {
             json!({"model": MODEL, "messages": [user, {"role": "assistant", "tool_calls": [{"id": "c1", "function": {"arguments": "{}"}}]}]}),
             "messages[1].tool_calls[0].function.name",
         ),
-        (json!({"model": MODEL, "messages": [user], "temperature": "hot"}), "temperature"),
-        (json!({"model": MODEL, "messages": [user], "stream": "yes"}), "stream"),
+        (
+            json!({"model": MODEL, "messages": [user], "temperature": "hot"}),
+            "temperature",
+        ),
+        (
+            json!({"model": MODEL, "messages": [user], "stream": "yes"}),
+            "stream",
+        ),
     ];
     for (body, param) in cases {
         let (status, answer) = gateway.chat(body.clone()).await;

@@ -30,10 +30,30 @@ fn env_number(name: &str, default: u64) -> u64 {
 fn short_string() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "", " ", "hi", "user", "assistant", "system", "tool", "function", "text",
-            "image_url", "auto", "none", "required", "json_object", "json_schema",
-            "data:image/png;base64,iVBORw0KGgo=", "data:application/pdf;base64,JVBERi0=",
-            "not a url", "{}", "{\"a\":1}", "\u{0}", "\u{1F600}", "\\u0000", "[[call:f]]",
+            "",
+            " ",
+            "hi",
+            "user",
+            "assistant",
+            "system",
+            "tool",
+            "function",
+            "text",
+            "image_url",
+            "auto",
+            "none",
+            "required",
+            "json_object",
+            "json_schema",
+            "data:image/png;base64,iVBORw0KGgo=",
+            "data:application/pdf;base64,JVBERi0=",
+            "not a url",
+            "{}",
+            "{\"a\":1}",
+            "\u{0}",
+            "\u{1F600}",
+            "\\u0000",
+            "[[call:f]]",
         ])
         .prop_map(str::to_string),
         prop::collection::vec(any::<char>(), 0..10).prop_map(String::from_iter),
@@ -63,7 +83,8 @@ fn content_part() -> impl Strategy<Value = Value> {
         short_string().prop_map(|t| json!({"type": "text", "text": t})),
         short_string().prop_map(|u| json!({"type": "image_url", "image_url": {"url": u}})),
         short_string().prop_map(|u| json!({"type": "image_url", "image_url": u})),
-        short_string().prop_map(|d| json!({"type": "file", "file": {"file_data": d, "filename": "a.pdf"}})),
+        short_string()
+            .prop_map(|d| json!({"type": "file", "file": {"file_data": d, "filename": "a.pdf"}})),
         short_string().prop_map(|t| json!({"type": t})),
         any_json(),
     ]
@@ -85,8 +106,15 @@ fn tool_call() -> impl Strategy<Value = Value> {
 
 fn message() -> impl Strategy<Value = Value> {
     let role = prop_oneof![
-        prop::sample::select(vec!["user", "assistant", "system", "developer", "tool", "function"])
-            .prop_map(|r| Value::String(r.to_string())),
+        prop::sample::select(vec![
+            "user",
+            "assistant",
+            "system",
+            "developer",
+            "tool",
+            "function"
+        ])
+        .prop_map(|r| Value::String(r.to_string())),
         any_json(),
     ];
     (
@@ -313,10 +341,19 @@ fn check_answer(status: u16, text: &str) -> Result<(), TestCaseError> {
         let body: Value = serde_json::from_str(text)
             .map_err(|e| TestCaseError::fail(format!("{status} body is not JSON ({e}): {text}")))?;
         let error = &body["error"];
-        prop_assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{text}");
+        prop_assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{text}"
+        );
         prop_assert!(error["type"].is_string(), "{text}");
-        prop_assert!(error["param"].is_string() || error["param"].is_null(), "{text}");
-        prop_assert!(error["code"].is_string() || error["code"].is_null(), "{text}");
+        prop_assert!(
+            error["param"].is_string() || error["param"].is_null(),
+            "{text}"
+        );
+        prop_assert!(
+            error["code"].is_string() || error["code"].is_null(),
+            "{text}"
+        );
     }
     Ok(())
 }
@@ -339,8 +376,10 @@ fn any_body_gets_an_answer_below_500_and_errors_in_openai_shape() {
         max_shrink_iters: 200,
         ..Config::default()
     };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes));
+    let mut runner = TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
+    );
     let result = runner.run(&case(), |case| {
         let (path, body) = match case {
             Case::Chat(body) => ("/chat/completions", body),

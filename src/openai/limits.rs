@@ -280,9 +280,7 @@ fn limit_error(param: String, message: String) -> ApiError {
 fn too_many(param: String, what: &str, limit: usize, hint: &str) -> ApiError {
     limit_error(
         param.clone(),
-        format!(
-            "`{param}` has more than {limit} {what}, this gateway's limit per request. {hint}"
-        ),
+        format!("`{param}` has more than {limit} {what}, this gateway's limit per request. {hint}"),
     )
 }
 
@@ -343,7 +341,9 @@ mod tests {
     #[test]
     fn depth_names_the_deep_value() {
         let deep = "[".repeat(70) + &"]".repeat(70);
-        let body = format!(r#"{{"model":"m","messages":[],"tools":[{{"function":{{"parameters":{deep}}}}}]}}"#);
+        let body = format!(
+            r#"{{"model":"m","messages":[],"tools":[{{"function":{{"parameters":{deep}}}}}]}}"#
+        );
         let err = check(body.as_bytes()).unwrap_err();
         let param = err.param.unwrap();
         assert!(
@@ -361,8 +361,8 @@ mod tests {
     fn text_counts_message_text_only() {
         let big = "y".repeat(MAX_TEXT_BYTES / 2 + 1);
         let text_msg = format!(r#"{{"role":"user","content":"{big}"}}"#);
-        let err = check(format!(r#"{{"messages":[{text_msg},{text_msg}]}}"#).as_bytes())
-            .unwrap_err();
+        let err =
+            check(format!(r#"{{"messages":[{text_msg},{text_msg}]}}"#).as_bytes()).unwrap_err();
         assert_eq!(err.param.as_deref(), Some("messages"));
         let image = format!(
             r#"{{"role":"user","content":[{{"type":"image_url","image_url":{{"url":"{big}"}}}}]}}"#
@@ -384,7 +384,10 @@ mod tests {
         let body = format!(r#"{{"additionalModelRequestFields":{{"a":[{numbers}]}}}}"#);
         let err = check(body.as_bytes()).unwrap_err();
         assert!(
-            err.param.as_deref().unwrap().starts_with("additionalModelRequestFields.a["),
+            err.param
+                .as_deref()
+                .unwrap()
+                .starts_with("additionalModelRequestFields.a["),
             "{:?}",
             err.param
         );

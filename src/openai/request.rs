@@ -47,7 +47,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         if path == "." {
             ApiError::invalid_request(format!("Invalid request body: {detail}."))
         } else {
-            ApiError::invalid_param(path.clone(), format!("Invalid value for `{path}`: {detail}."))
+            ApiError::invalid_param(
+                path.clone(),
+                format!("Invalid value for `{path}`: {detail}."),
+            )
         }
     })?;
     // Text after the object (`{...} xyz`) is refused, as every strict JSON parser would.
@@ -62,9 +65,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 
 /// The field name in serde's "missing field `name`".
 fn missing_field(detail: &str) -> Option<&str> {
-    detail
-        .strip_prefix("missing field `")?
-        .strip_suffix('`')
+    detail.strip_prefix("missing field `")?.strip_suffix('`')
 }
 
 fn strip_position(message: &str) -> String {

@@ -172,9 +172,9 @@ mod tests {
 
     #[test]
     fn missing_credentials_get_one_short_line() {
-        use aws_sdk_bedrockruntime::operation::converse::ConverseError;
         use aws_sdk_bedrockruntime::config::http::HttpResponse;
         use aws_sdk_bedrockruntime::error::ConnectorError;
+        use aws_sdk_bedrockruntime::operation::converse::ConverseError;
         let chain = CredentialsError::not_loaded(
             "no credentials found in chain. Attempted:\n  Environment: not set\n  Ec2InstanceMetadata: failed to load IMDS session token.",
         );
@@ -191,7 +191,11 @@ mod tests {
         let err: SdkError<ConverseError, HttpResponse> =
             SdkError::dispatch_failure(ConnectorError::other(Box::new(expired), None));
         let api = from_sdk_error(&err);
-        assert!(api.message.contains("SSO token has expired)"), "{}", api.message);
+        assert!(
+            api.message.contains("SSO token has expired)"),
+            "{}",
+            api.message
+        );
         assert!(!api.message.contains(".."), "{}", api.message);
     }
 }
