@@ -41,7 +41,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             };
             return ApiError::invalid_param(
                 param.clone(),
-                format!("Missing required field `{param}`."),
+                format!("Invalid request: missing field `{param}`."),
             );
         }
         if path == "." {
@@ -104,7 +104,7 @@ mod tests {
     #[test]
     fn missing_field_and_bad_json() {
         let err = parse_json::<Sample>(br#"{"items":[]}"#).unwrap_err();
-        assert_eq!(err.message, "Missing required field `model`.");
+        assert_eq!(err.message, "Invalid request: missing field `model`.");
         assert_eq!(err.param.as_deref(), Some("model"));
         let err = parse_json::<Sample>(br#"{"model":"m","items":[{"n":1},{}]}"#).unwrap_err();
         assert_eq!(err.param.as_deref(), Some("items[1].n"));
