@@ -35,7 +35,7 @@ impl AppState {
                 "no AWS region configured: set AWS_REGION (for example us-east-1)".into(),
             ));
         }
-        if !crate::lambda::in_lambda() && !bedrock_endpoint_is_local() {
+        if needs_credentials_check(|name| std::env::var(name).ok()) {
             check_credentials(&sdk).await?;
         }
         Ok(AppState::with_sdk_config(config, &sdk))
@@ -85,14 +85,17 @@ async fn check_credentials(sdk: &aws_config::SdkConfig) -> Result<(), ConfigErro
     }
 }
 
-/// Whether Bedrock's endpoint is overridden to a loopback address: the local emulator
-/// (`make run`, tests), which takes any credentials the SDK can sign with.
-fn bedrock_endpoint_is_local() -> bool {
-    ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL"]
-        .iter()
-        .filter_map(|name| std::env::var(name).ok())
-        .find(|value| !value.trim().is_empty())
-        .is_some_and(|value| is_loopback_url(&value))
+/// Whether start-up should load credentials: not on Lambda (the runtime provides them and
+/// start-up must not wait), not with `AWS_BEARER_TOKEN_BEDROCK` (Bedrock then takes a bearer
+/// token instead), and not when Bedrock's endpoint is overridden to a loopback address: the
+/// local emulator (`make run`, tests), which takes any credentials the SDK can sign with.
+fn needs_credentials_check(env: impl Fn(&str) -> Option<String>) -> bool {
+    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    if set("AWS_LAMBDA_RUNTIME_API").is_some() || set("AWS_BEARER_TOKEN_BEDROCK").is_some() {
+        return false;
+    }
+    let endpoint = set("AWS_ENDPOINT_URL_BEDROCK_RUNTIME").or_else(|| set("AWS_ENDPOINT_URL"));
+    !endpoint.is_some_and(|url| is_loopback_url(&url))
 }
 
 fn is_loopback_url(value: &str) -> bool {
@@ -110,6 +113,28 @@ fn is_loopback_url(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn when_credentials_are_checked() {
+        let check = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            needs_credentials_check(|name| {
+                vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            })
+        };
+        assert!(check(&[]));
+        assert!(check(&[("AWS_ENDPOINT_URL", "https://vpce.example.com")]));
+        assert!(!check(&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")]));
+        assert!(!check(&[("AWS_BEARER_TOKEN_BEDROCK", "t")]));
+        assert!(!check(&[(
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+            "http://127.0.0.1:4000"
+        )]));
+        assert!(!check(&[("AWS_ENDPOINT_URL", "http://localhost:4000")]));
+    }
 
     #[test]
     fn loopback_endpoints() {
