@@ -135,3 +135,75 @@ fn lambda_skips_the_check() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("no AWS credentials"), "{stderr}");
 }
+
+#[tokio::test]
+async fn missing_credentials_per_request_are_short() {
+    // With the endpoint on loopback the start-up check is skipped (as for the emulator), so the
+    // missing credentials show on each request: one short message, and no long log lines.
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let home = std::env::temp_dir().join(format!("gw-startup-home3-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let bedrock = format!("http://127.0.0.1:{}", closed_port());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_bedrock-gateway"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &home)
+        .env("PORT", "0")
+        .env("API_KEY", "k")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", &bedrock)
+        .env("AWS_ENDPOINT_URL_BEDROCK", &bedrock)
+        .env(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            format!("http://127.0.0.1:{}", closed_port()),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = stdout.next_line().await.unwrap().unwrap_or_default();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let http = reqwest::Client::new();
+    for _ in 0..2 {
+        let response = http
+            .post(format!("{url}/api/v1/chat/completions"))
+            .bearer_auth("k")
+            .json(&serde_json::json!({"model": "us.amazon.nova-lite-v1:0",
+                "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 502);
+        let body: serde_json::Value = response.json().await.unwrap();
+        let message = body["error"]["message"].as_str().unwrap();
+        assert_eq!(
+            body["error"]["code"], "aws_credentials_unavailable",
+            "{body}"
+        );
+        assert!(message.contains("AWS_ACCESS_KEY_ID"), "{message}");
+        assert!(message.len() < 250 && !message.contains('\n') && !message.contains(".."));
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
+    assert!(stderr.lines().count() >= 2, "{stderr}");
+    for line in stderr.lines() {
+        assert!(line.len() < 400, "a long log line: {line}");
+        assert!(!line.contains("IMDS"), "{line}");
+    }
+}
