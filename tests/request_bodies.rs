@@ -317,3 +317,38 @@ async fn param_names_every_missing_or_mistyped_field() {
     assert_400(status, &answer, "model");
     assert_eq!(bedrock_calls(&gateway).await, 0);
 }
+
+#[tokio::test]
+async fn a_long_agent_session_is_within_the_limits() {
+    // The shape of a long coding-agent session: 40 tools with nested schemas, 400 tool calls
+    // with their results of about a kilobyte each, then the next user turn.
+    let gateway = common::start().await;
+    let schema = json!({"type": "object", "properties": {
+        "path": {"type": "string"},
+        "edits": {"type": "array", "items": {"type": "object", "properties": {
+            "range": {"type": "object", "properties": {
+                "start": {"type": "object", "properties": {"line": {"type": "integer"}}},
+                "end": {"type": "object", "properties": {"line": {"type": "integer"}}}}},
+            "text": {"type": "string"}}}}},
+        "required": ["path"]});
+    let tools: Vec<Value> = (0..40)
+        .map(|i| {
+            json!({"type": "function", "function": {"name": format!("tool_{i}"),
+            "description": "does one thing", "parameters": schema}})
+        })
+        .collect();
+    let mut history = vec![
+        json!({"role": "system", "content": "You are a coding agent."}),
+        json!({"role": "user", "content": "fix the build"}),
+    ];
+    for i in 0..400 {
+        history.push(json!({"role": "assistant", "content": null, "tool_calls": [{"id": format!("call_{i}"),
+            "type": "function", "function": {"name": format!("tool_{}", i % 40), "arguments": "{\"path\":\"src/main.rs\"}"}}]}));
+        history.push(json!({"role": "tool", "tool_call_id": format!("call_{i}"), "content": "x".repeat(1000)}));
+    }
+    history.push(json!({"role": "user", "content": "and now the tests"}));
+    let (status, body) = gateway
+        .chat(json!({"model": MODEL, "messages": history, "tools": tools}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
