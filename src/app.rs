@@ -65,10 +65,18 @@ fn cors(allowed: &[String]) -> CorsLayer {
 
 /// Rejects requests without a valid `Authorization: Bearer <key>`.
 async fn require_api_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let header = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    // Two `Authorization` headers are ambiguous (proxies and servers disagree on which one
+    // counts), so neither is chosen.
+    let mut headers = request.headers().get_all(header::AUTHORIZATION).iter();
+    let header = headers.next().and_then(|v| v.to_str().ok());
+    if headers.next().is_some() {
+        return ApiError::invalid_param(
+            "Authorization",
+            "The request has more than one `Authorization` header. Send the key once, as `Authorization: Bearer <key>`.",
+        )
+        .with_code("duplicate_authorization_header")
+        .into_response();
+    }
     let Some(key) = bearer_token(header) else {
         return ApiError::unauthorized(
             "Missing API key. Send it as `Authorization: Bearer <key>` (OPENAI_API_KEY in OpenAI SDKs).",

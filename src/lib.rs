@@ -22,6 +22,7 @@ pub mod error;
 pub mod fetch;
 pub mod lambda;
 pub mod limits;
+pub mod memory;
 pub mod openai;
 pub mod routes;
 pub mod server;

@@ -8,6 +8,7 @@ use bedrock_gateway::{app, config::Config, lambda, server, state::AppState};
 #[tokio::main]
 async fn main() -> ExitCode {
     init_tracing();
+    bedrock_gateway::memory::spawn_trimmer();
     let state = match Config::from_env() {
         Ok(config) => AppState::from_config(config).await,
         Err(err) => Err(err),
@@ -48,18 +49,34 @@ async fn serve_locally(host: &str, port: u16, router: axum::Router) -> Result<()
 
 /// Logs to stderr; `RUST_LOG` sets the level (default info). CloudWatch adds timestamps on
 /// Lambda, so none are printed there.
+///
+/// Whatever `RUST_LOG` says, other crates log at most warnings: at debug and trace the AWS SDK,
+/// hyper, h2, rustls, reqwest and lambda_runtime log credentials (the access key id), signed
+/// requests and whole request and response bodies, that is prompts and replies. The cap is a
+/// second filter after the user's, so no `RUST_LOG` value can lift it. `aws_config` is capped
+/// at errors: its warnings repeat, at length, why each credential or region source failed,
+/// which the gateway reports itself in one line.
 fn init_tracing() {
-    // The AWS SDK's own info lines are noise in a gateway's log; `RUST_LOG` overrides.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn")
-    });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let cap = Targets::new()
+        .with_default(LevelFilter::WARN)
+        .with_target("aws_config", LevelFilter::ERROR)
+        .with_target("bedrock_gateway", LevelFilter::TRACE);
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false);
-    if lambda::in_lambda() {
-        builder.without_time().init();
+    let fmt = if lambda::in_lambda() {
+        fmt.without_time().boxed()
     } else {
-        builder.init();
-    }
+        fmt.boxed()
+    };
+    tracing_subscriber::registry()
+        .with(fmt.with_filter(filter).with_filter(cap))
+        .init();
 }

@@ -546,7 +546,7 @@ fn every_generated_event_gets_a_well_formed_answer() {
         .build()
         .unwrap();
     let (emulator, router) = runtime.block_on(gateway());
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let statuses = std::sync::Mutex::new(std::collections::BTreeMap::<u16, u32>::new());
     let mut runner = TestRunner::new(config());
     let result = runner.run(&(client_request(), caller()), |(request, caller)| {

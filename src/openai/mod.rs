@@ -1,4 +1,5 @@
 //! OpenAI's wire types, as OpenAI clients send and expect them. No Bedrock here.
 
 pub mod chat;
+pub mod limits;
 pub mod request;

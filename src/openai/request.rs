@@ -19,8 +19,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "The request body must be a JSON object, like {\"model\": ..., \"messages\": [...]}.",
         ));
     }
-    let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+    crate::memory::note_body(body.len());
+    super::limits::check(body)?;
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -30,6 +32,18 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         }
         // serde appends "at line X column Y"; the field path says more to a client.
         let detail = strip_position(&inner.to_string());
+        // A missing field is reported at its parent object: name the field itself.
+        if let Some(field) = missing_field(&detail) {
+            let param = if path == "." {
+                field.to_string()
+            } else {
+                format!("{path}.{field}")
+            };
+            return ApiError::invalid_param(
+                param.clone(),
+                format!("Invalid request: missing field `{param}`."),
+            );
+        }
         if path == "." {
             ApiError::invalid_request(format!("Invalid request body: {detail}."))
         } else {
@@ -38,7 +52,20 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
                 format!("Invalid value for `{path}`: {detail}."),
             )
         }
-    })
+    })?;
+    // Text after the object (`{...} xyz`) is refused, as every strict JSON parser would.
+    deserializer.end().map_err(|err| {
+        ApiError::invalid_request(format!(
+            "The request body has text after its JSON object ({}). Send one JSON object only.",
+            strip_position(&err.to_string())
+        ))
+    })?;
+    Ok(value)
+}
+
+/// The field name in serde's "missing field `name`".
+fn missing_field(detail: &str) -> Option<&str> {
+    detail.strip_prefix("missing field `")?.strip_suffix('`')
 }
 
 fn strip_position(message: &str) -> String {
@@ -77,11 +104,10 @@ mod tests {
     #[test]
     fn missing_field_and_bad_json() {
         let err = parse_json::<Sample>(br#"{"items":[]}"#).unwrap_err();
-        assert!(
-            err.message.contains("missing field `model`"),
-            "{}",
-            err.message
-        );
+        assert_eq!(err.message, "Invalid request: missing field `model`.");
+        assert_eq!(err.param.as_deref(), Some("model"));
+        let err = parse_json::<Sample>(br#"{"model":"m","items":[{"n":1},{}]}"#).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("items[1].n"));
         let err = parse_json::<Sample>(b"[1,2]").unwrap_err();
         assert!(
             err.message.contains("must be a JSON object"),
@@ -92,5 +118,20 @@ mod tests {
         assert!(err.message.contains("not valid JSON"), "{}", err.message);
         let err = parse_json::<Sample>(b"  ").unwrap_err();
         assert!(err.message.contains("empty"));
+    }
+
+    #[test]
+    fn text_after_the_object_is_refused() {
+        let ok = parse_json::<Sample>(b"{\"model\":\"m\",\"items\":[]} \r\n\t ");
+        assert!(ok.is_ok());
+        for body in [
+            &b"{\"model\":\"m\",\"items\":[]} xyz"[..],
+            b"{\"model\":\"m\",\"items\":[]}{}",
+            b"{\"model\":\"m\",\"items\":[]}]",
+        ] {
+            let err = parse_json::<Sample>(body).unwrap_err();
+            assert!(err.message.contains("text after"), "{}", err.message);
+            assert_eq!(err.status, 400);
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Bedrock errors in OpenAI's terms: each Bedrock exception becomes the status an OpenAI
 //! client expects (its SDK picks the exception class from it) with Bedrock's own message.
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use axum::http::StatusCode;
 
@@ -43,7 +44,7 @@ pub fn from_bedrock_code(code: Option<&str>, message: Option<&str>) -> ApiError 
 pub fn from_sdk_error<E, R>(err: &SdkError<E, R>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     match err {
         SdkError::ServiceError(service) => {
@@ -69,35 +70,82 @@ where
                 ),
             )
         }
-        // Anything else at dispatch is local: most often no AWS credentials or region.
-        SdkError::DispatchFailure(_) => ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "api_error",
-            format!(
-                "Could not call Bedrock: {}. Check the gateway's AWS credentials and region.",
-                error_chain(err)
+        // Anything else at dispatch is local: most often no AWS credentials.
+        SdkError::DispatchFailure(_) => match credentials_error(err) {
+            Some(credentials) => no_credentials(credentials),
+            None => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "api_error",
+                format!(
+                    "Could not call Bedrock ({}). Check the gateway's AWS credentials and region.",
+                    error_chain(err)
+                ),
             ),
-        ),
+        },
         other => ApiError::new(
             StatusCode::BAD_GATEWAY,
             "api_error",
             format!(
-                "Bedrock returned an unexpected response: {}",
+                "Bedrock returned an unexpected response ({}).",
                 error_chain(other)
             ),
         ),
     }
 }
 
+/// The credentials error behind a dispatch failure, if that is what it is.
+fn credentials_error<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a CredentialsError> {
+    let mut source = Some(err);
+    while let Some(current) = source {
+        if let Some(found) = current.downcast_ref::<CredentialsError>() {
+            return Some(found);
+        }
+        source = current.source();
+    }
+    None
+}
+
+/// A short message for a gateway without usable AWS credentials. The SDK's own text lists every
+/// provider of its chain over several lines; the operator needs to know what to set.
+fn no_credentials(err: &CredentialsError) -> ApiError {
+    let message = match err {
+        CredentialsError::CredentialsNotLoaded(_) => {
+            "The gateway has no AWS credentials, so it cannot call Bedrock. Its operator must provide them: AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or an IAM role.".to_string()
+        }
+        other => format!(
+            "The gateway could not load its AWS credentials, so it cannot call Bedrock ({}). Its operator must renew or fix them (for SSO profiles: `aws sso login`).",
+            error_chain(other)
+        ),
+    };
+    ApiError::new(StatusCode::BAD_GATEWAY, "api_error", message)
+        .with_code("aws_credentials_unavailable")
+}
+
+/// An error and its sources on one line, without trailing periods and cut to a readable length
+/// (the SDK's errors run to hundreds of characters over several lines).
 fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
+    const MAX_CHARS: usize = 300;
+    let mut parts = vec![err.to_string()];
     let mut source = err.source();
     while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        parts.push(s.to_string());
         source = s.source();
     }
-    text
+    let joined = parts
+        .iter()
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|p| p.trim_end_matches('.').to_string())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ");
+    if joined.chars().count() > MAX_CHARS {
+        let cut: String = joined.chars().take(MAX_CHARS).collect();
+        format!("{cut}...")
+    } else {
+        joined
+    }
 }
 
 #[cfg(test)]
@@ -120,5 +168,34 @@ mod tests {
         let err = from_bedrock_code(Some("ValidationException"), Some("bad turn order"));
         assert_eq!(err.message, "bad turn order");
         assert_eq!(err.code.as_deref(), Some("ValidationException"));
+    }
+
+    #[test]
+    fn missing_credentials_get_one_short_line() {
+        use aws_sdk_bedrockruntime::config::http::HttpResponse;
+        use aws_sdk_bedrockruntime::error::ConnectorError;
+        use aws_sdk_bedrockruntime::operation::converse::ConverseError;
+        let chain = CredentialsError::not_loaded(
+            "no credentials found in chain. Attempted:\n  Environment: not set\n  Ec2InstanceMetadata: failed to load IMDS session token.",
+        );
+        let err: SdkError<ConverseError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::other(Box::new(chain), None));
+        let api = from_sdk_error(&err);
+        assert_eq!(api.status, 502);
+        assert_eq!(api.code.as_deref(), Some("aws_credentials_unavailable"));
+        assert!(api.message.contains("AWS_PROFILE"), "{}", api.message);
+        assert!(!api.message.contains('\n') && !api.message.contains(".."));
+        assert!(api.message.len() < 250, "{}", api.message);
+
+        let expired = CredentialsError::provider_error("the SSO token has expired.");
+        let err: SdkError<ConverseError, HttpResponse> =
+            SdkError::dispatch_failure(ConnectorError::other(Box::new(expired), None));
+        let api = from_sdk_error(&err);
+        assert!(
+            api.message.contains("SSO token has expired)"),
+            "{}",
+            api.message
+        );
+        assert!(!api.message.contains(".."), "{}", api.message);
     }
 }
