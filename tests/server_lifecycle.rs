@@ -49,9 +49,11 @@ async fn read_stream(stream: &mut TcpStream) -> (u16, Vec<Value>) {
 
 /// Sends a request that asks the server to close the connection after answering.
 async fn send_closing(addr: std::net::SocketAddr, body: &Value) -> TcpStream {
-    let request = String::from_utf8(chat_request(body))
-        .unwrap()
-        .replacen("Host: gw\r\n", "Host: gw\r\nConnection: close\r\n", 1);
+    let request = String::from_utf8(chat_request(body)).unwrap().replacen(
+        "Host: gw\r\n",
+        "Host: gw\r\nConnection: close\r\n",
+        1,
+    );
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(request.as_bytes()).await.unwrap();
     stream

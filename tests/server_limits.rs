@@ -111,7 +111,10 @@ async fn a_partial_body_gets_an_openai_408_at_the_body_read_timeout() {
     assert_eq!(response.status, 408, "{response:?}");
     assert_eq!(response.openai_error_code(), "request_timeout");
     let message = response.json()["error"]["message"].to_string();
-    assert!(message.contains("HTTP_BODY_READ_TIMEOUT_SECONDS"), "{message}");
+    assert!(
+        message.contains("HTTP_BODY_READ_TIMEOUT_SECONDS"),
+        "{message}"
+    );
     assert_eq!(response.headers["connection"], "close");
     assert!(
         answered_after >= Duration::from_secs(60) && answered_after < Duration::from_secs(61),
@@ -188,7 +191,10 @@ async fn the_connection_cap_holds_and_health_still_answers() {
             break;
         }
         assert_eq!(response.status, 503);
-        assert!(Instant::now() < deadline, "the freed place was never reused");
+        assert!(
+            Instant::now() < deadline,
+            "the freed place was never reused"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

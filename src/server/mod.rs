@@ -83,7 +83,13 @@ impl Default for ServerSettings {
 
 /// Serves `router` on `listener` with default limits until Ctrl-C or SIGTERM.
 pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
-    serve_with(listener, router, ServerSettings::default(), shutdown_signal()).await
+    serve_with(
+        listener,
+        router,
+        ServerSettings::default(),
+        shutdown_signal(),
+    )
+    .await
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then shuts down gracefully: no new
@@ -163,7 +169,9 @@ impl Server {
             tokio::spawn(overflow::serve_connection(
                 tcp,
                 self.router.clone(),
-                self.settings.header_read_timeout.min(OVERFLOW_HEADER_READ_TIMEOUT),
+                self.settings
+                    .header_read_timeout
+                    .min(OVERFLOW_HEADER_READ_TIMEOUT),
                 permit,
             ));
         }

@@ -94,7 +94,10 @@ impl RawResponse {
     pub fn openai_error_code(&self) -> String {
         let json = self.json();
         let error = &json["error"];
-        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{json}");
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{json}"
+        );
         assert!(error["type"].is_string(), "{json}");
         assert!(error.get("param").is_some(), "{json}");
         error["code"].as_str().unwrap_or_default().to_string()
@@ -119,7 +122,14 @@ pub async fn read_response(stream: &mut TcpStream) -> RawResponse {
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let mut lines = head.split("\r\n");
-    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: HashMap<String, String> = lines
         .filter_map(|l| l.split_once(": "))
         .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
@@ -252,4 +262,3 @@ pub async fn free_port() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     listener.local_addr().unwrap().port()
 }
-
