@@ -17,6 +17,10 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+/// The two tests run one after the other: the leak test's load would distort the isolation
+/// test's latencies.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Slowest answer allowed to `/health` or a one-word chat while 20 streams are in flight. The
 /// streams last 4 s each, so a server that made fast requests wait behind them would exceed
 /// it many times over; the margin covers a debug build on a busy 2-core machine.
@@ -61,6 +65,7 @@ fn summary(latencies: &[Duration]) -> (Duration, Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_streams_do_not_slow_health_or_a_fast_chat() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let gw = common::start().await;
     let (health_idle, chat_idle) = fast_latencies(&gw, 20).await;
 
@@ -176,6 +181,7 @@ async fn round(http: &reqwest::Client, base: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_stays_flat_over_rounds_of_requests() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let gw = raw_http::Binary::start(&[("RUST_LOG", "warn")]).await;
     let pid = gw.child.id().unwrap();
     let http = common::http_client();

@@ -2,8 +2,8 @@
 //! byte of the response body and the total time. Never bodies, headers or keys.
 //!
 //! The line is written when the response body ends, so a stream is timed to its last event,
-//! not to its headers. A body dropped before its end (the client went away) is logged with
-//! `complete=false`.
+//! not to its headers. A body dropped before its end (the client went away, or the local
+//! server ended the stream at shutdown) is logged with `complete=false`.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -110,7 +110,8 @@ impl Drop for LoggedBody {
     fn drop(&mut self) {
         if let Some(line) = self.line.take() {
             // hyper never polls a body it knows is empty (a 204, a HEAD request's): complete.
-            // Any other body dropped before its end means the client left first.
+            // Any other body dropped before its end was cut: the client left, or the server
+            // ended the stream at shutdown.
             let complete = self.inner.is_end_stream();
             line.write(complete);
         }
