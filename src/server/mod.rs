@@ -213,6 +213,8 @@ impl Server {
             Ok(response) => response,
             Err(never) => match never {},
         };
+        // The router saw the body fail and answered 400 (its access line says so); the
+        // client gets the 408 that says what happened.
         if timed_out.get() {
             tracing::info!(%method, path, status = 408, "request body timed out");
             return body_timeout::timeout_response(self.settings.body_read_timeout);
