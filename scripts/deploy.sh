@@ -36,11 +36,9 @@ fi
 
 # cargo-lambda and the Rust target, which sam build's rust-cargolambda method calls.
 ARCH="$arch" scripts/lambda-build.sh --tools-only
-for dir in "$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)" \
-  "$(python3 -m site --user-base 2>/dev/null)/bin"; do
-  [ -d "$dir" ] && PATH="$PATH:$dir"
-done
-export PATH
+# lambda-build.sh may have installed cargo-lambda into the repository's .venv.
+source scripts/venv.sh
+use_venv
 
 # Building Rust with cargo-lambda is a SAM CLI beta feature.
 export SAM_CLI_BETA_RUST_CARGO_LAMBDA=1

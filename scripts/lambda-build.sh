@@ -21,23 +21,15 @@ case "$ARCH" in
     ;;
 esac
 
-# pip may put cargo-lambda in a scripts directory that is not on PATH yet.
-for dir in "$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)" \
-  "$(python3 -m site --user-base 2>/dev/null)/bin"; do
-  [ -d "$dir" ] && PATH="$PATH:$dir"
-done
-export PATH
-
+# cargo-lambda from PyPI (it brings zig), installed into the repository's .venv unless one is
+# already on PATH.
+source scripts/venv.sh
+use_venv
 if ! cargo lambda --version >/dev/null 2>&1; then
-  echo "lambda-build: cargo-lambda not found; installing it: python3 -m pip install cargo-lambda"
-  if ! python3 -m pip install --quiet cargo-lambda; then
+  echo "lambda-build: cargo-lambda not found; installing it into .venv (pip install -r scripts/lambda-requirements.txt)"
+  if ! use_venv scripts/lambda-requirements.txt || ! cargo lambda --version >/dev/null 2>&1; then
     echo "lambda-build: could not install cargo-lambda. Install it yourself (pip install cargo-lambda," >&2
     echo "  brew install cargo-lambda/tap/cargo-lambda, or see https://www.cargo-lambda.info/guide/installation.html)." >&2
-    exit 1
-  fi
-  hash -r
-  if ! cargo lambda --version >/dev/null 2>&1; then
-    echo "lambda-build: cargo-lambda was installed but 'cargo lambda' is not on PATH; add pip's scripts directory to PATH." >&2
     exit 1
   fi
 fi

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # `make test`: everything CI runs, on a fresh machine. Installs the Python and Node test
-# dependencies, builds the workspace once (debug) and reuses that build for every suite.
+# dependencies inside the repository (Python: the `.venv/` of scripts/venv.sh; Node:
+# tests/clients/node/node_modules), builds the workspace once (debug) and reuses that build for
+# every suite. Nothing is installed globally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/venv.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
 step "test dependencies (PyPI, npm)"
-python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+# pytest, the OpenAI client libraries, moto (the Rust key-store tests start `moto_server`) and
+# cfn-lint, all in .venv, whose bin/ now leads PATH for every step below.
+use_venv tests/requirements.txt
 if [ -f tests/clients/node/package.json ]; then
   (cd tests/clients/node && { [ -f package-lock.json ] && npm ci --silent --no-audit --no-fund || npm install --silent --no-audit --no-fund; })
 fi
@@ -17,8 +22,7 @@ unset AWS_BEARER_TOKEN_BEDROCK AWS_PROFILE AWS_ENDPOINT_URL || true
 step "format and lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-# cfn-lint comes from tests/requirements.txt; pip may put it outside PATH, so ask Python.
-python3 -c 'import sys; from cfnlint.runner import main; sys.argv = ["cfn-lint", "template.yaml"]; sys.exit(main())'
+cfn-lint template.yaml
 
 step "build (debug, once)"
 cargo build --workspace --bins --tests --locked
@@ -27,7 +31,7 @@ step "Rust unit and integration tests"
 cargo test --workspace --locked
 
 step "OpenAI Python SDK against the local server"
-python3 -m pytest tests/clients/python -q
+python -m pytest tests/clients/python -q
 
 if [ -f tests/clients/node/package.json ]; then
   step "OpenAI Node SDK against the local server"

@@ -6,11 +6,13 @@
 //! and AWS Lambda behind an ALB or a streaming Function URL ([`lambda`]).
 //!
 //! Layout: `openai` (wire types), `translate` (the pure core), `capabilities` (per-model
-//! table), `bedrock` (the SDK seam), `auth`, `config`, `routes` (thin handlers), `app`.
+//! table), `bedrock` (the SDK seam), `cache` (the refresh cache behind `auth` and `catalog`),
+//! `auth`, `config`, `routes` (thin handlers), `app`.
 
 pub mod app;
 pub mod auth;
 pub mod bedrock;
+pub mod cache;
 pub mod capabilities;
 pub mod catalog;
 pub mod config;

@@ -45,7 +45,7 @@ impl AppState {
         )
         .with_miss_refresh_interval(config.api_key_miss_refresh);
         let image_fetcher = Arc::new(ImageFetcher::new(&config));
-        let catalog = Arc::new(Catalog::new(config.models_cache));
+        let catalog = Arc::new(Catalog::new(bedrock.clone(), config.models_cache));
         AppState {
             config: Arc::new(config),
             bedrock,

@@ -324,7 +324,7 @@ async fn a_mid_stream_bedrock_error_ends_the_stream_with_an_error_event() {
     let gw = common::start().await;
     let mut body = user(MODEL, "some words before [[fault:midstream]] the failure");
     body["stream"] = json!(true);
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let (status, events) = gw.chat_stream(body).await;
     assert_eq!(status, 200);
     assert!(started.elapsed().as_secs() < 10, "no hang");

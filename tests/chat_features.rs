@@ -785,7 +785,7 @@ async fn each_mid_stream_exception_maps_to_its_status() {
 #[tokio::test]
 async fn a_stream_that_goes_quiet_is_ended_with_a_timeout_event() {
     let gw = common::start_with(&[("STREAM_IDLE_TIMEOUT_SECONDS", "1")], Default::default()).await;
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let (status, events) = gw
         .chat_stream(stream(user(MODEL, "slow words here [[slowstream:2500]]")))
         .await;

@@ -397,7 +397,7 @@ async fn large_batches_are_split_and_kept_in_order() {
 async fn calls_run_at_most_eight_at_a_time() {
     let gw = common::start().await;
     let texts: Vec<String> = (0..24).map(|i| format!("slow {i} [[delay:300]]")).collect();
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let (status, body) = embed(&gw, json!({"model": TITAN_V2, "input": texts})).await;
     assert_eq!(status, 200, "{body}");
     let log = invoke_log(&gw).await;

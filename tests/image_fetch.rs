@@ -8,7 +8,8 @@ mod common;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use bedrock_emulator::EmulatorConfig;
 use bedrock_gateway::config::Config;

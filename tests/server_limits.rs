@@ -216,7 +216,7 @@ async fn past_the_overflow_connections_new_ones_are_closed_unanswered() {
     }
     let mut extra = gw.connect().await;
     let _ = extra.write_all(HEALTH).await;
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let answer = tokio::time::timeout(Duration::from_secs(1), read_until_closed(&mut extra))
         .await
         .expect("closed at once");

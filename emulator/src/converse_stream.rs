@@ -285,7 +285,7 @@ mod tests {
     use crate::event_stream::StreamException;
     use crate::reply::{Reply, StopReason};
     use crate::usage::Usage;
-    use std::time::Instant;
+    use tokio::time::Instant;
 
     fn answer(blocks: Vec<OutputBlock>, interruption: Option<StreamException>) -> Answer {
         Answer {

@@ -2,7 +2,8 @@
 //! model id and a request body into a planned answer, or into the error
 //! Bedrock would give. The handlers only render the answer.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use serde_json::{Map, Value, json};
 

@@ -10,77 +10,34 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bedrock_emulator::EmulatorConfig;
+use clap::Parser;
 
-const USAGE: &str =
-    "usage: bedrock-emulator [--host HOST] [--port PORT] [--token-delay-ms MS] [--no-fragment]";
-
-/// Where and how to serve.
-#[derive(Debug, PartialEq, Eq)]
+/// A strict local emulator of Amazon Bedrock's wire protocols (Converse, ConverseStream,
+/// InvokeModel, the model listings), for tests and offline use. Flags win over the environment.
+#[derive(Debug, Parser, PartialEq, Eq)]
+#[command(name = "bedrock-emulator")]
 struct Options {
+    /// Address to listen on.
+    #[arg(long, env = "EMULATOR_HOST", default_value = "127.0.0.1")]
     host: String,
+    /// Port to listen on (0 picks a free one; the announced line says which).
+    #[arg(long, env = "EMULATOR_PORT", default_value_t = 4010)]
     port: u16,
-    config: EmulatorConfig,
+    /// Delay before each streamed token, in milliseconds (a slow model).
+    #[arg(long, env = "EMULATOR_TOKEN_DELAY_MS", default_value_t = 0)]
+    token_delay_ms: u64,
+    /// Write each event-stream frame whole instead of in small pieces.
+    #[arg(long)]
+    no_fragment: bool,
 }
 
-/// What the command line asks for.
-#[derive(Debug, PartialEq, Eq)]
-enum Command {
-    Serve(Options),
-    Help,
-}
-
-fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
-    value
-        .parse()
-        .map_err(|_| format!("invalid value for {name}: {value:?}"))
-}
-
-/// Parses flags over the environment's defaults.
-fn parse_command(
-    args: impl IntoIterator<Item = String>,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<Command, String> {
-    let mut options = Options {
-        host: env("EMULATOR_HOST").unwrap_or_else(|| "127.0.0.1".to_string()),
-        port: match env("EMULATOR_PORT") {
-            Some(port) => parse_number("EMULATOR_PORT", &port)?,
-            None => 4010,
-        },
-        config: EmulatorConfig {
-            token_delay: match env("EMULATOR_TOKEN_DELAY_MS") {
-                Some(ms) => Duration::from_millis(parse_number("EMULATOR_TOKEN_DELAY_MS", &ms)?),
-                None => Duration::ZERO,
-            },
-            fragment_frames: true,
-        },
-    };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline_value) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_string(), Some(value.to_string()))
-            }
-            _ => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline_value
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--host" => options.host = value()?,
-            "--port" => options.port = parse_number("--port", &value()?)?,
-            "--token-delay-ms" => {
-                options.config.token_delay =
-                    Duration::from_millis(parse_number("--token-delay-ms", &value()?)?)
-            }
-            "--no-fragment" if inline_value.is_none() => options.config.fragment_frames = false,
-            "-h" | "--help" => return Ok(Command::Help),
-            _ => return Err(format!("unknown argument: {arg}")),
+impl Options {
+    fn config(&self) -> EmulatorConfig {
+        EmulatorConfig {
+            token_delay: Duration::from_millis(self.token_delay_ms),
+            fragment_frames: !self.no_fragment,
         }
     }
-    Ok(Command::Serve(options))
 }
 
 #[tokio::main]
@@ -93,24 +50,20 @@ async fn main() -> ExitCode {
         )
         .init();
 
-    let options = match parse_command(std::env::args().skip(1), |name| std::env::var(name).ok()) {
-        Ok(Command::Serve(options)) => options,
-        Ok(Command::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("bedrock-emulator: {message} ({USAGE})");
-            return ExitCode::from(2);
-        }
-    };
+    // Usage errors exit with status 2 and the usage line; --help prints the flags.
+    let options = Options::parse();
 
     let listener = match tokio::net::TcpListener::bind((options.host.as_str(), options.port)).await
     {
         Ok(listener) => listener,
         Err(error) => {
+            let hint = if error.kind() == std::io::ErrorKind::AddrInUse {
+                " (another program uses this port: pick another with EMULATOR_PORT=... or --port)"
+            } else {
+                ""
+            };
             eprintln!(
-                "bedrock-emulator: cannot listen on {}:{}: {error}",
+                "bedrock-emulator: cannot listen on {}:{}: {error}{hint}",
                 options.host, options.port
             );
             return ExitCode::FAILURE;
@@ -132,7 +85,7 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
 
-    let app = bedrock_emulator::router(options.config);
+    let app = bedrock_emulator::router(options.config());
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -152,31 +105,35 @@ async fn main() -> ExitCode {
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Command, String> {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        parse_command(args.iter().map(|a| a.to_string()), move |name| {
-            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-        })
+    /// Parses `args` over an environment holding only `env` (clap reads `std::env`, so the
+    /// variables are set for the duration of the parse; the tests that set any run serially).
+    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Options, clap::Error> {
+        static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = ENV.lock().unwrap_or_else(|e| e.into_inner());
+        const NAMES: [&str; 3] = ["EMULATOR_HOST", "EMULATOR_PORT", "EMULATOR_TOKEN_DELAY_MS"];
+        // SAFETY: the lock above serialises every test that touches these variables, and
+        // nothing else in this test binary reads them.
+        unsafe {
+            NAMES.iter().for_each(|name| std::env::remove_var(name));
+            env.iter().for_each(|(k, v)| std::env::set_var(k, v));
+        }
+        let parsed = Options::try_parse_from(
+            std::iter::once("bedrock-emulator").chain(args.iter().copied()),
+        );
+        unsafe { NAMES.iter().for_each(|name| std::env::remove_var(name)) };
+        parsed
     }
 
     #[test]
     fn defaults() {
-        assert_eq!(
-            parse(&[], &[]),
-            Ok(Command::Serve(Options {
-                host: "127.0.0.1".into(),
-                port: 4010,
-                config: EmulatorConfig::default(),
-            }))
-        );
+        let options = parse(&[], &[]).expect("parses");
+        assert_eq!((options.host.as_str(), options.port), ("127.0.0.1", 4010));
+        assert_eq!(options.config(), EmulatorConfig::default());
     }
 
     #[test]
     fn flags_override_environment() {
-        let Ok(Command::Serve(options)) = parse(
+        let options = parse(
             &[
                 "--port=5000",
                 "--token-delay-ms",
@@ -186,23 +143,27 @@ mod tests {
                 "0.0.0.0",
             ],
             &[("EMULATOR_PORT", "6000"), ("EMULATOR_TOKEN_DELAY_MS", "3")],
-        ) else {
-            panic!("should parse");
-        };
+        )
+        .expect("parses");
         assert_eq!(options.port, 5000);
         assert_eq!(options.host, "0.0.0.0");
-        assert_eq!(options.config.token_delay, Duration::from_millis(7));
-        assert!(!options.config.fragment_frames);
+        assert_eq!(options.config().token_delay, Duration::from_millis(7));
+        assert!(!options.config().fragment_frames);
     }
 
     #[test]
     fn environment_is_used() {
-        let Ok(Command::Serve(options)) =
-            parse(&[], &[("EMULATOR_PORT", "6000"), ("EMULATOR_HOST", "::1")])
-        else {
-            panic!("should parse");
-        };
+        let options = parse(
+            &[],
+            &[
+                ("EMULATOR_PORT", "6000"),
+                ("EMULATOR_HOST", "::1"),
+                ("EMULATOR_TOKEN_DELAY_MS", "3"),
+            ],
+        )
+        .expect("parses");
         assert_eq!((options.host.as_str(), options.port), ("::1", 6000));
+        assert_eq!(options.config().token_delay, Duration::from_millis(3));
     }
 
     #[test]
@@ -212,6 +173,7 @@ mod tests {
         assert!(parse(&["--bogus"], &[]).is_err());
         assert!(parse(&[], &[("EMULATOR_PORT", "99999")]).is_err());
         assert!(parse(&["--no-fragment=1"], &[]).is_err());
-        assert_eq!(parse(&["--help"], &[]), Ok(Command::Help));
+        let help = parse(&["--help"], &[]).expect_err("help is an early exit");
+        assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
     }
 }

@@ -3,7 +3,8 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 use aws_sdk_bedrockruntime::types::{InferenceConfiguration, StopReason};
 use axum::body::Body;

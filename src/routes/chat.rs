@@ -34,10 +34,7 @@ pub async fn chat_completions(
         ));
     }
     let model_id = state.config.chat_model_id(&req.model);
-    state
-        .catalog
-        .check(&state.bedrock.control, &model_id)
-        .await?;
+    state.catalog.check(&model_id).await?;
     let caps = capabilities(&model_id);
     if caps.embedding {
         return Err(ApiError::invalid_param(

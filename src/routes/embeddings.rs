@@ -42,10 +42,7 @@ pub async fn embeddings(
     let input = req.input()?;
 
     let model_id = state.config.embedding_model_id(&req.model);
-    state
-        .catalog
-        .check(&state.bedrock.control, &model_id)
-        .await?;
+    state.catalog.check(&model_id).await?;
     let family = resolve_family(&state, &model_id).await?;
     let options = req.options(family)?;
     if came_through_alb(&extensions) {
@@ -146,10 +143,7 @@ async fn resolve_family(state: &AppState, model_id: &str) -> Result<&'static Fam
         return Ok(family);
     }
     if model_id.starts_with("arn:")
-        && let Some(base) = state
-            .catalog
-            .underlying_model(&state.bedrock.control, model_id)
-            .await
+        && let Some(base) = state.catalog.underlying_model(model_id).await
         && let Some(family) = family_of(&base)
     {
         return Ok(family);

@@ -21,7 +21,7 @@ pub struct ModelList<'a> {
 }
 
 pub async fn list_models(State(state): State<AppState>) -> Response {
-    match state.catalog.snapshot(&state.bedrock.control).await {
+    match state.catalog.snapshot().await {
         Ok(snapshot) => Json(ModelList {
             object: "list",
             data: &snapshot.models,
@@ -37,7 +37,7 @@ pub async fn retrieve_model(State(state): State<AppState>, Path(id): Path<String
     if id.is_empty() {
         return ApiError::not_found("Name a model: GET /api/v1/models/{id}.").into_response();
     }
-    match state.catalog.find(&state.bedrock.control, id).await {
+    match state.catalog.find(id).await {
         Ok(entry) => Json(entry).into_response(),
         Err(err) => err.into_response(),
     }

@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -32,14 +33,13 @@ CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.t
 
 @pytest.fixture(scope="module", autouse=True)
 def tiktoken_vocabulary(tmp_path_factory):
-    metadata = subprocess.run(
-        ["cargo", "metadata", "--format-version", "1", "--offline"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        check=True,
-        text=True,
+    # Only the host's packages: the build that ran before the tests downloaded exactly those, so
+    # this works offline on a fresh machine (plain `cargo metadata` wants every platform's).
+    host = re.search(r"^host: (\S+)$", run(["rustc", "-vV"]), re.M).group(1)
+    metadata = run(
+        ["cargo", "metadata", "--format-version", "1", "--offline", "--locked", "--filter-platform", host]
     )
-    package = next(p for p in json.loads(metadata.stdout)["packages"] if p["name"] == "tiktoken-rs")
+    package = next(p for p in json.loads(metadata)["packages"] if p["name"] == "tiktoken-rs")
     source = Path(package["manifest_path"]).parent / "assets" / "cl100k_base.tiktoken"
     cache = tmp_path_factory.mktemp("tiktoken-cache")
     shutil.copy(source, cache / hashlib.sha1(CL100K_URL.encode()).hexdigest())
@@ -50,6 +50,14 @@ def tiktoken_vocabulary(tmp_path_factory):
         os.environ.pop("TIKTOKEN_CACHE_DIR", None)
     else:
         os.environ["TIKTOKEN_CACHE_DIR"] = previous
+
+
+def run(command: list[str]) -> str:
+    """The command's stdout; its stderr in the failure message when it fails."""
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.fail(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return done.stdout
 
 
 def embedder(base_url: str, api_key: str, **kwargs) -> OpenAIEmbeddings:

@@ -1,25 +1,17 @@
-//! The seam to Amazon Bedrock: the SDK clients, and the only code that calls them.
-//!
-//! Handlers hand over a [`ConverseInput`] built by the pure translation core and get Bedrock's
-//! answer or an [`ApiError`] already mapped for OpenAI clients. Endpoints come from the SDK's
-//! standard variables (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL_BEDROCK`), which
-//! is how tests and `make run` put the local emulator in Bedrock's place.
+//! Bedrock Runtime calls: Converse, ConverseStream and InvokeModel, with errors already mapped
+//! for OpenAI clients.
 
-use std::time::Duration;
-
-use aws_config::SdkConfig;
-use aws_sdk_bedrockruntime::config::timeout::TimeoutConfig;
+use aws_sdk_bedrockruntime::error::SdkError;
 use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver;
 use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 use aws_sdk_bedrockruntime::types::error::ConverseStreamOutputError;
 
+use super::Bedrock;
 use crate::embeddings::token_count::InputTokenCount;
 use crate::error::ApiError;
 use crate::translate::ConverseInput;
-use aws_sdk_bedrockruntime::error::SdkError;
-
 use crate::translate::errors::{from_bedrock_code, from_sdk_error};
 
 /// Sets every field of a [`ConverseInput`] but the guardrail on a Converse or ConverseStream
@@ -41,30 +33,7 @@ macro_rules! with_converse_input {
     }};
 }
 
-/// Bedrock clients shared by all requests (cheap to clone).
-#[derive(Clone, Debug)]
-pub struct Bedrock {
-    pub runtime: aws_sdk_bedrockruntime::Client,
-    pub control: aws_sdk_bedrock::Client,
-}
-
 impl Bedrock {
-    /// Clients from the shared SDK configuration; `timeout` bounds a non-streaming call.
-    pub fn new(sdk: &SdkConfig, timeout: Duration) -> Self {
-        let runtime_config = aws_sdk_bedrockruntime::config::Builder::from(sdk)
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_timeout(timeout)
-                    .build(),
-            )
-            .build();
-        Bedrock {
-            runtime: aws_sdk_bedrockruntime::Client::from_conf(runtime_config),
-            control: aws_sdk_bedrock::Client::new(sdk),
-        }
-    }
-
     /// One Converse call.
     pub async fn converse(&self, input: ConverseInput) -> Result<ConverseOutput, ApiError> {
         let guardrail = input.guardrail_config.clone();

@@ -1,0 +1,279 @@
+//! One listing of Bedrock's models, as the gateway reads it: what `GET /models` shows, every id
+//! Bedrock knows, and the foundation model behind each inference profile. Built from the
+//! listing calls' answers ([`ModelListing`]), without I/O.
+//!
+//! Listed: foundation models that are ACTIVE, answer in TEXT or EMBEDDING and can be invoked
+//! by their bare id (ON_DEMAND; a model reachable only through an INFERENCE_PROFILE shows up as
+//! its profiles); ACTIVE system-defined profiles (by id) and application profiles (by ARN, the
+//! form Bedrock invokes them by). Known, for the check: every id either listing returned,
+//! whatever its status.
+
+use std::collections::{HashMap, HashSet};
+
+use aws_sdk_bedrock::types::{
+    FoundationModelSummary, InferenceProfileSummary, InferenceProfileType,
+};
+use serde::Serialize;
+
+use crate::bedrock::ModelListing;
+
+/// One entry of `GET /models`, in OpenAI's shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelEntry {
+    pub id: String,
+    pub object: &'static str,
+    /// Unix seconds: an inference profile's creation time; 0 for foundation models, which
+    /// Bedrock lists without a date.
+    pub created: i64,
+    pub owned_by: String,
+}
+
+/// One listing of Bedrock's models.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// What `GET /models` shows, sorted by id.
+    pub models: Vec<ModelEntry>,
+    /// Every id and ARN Bedrock reported.
+    known: HashSet<String>,
+    /// Inference profile id or ARN -> the foundation model id it routes to.
+    underlying: HashMap<String, String>,
+}
+
+impl Snapshot {
+    /// The snapshot of one listing.
+    pub fn from_listing(listing: &ModelListing) -> Self {
+        Snapshot::build(&listing.models, &listing.profiles)
+    }
+
+    /// Builds the snapshot from ListFoundationModels and ListInferenceProfiles results.
+    pub fn build(models: &[FoundationModelSummary], profiles: &[InferenceProfileSummary]) -> Self {
+        let mut snapshot = Snapshot::default();
+        let mut providers: HashMap<&str, String> = HashMap::new();
+        for model in models {
+            let owner = owner_name(model.provider_name());
+            snapshot.known.insert(model.model_id().to_string());
+            snapshot.known.insert(model.model_arn().to_string());
+            providers.insert(model.model_id(), owner.clone());
+            if is_listed_model(model) {
+                snapshot.models.push(ModelEntry {
+                    id: model.model_id().to_string(),
+                    object: "model",
+                    created: 0,
+                    owned_by: owner,
+                });
+            }
+        }
+        for profile in profiles {
+            let id = profile.inference_profile_id();
+            let arn = profile.inference_profile_arn();
+            snapshot.known.insert(id.to_string());
+            snapshot.known.insert(arn.to_string());
+            let base = foundation_model_of(profile.models().iter().filter_map(|m| m.model_arn()));
+            if let Some(base) = &base {
+                snapshot.underlying.insert(id.to_string(), base.clone());
+                snapshot.underlying.insert(arn.to_string(), base.clone());
+            }
+            if profile.status().as_str() != "ACTIVE" {
+                continue;
+            }
+            let application = *profile.r#type() == InferenceProfileType::Application;
+            let owned_by = if application {
+                // arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID
+                arn.split(':').nth(4).unwrap_or("account").to_string()
+            } else {
+                base.as_deref()
+                    .and_then(|base| providers.get(base).cloned())
+                    .unwrap_or_else(|| "bedrock".to_string())
+            };
+            snapshot.models.push(ModelEntry {
+                id: if application { arn } else { id }.to_string(),
+                object: "model",
+                created: profile.created_at().map_or(0, |t| t.secs()),
+                owned_by,
+            });
+        }
+        snapshot.models.sort_by(|a, b| a.id.cmp(&b.id));
+        snapshot.models.dedup_by(|a, b| a.id == b.id);
+        snapshot
+    }
+
+    /// Whether Bedrock listed `model_id` (any status).
+    pub fn knows(&self, model_id: &str) -> bool {
+        self.known.contains(model_id)
+    }
+
+    /// The `GET /models` entry with this id.
+    pub fn entry(&self, id: &str) -> Option<&ModelEntry> {
+        self.models.iter().find(|entry| entry.id == id)
+    }
+
+    /// The foundation model an inference profile (id or ARN) routes to.
+    pub fn underlying_model(&self, profile: &str) -> Option<&str> {
+        self.underlying.get(profile).map(String::as_str)
+    }
+}
+
+/// The foundation model id in the first foundation-model ARN of a profile's models (a
+/// cross-region profile names the same model once per region).
+pub(super) fn foundation_model_of<'a>(
+    model_arns: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    model_arns
+        .into_iter()
+        .find_map(|model_arn| model_arn.rsplit_once("foundation-model/"))
+        .map(|(_, base)| base.to_string())
+}
+
+fn is_listed_model(model: &FoundationModelSummary) -> bool {
+    let active = model
+        .model_lifecycle()
+        .is_none_or(|lifecycle| lifecycle.status().as_str() == "ACTIVE");
+    let output = model
+        .output_modalities()
+        .iter()
+        .any(|m| matches!(m.as_str(), "TEXT" | "EMBEDDING"));
+    // A model offered only through INFERENCE_PROFILE cannot be invoked by its bare id; its
+    // profiles are listed instead.
+    let on_demand = model
+        .inference_types_supported()
+        .iter()
+        .any(|t| t.as_str() == "ON_DEMAND");
+    active && output && on_demand
+}
+
+/// `owned_by` from a provider name: `Mistral AI` -> `mistral-ai`.
+fn owner_name(provider: Option<&str>) -> String {
+    match provider.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(provider) => provider.to_ascii_lowercase().replace(' ', "-"),
+        None => "bedrock".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_bedrock::primitives::DateTime;
+    use aws_sdk_bedrock::types::{
+        FoundationModelLifecycle, FoundationModelLifecycleStatus, InferenceProfileModel,
+        InferenceProfileStatus, InferenceType, ModelModality,
+    };
+
+    fn model(
+        id: &str,
+        output: ModelModality,
+        types: &[&str],
+        status: &str,
+    ) -> FoundationModelSummary {
+        let mut builder = FoundationModelSummary::builder()
+            .model_arn(format!("arn:aws:bedrock:us-east-1::foundation-model/{id}"))
+            .model_id(id)
+            .provider_name("Mistral AI")
+            .output_modalities(output)
+            .model_lifecycle(
+                FoundationModelLifecycle::builder()
+                    .status(FoundationModelLifecycleStatus::from(status))
+                    .build()
+                    .unwrap(),
+            );
+        for t in types {
+            builder = builder.inference_types_supported(InferenceType::from(*t));
+        }
+        builder.build().unwrap()
+    }
+
+    fn profile(
+        id: &str,
+        arn: &str,
+        kind: InferenceProfileType,
+        base: &str,
+    ) -> InferenceProfileSummary {
+        InferenceProfileSummary::builder()
+            .inference_profile_name(id)
+            .inference_profile_id(id)
+            .inference_profile_arn(arn)
+            .models(
+                InferenceProfileModel::builder()
+                    .model_arn(format!(
+                        "arn:aws:bedrock:us-west-2::foundation-model/{base}"
+                    ))
+                    .build(),
+            )
+            .status(InferenceProfileStatus::Active)
+            .r#type(kind)
+            .created_at(DateTime::from_secs(1_724_716_800))
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn lists_what_clients_can_invoke_and_knows_everything() {
+        let snapshot = Snapshot::build(
+            &[
+                model(
+                    "mistral.large",
+                    ModelModality::Text,
+                    &["ON_DEMAND"],
+                    "ACTIVE",
+                ),
+                model(
+                    "mistral.only-profile",
+                    ModelModality::Text,
+                    &["INFERENCE_PROFILE"],
+                    "ACTIVE",
+                ),
+                model("mistral.old", ModelModality::Text, &["ON_DEMAND"], "LEGACY"),
+                model(
+                    "mistral.painter",
+                    ModelModality::Image,
+                    &["ON_DEMAND"],
+                    "ACTIVE",
+                ),
+                model(
+                    "mistral.provisioned",
+                    ModelModality::Embedding,
+                    &["PROVISIONED"],
+                    "ACTIVE",
+                ),
+            ],
+            &[
+                profile(
+                    "us.mistral.large",
+                    "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.mistral.large",
+                    InferenceProfileType::SystemDefined,
+                    "mistral.large",
+                ),
+                profile(
+                    "team1",
+                    "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/team1",
+                    InferenceProfileType::Application,
+                    "mistral.large",
+                ),
+            ],
+        );
+        let ids: Vec<&str> = snapshot.models.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/team1",
+                "mistral.large",
+                "us.mistral.large",
+            ]
+        );
+        // Reachable only through a profile: known (Bedrock decides), not listed.
+        assert!(snapshot.knows("mistral.only-profile"));
+        assert!(snapshot.knows("mistral.old"));
+        assert!(snapshot.knows("mistral.painter"));
+        assert!(!snapshot.knows("mistral.typo"));
+        let profile = snapshot.entry("us.mistral.large").unwrap();
+        assert_eq!(profile.owned_by, "mistral-ai");
+        assert_eq!(profile.created, 1_724_716_800);
+        let app = &snapshot.models[0];
+        assert_eq!(app.owned_by, "111122223333");
+        assert_eq!(
+            snapshot.underlying_model(
+                "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/team1"
+            ),
+            Some("mistral.large")
+        );
+    }
+}
