@@ -50,10 +50,13 @@ workdir="$(mktemp -d)"
 pids=()
 cleanup() {
   trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    # Give an open stream a moment to finish, then insist.
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  # The gateway (started last) first, the emulator after it: the gateway's graceful shutdown lets
+  # open streams finish (SHUTDOWN_GRACE_SECONDS, 10 s by default) and needs Bedrock meanwhile.
+  local i pid
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    pid="${pids[$i]}"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
   rm -rf "$workdir"

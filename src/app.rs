@@ -4,8 +4,6 @@
 //! `<alb>/api` + `/v1/...` produce) and, for clients configured with a bare `/v1`, under `/v1`
 //! too. Anything unknown gets an OpenAI-style 404/405, never an empty or HTML body.
 
-use tokio::time::Instant;
-
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, header};
@@ -19,6 +17,8 @@ use crate::auth::bearer_token;
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
+
+mod access_log;
 
 /// The gateway's router, state applied.
 pub fn router(state: AppState) -> Router {
@@ -40,7 +40,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_request_bytes))
         .layer(cors(&state.config.cors_allowed_origins))
-        .layer(middleware::from_fn(access_log))
+        .layer(middleware::from_fn(access_log::access_log))
         .with_state(state)
 }
 
@@ -87,22 +87,6 @@ async fn require_api_key(State(state): State<AppState>, request: Request, next: 
         Ok(()) => next.run(request).await,
         Err(err) => err.into_response(),
     }
-}
-
-/// One line per request: method, path, status, time. Never bodies, headers or keys.
-async fn access_log(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let response = next.run(request).await;
-    tracing::info!(
-        %method,
-        path,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    response
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {

@@ -56,6 +56,21 @@ pub struct Config {
     /// `IMAGE_FETCH_ALLOW_HOSTS`: development and tests only; exact `host:port` pairs (normalised
     /// as the URL parser writes them) that image downloads may reach despite the address policy.
     pub image_fetch_allow_hosts: Vec<String>,
+
+    // The local HTTP server (src/server), not used on Lambda.
+    /// `HTTP_HEADER_READ_TIMEOUT_SECONDS`: time a client has to send a request's line and
+    /// headers, counted from the connection's start or the end of the previous response; so it
+    /// is also how long an idle keep-alive connection stays open (default 10).
+    pub http_header_read_timeout: Duration,
+    /// `HTTP_BODY_READ_TIMEOUT_SECONDS`: time a client has to send a whole request body, counted
+    /// from the end of its headers (default 60).
+    pub http_body_read_timeout: Duration,
+    /// `MAX_CONNECTIONS`: client connections served at once; more get a short-lived connection
+    /// that answers `/health` and a 503 for everything else (default 256).
+    pub max_connections: usize,
+    /// `SHUTDOWN_GRACE_SECONDS`: on Ctrl-C or SIGTERM, how long requests in flight may take to
+    /// finish before open streams are ended with a `server_shutting_down` error (default 10).
+    pub shutdown_grace: Duration,
 }
 
 /// A configuration error: one line saying which variable is wrong and what it should be.
@@ -156,6 +171,18 @@ impl Config {
                 None => Vec::new(),
                 Some(list) => parse_host_ports(&list)?,
             },
+            http_header_read_timeout: Duration::from_secs(parse_positive(
+                &get,
+                "HTTP_HEADER_READ_TIMEOUT_SECONDS",
+                10,
+            )?),
+            http_body_read_timeout: Duration::from_secs(parse_positive(
+                &get,
+                "HTTP_BODY_READ_TIMEOUT_SECONDS",
+                60,
+            )?),
+            max_connections: parse_positive(&get, "MAX_CONNECTIONS", 256)?,
+            shutdown_grace: Duration::from_secs(parse_number(&get, "SHUTDOWN_GRACE_SECONDS", 10)?),
         })
     }
 
@@ -312,6 +339,25 @@ mod tests {
             c.embedding_model_id("text-embedding-3-small"),
             FALLBACK_EMBEDDING_MODEL
         );
+    }
+
+    #[test]
+    fn local_server_settings() {
+        let c = config(&[("API_KEY", "k")]).unwrap();
+        assert_eq!(c.http_header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.http_body_read_timeout, Duration::from_secs(60));
+        assert_eq!(c.max_connections, 256);
+        assert_eq!(c.shutdown_grace, Duration::from_secs(10));
+        let c = config(&[("API_KEY", "k"), ("SHUTDOWN_GRACE_SECONDS", "0")]).unwrap();
+        assert_eq!(c.shutdown_grace, Duration::ZERO);
+        for name in [
+            "HTTP_HEADER_READ_TIMEOUT_SECONDS",
+            "HTTP_BODY_READ_TIMEOUT_SECONDS",
+            "MAX_CONNECTIONS",
+        ] {
+            let err = config(&[("API_KEY", "k"), (name, "0")]).unwrap_err();
+            assert!(err.0.contains(name), "{name}: {}", err.0);
+        }
     }
 
     #[test]

@@ -21,11 +21,12 @@ async fn main() -> ExitCode {
         }
     };
     let (host, port) = (state.config.host.clone(), state.config.port);
+    let settings = server::ServerSettings::from_config(&state.config);
     let router = app::router(state);
     let result = if lambda::in_lambda() {
         lambda::run(router).await.map_err(|e| e.to_string())
     } else {
-        serve_locally(&host, port, router).await
+        serve_locally(&host, port, router, settings).await
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,15 +37,36 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve_locally(host: &str, port: u16, router: axum::Router) -> Result<(), String> {
+async fn serve_locally(
+    host: &str,
+    port: u16,
+    router: axum::Router,
+    settings: server::ServerSettings,
+) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind((host, port))
         .await
-        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))?;
+        .map_err(|e| listen_error(host, port, &e))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("bedrock-gateway listening on http://{addr} (OpenAI base URL http://{addr}/api/v1)");
-    server::serve(listener, router)
+    server::serve_with(listener, router, settings, server::shutdown_signal())
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Why the server cannot listen, and which setting changes it.
+fn listen_error(host: &str, port: u16, err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "cannot listen on {host}:{port}: the port is already in use (is another gateway running?). Choose another port with PORT, for example `PORT=8081 make run`"
+        ),
+        std::io::ErrorKind::AddrNotAvailable => format!(
+            "cannot listen on {host}:{port}: {err}. HOST must be an address of this machine, such as 127.0.0.1 or 0.0.0.0"
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "cannot listen on {host}:{port}: {err}. Ports below 1024 need privileges; choose another with PORT, for example `PORT=8081 make run`"
+        ),
+        _ => format!("cannot listen on {host}:{port}: {err} (HOST and PORT set the address)"),
+    }
 }
 
 /// Logs to stderr; `RUST_LOG` sets the level (default info). CloudWatch adds timestamps on

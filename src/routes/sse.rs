@@ -1,5 +1,8 @@
 //! Server-sent events as OpenAI streams them: `data: <json>\n\n` per chunk, `data: [DONE]\n\n`
-//! at the end, and `data: {"error":...}\n\n` when a stream fails after it started.
+//! at the end, and `data: {"error":...}\n\n` when a stream fails after it started (then the
+//! stream ends, without `[DONE]`, so clients raise the error instead of taking a cut reply as
+//! whole). The local server ends streams the same way when it shuts down
+//! ([`shutdown_event`]).
 
 use std::convert::Infallible;
 
@@ -28,6 +31,19 @@ pub fn error_event(err: &ApiError) -> Bytes {
     let mut buf = BytesMut::new();
     push_event(&mut buf, &err.body());
     buf.freeze()
+}
+
+/// The event that ends a stream still open when the local server's shutdown grace period is
+/// over (`SHUTDOWN_GRACE_SECONDS`).
+pub fn shutdown_event() -> Bytes {
+    error_event(
+        &ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "The gateway is shutting down, so this stream was ended before the model finished. Send the request again.",
+        )
+        .with_code("server_shutting_down"),
+    )
 }
 
 /// A streaming `text/event-stream` response over `events` (empty pieces are skipped).
