@@ -183,6 +183,9 @@ async fn a_taken_port_names_the_setting_that_changes_it() {
         .env("API_KEY", common::KEY)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        // Credentials, so the start-up credentials check passes and the port is what fails.
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
         .stdin(Stdio::null())
         .output()
         .await
