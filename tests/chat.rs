@@ -319,6 +319,26 @@ async fn errors_before_a_stream_starts_are_plain_http_errors() {
     assert_eq!(response.headers()["content-type"], "application/json");
 }
 
+/// Bedrock relays an error the model raises inside a stream it already answered with 200; the
+/// gateway waits for the first event, so the client still gets a plain HTTP 400.
+#[tokio::test]
+async fn provider_errors_relayed_in_the_stream_are_plain_http_errors() {
+    let gw = common::start().await;
+    let mut body = user(MODEL, "[[fault:model-validation]]");
+    body["stream"] = json!(true);
+    let response = gw.post("/chat/completions", &body).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let reply: Value = response.json().await.unwrap();
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("The model returned the following errors"),
+        "{reply}"
+    );
+}
+
 #[tokio::test]
 async fn a_mid_stream_bedrock_error_ends_the_stream_with_an_error_event() {
     let gw = common::start().await;

@@ -609,6 +609,9 @@ async fn answer(plan: Plan) -> Result<(Vec<u8>, u64), ApiError> {
             let kind = exception.as_http_error();
             return Err(ApiError::new(kind, markers::fault_message(kind)));
         }
+        Some(Fault::RelayedFromModel) => {
+            return Err(ApiError::from_model(markers::RELAYED_FAULT_DETAIL));
+        }
         None => {}
     }
     let counts: Vec<u64> = match &plan.render {

@@ -27,6 +27,10 @@ pub enum Fault {
     Immediate(ErrorKind),
     /// A stream that starts, sends a few deltas, then raises this exception.
     MidStream(StreamException),
+    /// A validation error the model provider raises (`[[fault:model-validation]]`): Converse
+    /// answers it as an HTTP 400, ConverseStream as HTTP 200 and an in-stream
+    /// `validationException`, as Bedrock relays provider errors.
+    RelayedFromModel,
 }
 
 /// A `[[call:NAME]]` or `[[call:NAME {json}]]` marker.
@@ -159,6 +163,7 @@ fn parse_fault(kind: &str) -> Option<Fault> {
         "midstream-internal" => Fault::MidStream(StreamException::InternalServer),
         "midstream-unavailable" => Fault::MidStream(StreamException::ServiceUnavailable),
         "midstream-validation" => Fault::MidStream(StreamException::Validation),
+        "model-validation" => Fault::RelayedFromModel,
         _ => return None,
     })
 }
@@ -191,6 +196,10 @@ pub fn fault_message(kind: ErrorKind) -> &'static str {
         ErrorKind::UnknownOperation => "Unknown operation.",
     }
 }
+
+/// What the model provider "says" for `[[fault:model-validation]]`, after Bedrock's prefix.
+pub const RELAYED_FAULT_DETAIL: &str =
+    "messages: the request was refused by the emulated model (fault marker model-validation)";
 
 /// The message of a mid-stream exception frame.
 pub fn stream_fault_message(exception: StreamException) -> &'static str {

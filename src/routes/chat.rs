@@ -78,22 +78,59 @@ pub async fn chat_completions(
         let output = state.bedrock.converse(input).await?;
         EventSource::Replay(replay_as_events(&output).into_iter())
     } else {
-        EventSource::Live(Box::new(state.bedrock.converse_stream(input).await?))
+        let events = state.bedrock.converse_stream(input).await?;
+        open_live(events, state.config.stream_idle_timeout).await?
     };
     let idle = state.config.stream_idle_timeout;
     Ok(sse::response(chunk_stream(source, machine, idle)))
 }
 
+/// `messageStart` events held at most before the first content event, whatever Bedrock sends.
+const MAX_HELD_EVENTS: usize = 4;
+
+/// Reads a live stream up to its first event past `messageStart` before anything is sent to the
+/// client. Bedrock relays errors the model raises ("The model returned the following errors:
+/// ...") inside a stream it has already answered with HTTP 200; waiting for the first event lets
+/// such an immediate failure become a proper HTTP error (400, 429, ...) instead of a 200 followed
+/// by an error event. Each wait is bounded by `STREAM_IDLE_TIMEOUT_SECONDS`.
+async fn open_live(mut events: ConverseEvents, idle: Duration) -> Result<EventSource, ApiError> {
+    let mut held = Vec::new();
+    while held.len() < MAX_HELD_EVENTS {
+        let next = tokio::time::timeout(idle, events.next())
+            .await
+            .unwrap_or_else(|_| Err(stream_stalled(idle)))?;
+        match next {
+            Some(event @ ConverseStreamOutput::MessageStart(_)) => held.push(event),
+            Some(event) => {
+                held.push(event);
+                break;
+            }
+            None => break,
+        }
+    }
+    Ok(EventSource::Live {
+        held: held.into_iter(),
+        events: Box::new(events),
+    })
+}
+
 /// Where stream events come from: Bedrock's live stream, or a replayed Converse answer.
 enum EventSource {
-    Live(Box<ConverseEvents>),
+    /// Bedrock's stream; `held` are the events already read before the response was committed.
+    Live {
+        held: std::vec::IntoIter<ConverseStreamOutput>,
+        events: Box<ConverseEvents>,
+    },
     Replay(std::vec::IntoIter<ConverseStreamOutput>),
 }
 
 impl EventSource {
     async fn next(&mut self) -> Result<Option<ConverseStreamOutput>, ApiError> {
         match self {
-            EventSource::Live(events) => events.next().await,
+            EventSource::Live { held, events } => match held.next() {
+                Some(event) => Ok(Some(event)),
+                None => events.next().await,
+            },
             EventSource::Replay(events) => Ok(events.next()),
         }
     }
