@@ -56,6 +56,14 @@ pub struct Config {
     /// `IMAGE_FETCH_ALLOW_HOSTS`: development and tests only; exact `host:port` pairs (normalised
     /// as the URL parser writes them) that image downloads may reach despite the address policy.
     pub image_fetch_allow_hosts: Vec<String>,
+
+    // Model routing (see `profile_routing`).
+    /// `AUTO_INFERENCE_PROFILE` (default true): the bare id of a model Bedrock serves only
+    /// through inference profiles is sent to the system profile of this region's geography.
+    pub auto_inference_profile: bool,
+    /// `ALLOW_GLOBAL_INFERENCE_PROFILE` (default false): when no geography profile has the
+    /// model, a `global.` profile (requests may be served in any region) may be used instead.
+    pub allow_global_inference_profile: bool,
 }
 
 /// A configuration error: one line saying which variable is wrong and what it should be.
@@ -156,6 +164,9 @@ impl Config {
                 None => Vec::new(),
                 Some(list) => parse_host_ports(&list)?,
             },
+            auto_inference_profile: get("AUTO_INFERENCE_PROFILE").is_none()
+                || parse_bool(&get, "AUTO_INFERENCE_PROFILE")?,
+            allow_global_inference_profile: parse_bool(&get, "ALLOW_GLOBAL_INFERENCE_PROFILE")?,
         })
     }
 

@@ -19,6 +19,7 @@ pub mod error;
 pub mod fetch;
 pub mod lambda;
 pub mod openai;
+pub mod profile_routing;
 pub mod routes;
 pub mod server;
 pub mod state;

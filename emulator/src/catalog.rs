@@ -216,6 +216,9 @@ const COMMAND_R_PLUS: ChatCapabilities = ChatCapabilities {
 const GEO: &[&str] = &["us", "eu", "apac"];
 const GEO_AND_GLOBAL: &[&str] = &["us", "eu", "apac", "global"];
 const US_ONLY: &[&str] = &["us"];
+/// Cohere Embed v4's profiles, as users report calling them (paperless-iq#21, req_llm#748);
+/// whether an `apac.` profile exists is unconfirmed.
+const US_EU_GLOBAL: &[&str] = &["us", "eu", "global"];
 const NO_PROFILES: &[&str] = &[];
 
 const fn chat(
@@ -250,6 +253,20 @@ const fn embedding(
     }
 }
 
+/// A model Bedrock serves only through inference profiles (ListFoundationModels'
+/// `inferenceTypesSupported` is `["INFERENCE_PROFILE"]`): its bare id is refused with "Invocation
+/// of model ID ... with on-demand throughput isn't supported. Retry your request with the ID or
+/// ARN of an inference profile that contains this model." Evidence: cline/cline#1952 (Claude
+/// 3.7 Sonnet), strands-agents/samples#145 (Claude Sonnet 4), knows-cloud/paperless-iq#21 and
+/// agentjido/req_llm#748 (Cohere Embed v4), and a real ListFoundationModels answer that marks
+/// Claude 3.5 Haiku, 3.7 Sonnet, Sonnet 4, Sonnet 4.5 and Haiku 4.5 INFERENCE_PROFILE only.
+const fn profile_only(model: FoundationModel) -> FoundationModel {
+    FoundationModel {
+        on_demand: false,
+        ..model
+    }
+}
+
 /// Every foundation model the emulator knows, with real Bedrock ids.
 pub static MODELS: &[FoundationModel] = &[
     chat(
@@ -259,41 +276,41 @@ pub static MODELS: &[FoundationModel] = &[
         CLAUDE_3,
         GEO,
     ),
-    chat(
+    profile_only(chat(
         "anthropic.claude-3-5-haiku-20241022-v1:0",
         "Anthropic",
         "Claude 3.5 Haiku",
         CLAUDE_3_5_HAIKU,
         GEO,
-    ),
-    chat(
+    )),
+    profile_only(chat(
         "anthropic.claude-3-7-sonnet-20250219-v1:0",
         "Anthropic",
         "Claude 3.7 Sonnet",
         CLAUDE_THINKING,
         GEO,
-    ),
-    chat(
+    )),
+    profile_only(chat(
         "anthropic.claude-sonnet-4-20250514-v1:0",
         "Anthropic",
         "Claude Sonnet 4",
         CLAUDE_THINKING,
         GEO_AND_GLOBAL,
-    ),
-    chat(
+    )),
+    profile_only(chat(
         "anthropic.claude-sonnet-4-5-20250929-v1:0",
         "Anthropic",
         "Claude Sonnet 4.5",
         CLAUDE_4_5,
         GEO_AND_GLOBAL,
-    ),
-    chat(
+    )),
+    profile_only(chat(
         "anthropic.claude-haiku-4-5-20251001-v1:0",
         "Anthropic",
         "Claude Haiku 4.5",
         CLAUDE_4_5,
         GEO_AND_GLOBAL,
-    ),
+    )),
     chat(
         "amazon.nova-micro-v1:0",
         "Amazon",
@@ -343,16 +360,13 @@ pub static MODELS: &[FoundationModel] = &[
         MISTRAL_7B,
         NO_PROFILES,
     ),
-    FoundationModel {
-        on_demand: false,
-        ..chat(
-            "deepseek.r1-v1:0",
-            "DeepSeek",
-            "DeepSeek-R1",
-            DEEPSEEK_R1,
-            US_ONLY,
-        )
-    },
+    profile_only(chat(
+        "deepseek.r1-v1:0",
+        "DeepSeek",
+        "DeepSeek-R1",
+        DEEPSEEK_R1,
+        US_ONLY,
+    )),
     chat(
         "openai.gpt-oss-120b-1:0",
         "OpenAI",
@@ -390,7 +404,10 @@ pub static MODELS: &[FoundationModel] = &[
         "Cohere",
         "Embed Multilingual",
     ),
-    embedding("cohere.embed-v4:0", "Cohere", "Embed v4"),
+    profile_only(FoundationModel {
+        profile_prefixes: US_EU_GLOBAL,
+        ..embedding("cohere.embed-v4:0", "Cohere", "Embed v4")
+    }),
     embedding(
         "amazon.nova-2-multimodal-embeddings-v1:0",
         "Amazon",
@@ -506,6 +523,13 @@ fn is_prompt_id(id: &str) -> bool {
         && version.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Bedrock's answer to the bare id of a profile-only model (see [`profile_only`]).
+pub fn on_demand_refusal(model_id: &str) -> ApiError {
+    ApiError::validation(format!(
+        "Invocation of model ID {model_id} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model."
+    ))
+}
+
 /// A bare foundation-model id or a system inference profile id.
 fn resolve_id(id: &str) -> Result<ResolvedModel, ApiError> {
     let (profile_prefix, base_id) = match id.split_once('.') {
@@ -524,10 +548,7 @@ fn resolve_id(id: &str) -> Result<ResolvedModel, ApiError> {
         return Err(ApiError::validation(NOT_A_CHAT_MODEL));
     };
     if profile_prefix.is_none() && !model.on_demand {
-        return Err(ApiError::validation(format!(
-            "Invocation of model ID {} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.",
-            model.id
-        )));
+        return Err(on_demand_refusal(model.id));
     }
     Ok(ResolvedModel {
         model,
@@ -598,6 +619,20 @@ mod tests {
         assert_eq!(message("amazon.titan-embed-text-v2:0"), NOT_A_CHAT_MODEL);
         assert!(message("deepseek.r1-v1:0").starts_with("Invocation of model ID deepseek.r1-v1:0"));
         assert!(resolve_chat_model("us.deepseek.r1-v1:0").is_ok());
+        for profile_only in [
+            "anthropic.claude-3-5-haiku-20241022-v1:0",
+            "anthropic.claude-3-7-sonnet-20250219-v1:0",
+            "anthropic.claude-sonnet-4-20250514-v1:0",
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "anthropic.claude-haiku-4-5-20251001-v1:0",
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0",
+        ] {
+            assert!(
+                message(profile_only).ends_with("Retry your request with the ID or ARN of an inference profile that contains this model."),
+                "{profile_only}"
+            );
+        }
+        assert!(resolve_chat_model("anthropic.claude-3-haiku-20240307-v1:0").is_ok());
         assert_eq!(message("eu.deepseek.r1-v1:0"), INVALID_MODEL);
         assert_eq!(
             message("arn:aws:bedrock:us-east-1:1:prompt/x"),

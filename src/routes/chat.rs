@@ -38,6 +38,10 @@ pub async fn chat_completions(
         .catalog
         .check(&state.bedrock.control, &model_id)
         .await?;
+    let model_id = state
+        .catalog
+        .route(&state.bedrock.control, &model_id, &state.profile_routing())
+        .await?;
     let caps = capabilities(&model_id);
     if caps.embedding {
         return Err(ApiError::invalid_param(

@@ -46,6 +46,10 @@ pub async fn embeddings(
         .catalog
         .check(&state.bedrock.control, &model_id)
         .await?;
+    let model_id = state
+        .catalog
+        .route(&state.bedrock.control, &model_id, &state.profile_routing())
+        .await?;
     let family = resolve_family(&state, &model_id).await?;
     let options = req.options(family)?;
     if came_through_alb(&extensions) {
