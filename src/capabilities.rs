@@ -14,6 +14,10 @@ pub enum Reasoning {
     Always,
     /// Reasons on every request, with `additionalModelRequestFields.reasoning_effort` (gpt-oss).
     Effort,
+    /// Anthropic adaptive thinking (Claude Opus 4.6, Sonnet 4.6, Opus 4.7 and later):
+    /// `thinking: {"type": "adaptive"}` with `output_config.effort`, one of these values. Opus
+    /// 4.7 refuses the budget form, so the gateway always sends this one to these models.
+    Adaptive(&'static [&'static str]),
 }
 
 /// The capabilities of one model family.
@@ -89,6 +93,21 @@ const CLAUDE_4_5: Capabilities = Capabilities {
     temperature_xor_top_p: true,
     structured_output: true,
     ..CLAUDE_THINKING
+};
+/// Opus 4.6: efforts up to `max` (no `xhigh`, which came with 4.7).
+const CLAUDE_OPUS_4_6: Capabilities = Capabilities {
+    reasoning: Reasoning::Adaptive(&["low", "medium", "high", "max"]),
+    ..CLAUDE_4_5
+};
+/// Sonnet 4.6: `max` unconfirmed for it, so not sent.
+const CLAUDE_SONNET_4_6: Capabilities = Capabilities {
+    reasoning: Reasoning::Adaptive(&["low", "medium", "high"]),
+    ..CLAUDE_4_5
+};
+/// Opus 4.7 and later Claude releases: adaptive only, every effort.
+const CLAUDE_ADAPTIVE: Capabilities = Capabilities {
+    reasoning: Reasoning::Adaptive(&["low", "medium", "high", "xhigh", "max"]),
+    ..CLAUDE_4_5
 };
 const NOVA: Capabilities = Capabilities {
     prompt_caching: true,
@@ -213,10 +232,14 @@ pub fn base_model_id(model_id: &str) -> &str {
 /// The capabilities of a model id (foundation id, inference profile or ARN).
 pub fn capabilities(model_id: &str) -> Capabilities {
     let base = base_model_id(model_id);
-    if claude_version(base).is_some_and(|version| version >= (4, 5)) {
-        // Claude releases after the table was written behave like 4.5, not like the 4.0 row
-        // their prefix (`anthropic.claude-sonnet-4`) would match.
-        return CLAUDE_4_5;
+    match claude_version(base) {
+        // Claude releases after the table was written think adaptively, like Opus 4.7.
+        Some(version) if version >= (4, 7) => return CLAUDE_ADAPTIVE,
+        Some((4, 6)) if base.starts_with("anthropic.claude-opus-") => return CLAUDE_OPUS_4_6,
+        Some((4, 6)) => return CLAUDE_SONNET_4_6,
+        // 4.5 is not the 4.0 row its prefix (`anthropic.claude-sonnet-4`) would match.
+        Some(version) if version >= (4, 5) => return CLAUDE_4_5,
+        _ => {}
     }
     TABLE
         .iter()
@@ -286,11 +309,20 @@ mod tests {
             None
         );
         assert_eq!(
-            capabilities("us.anthropic.claude-opus-4-6-20260101-v1:0"),
-            CLAUDE_4_5
+            capabilities("us.anthropic.claude-opus-4-6-v1"),
+            CLAUDE_OPUS_4_6
         );
         assert_eq!(
+            capabilities("global.anthropic.claude-sonnet-4-6"),
+            CLAUDE_SONNET_4_6
+        );
+        assert_eq!(capabilities("anthropic.claude-opus-4-7"), CLAUDE_ADAPTIVE);
+        assert_eq!(
             capabilities("anthropic.claude-sonnet-5-20270101-v1:0"),
+            CLAUDE_ADAPTIVE
+        );
+        assert_eq!(
+            capabilities("anthropic.claude-haiku-4-5-20251001-v1:0"),
             CLAUDE_4_5
         );
         assert_eq!(

@@ -1042,3 +1042,67 @@ async fn allowed_tools_narrow_the_offer_and_set_the_mode() {
     assert_eq!(tools[0]["toolSpec"]["name"], "get_time");
     assert_eq!(sent["toolConfig"]["toolChoice"], json!({"auto": {}}));
 }
+
+/// Claude Opus 4.7 accepts only adaptive thinking (a budget is a 400 on Bedrock): every
+/// `reasoning_effort` OpenAI's SDK sends maps to `thinking: adaptive` plus `output_config.effort`.
+#[tokio::test]
+async fn adaptive_thinking_models_get_adaptive_thinking_with_an_effort() {
+    let gw = common::start().await;
+    let opus_4_7 = "us.anthropic.claude-opus-4-7";
+    for (effort, sent_effort) in [
+        ("minimal", "low"),
+        ("high", "high"),
+        ("xhigh", "xhigh"),
+        ("max", "max"),
+    ] {
+        let (status, reply) = gw
+            .chat(json!({"model": opus_4_7, "reasoning_effort": effort,
+                "messages": [{"role": "user", "content": "[[echo:request]]"}]}))
+            .await;
+        assert_eq!(status, 200, "{effort}: {reply}");
+        let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+        assert_eq!(
+            sent["additionalModelRequestFields"],
+            json!({"thinking": {"type": "adaptive"}, "output_config": {"effort": sent_effort}}),
+            "{effort}"
+        );
+        assert!(
+            reply["choices"][0]["message"]["reasoning_content"].is_string(),
+            "{reply}"
+        );
+    }
+    // `none` thinks not at all (Opus 4.7 refuses `disabled`, so nothing is sent).
+    let (status, reply) = gw
+        .chat(json!({"model": opus_4_7, "reasoning_effort": "none",
+            "messages": [{"role": "user", "content": "[[echo:request]]"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert!(sent.get("additionalModelRequestFields").is_none(), "{sent}");
+    // Opus 4.6 has no `xhigh`: the nearest lower level goes instead.
+    let (status, reply) = gw
+        .chat(
+            json!({"model": "us.anthropic.claude-opus-4-6-v1", "reasoning_effort": "xhigh",
+            "messages": [{"role": "user", "content": "[[echo:request]]"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert_eq!(
+        sent["additionalModelRequestFields"]["output_config"]["effort"],
+        "high"
+    );
+    // A budget model keeps its budget for the new levels.
+    let (status, reply) = gw
+        .chat(
+            json!({"model": CLAUDE_45, "reasoning_effort": "max", "max_tokens": 10000,
+            "messages": [{"role": "user", "content": "[[echo:request]]"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert_eq!(
+        sent["additionalModelRequestFields"]["thinking"],
+        json!({"type": "enabled", "budget_tokens": 9500})
+    );
+}

@@ -17,6 +17,27 @@ pub enum ReasoningKind {
     BudgetThinking,
     /// Always reasons before answering; reasoning text carries no signature.
     AlwaysReasons,
+    /// Claude Opus 4.6 and Sonnet 4.6: `thinking.type` `adaptive` (effort-controlled, with
+    /// `output_config.effort`) or the deprecated `enabled` with a budget, or `disabled`.
+    /// Evidence: https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-adaptive-thinking.html
+    AdaptiveOrBudget,
+    /// Claude Opus 4.7: `adaptive` only; `enabled` (and `disabled`) are a 400. Evidence: the
+    /// same AWS page ("Claude Opus 4.7 ... only support adaptive thinking. Manual extended
+    /// thinking ... and disabled thinking ... will return a 400 error") and
+    /// NousResearch/hermes-agent#11137, which quotes the error.
+    AdaptiveOnly,
+}
+
+impl ReasoningKind {
+    /// Anthropic thinking, signed, switched on per request (any of the three forms).
+    pub fn is_signed_thinking(self) -> bool {
+        matches!(
+            self,
+            ReasoningKind::BudgetThinking
+                | ReasoningKind::AdaptiveOrBudget
+                | ReasoningKind::AdaptiveOnly
+        )
+    }
 }
 
 /// What a chat model accepts through Converse and ConverseStream.
@@ -51,6 +72,8 @@ pub struct ChatCapabilities {
     pub max_stop_sequences: Option<usize>,
     /// Keys the provider accepts in `additionalModelRequestFields`.
     pub request_field_keys: &'static [&'static str],
+    /// Values `additionalModelRequestFields.output_config.effort` may take (empty: no effort).
+    pub efforts: &'static [&'static str],
 }
 
 /// What kind of model a row describes.
@@ -100,6 +123,7 @@ const CLAUDE_3: ChatCapabilities = ChatCapabilities {
     max_output_tokens: 4096,
     max_stop_sequences: None,
     request_field_keys: ANTHROPIC_KEYS,
+    efforts: &[],
 };
 
 const CLAUDE_3_5_HAIKU: ChatCapabilities = ChatCapabilities {
@@ -124,6 +148,34 @@ const CLAUDE_4_5: ChatCapabilities = ChatCapabilities {
     ..CLAUDE_THINKING
 };
 
+const ANTHROPIC_ADAPTIVE_KEYS: &[&str] = &["top_k", "anthropic_beta", "thinking", "output_config"];
+
+/// Claude Opus 4.6: adaptive thinking with effort `low`..`max`; Anthropic's effort page lists
+/// `max` for Opus 4.6 (https://platform.claude.com/docs/en/build-with-claude/effort); `xhigh`
+/// is newer than 4.6 (hermes-agent#11137: "exclusive to opus 4-7").
+const CLAUDE_OPUS_4_6: ChatCapabilities = ChatCapabilities {
+    reasoning: ReasoningKind::AdaptiveOrBudget,
+    max_output_tokens: 128000,
+    request_field_keys: ANTHROPIC_ADAPTIVE_KEYS,
+    efforts: &["low", "medium", "high", "max"],
+    ..CLAUDE_4_5
+};
+
+/// Claude Sonnet 4.6: like Opus 4.6; whether it takes effort `max` is not confirmed by a public
+/// source (the effort page's older copies say `max` is Opus-only), so the emulator refuses it.
+const CLAUDE_SONNET_4_6: ChatCapabilities = ChatCapabilities {
+    max_output_tokens: 64000,
+    efforts: &["low", "medium", "high"],
+    ..CLAUDE_OPUS_4_6
+};
+
+/// Claude Opus 4.7: adaptive only, effort `low`..`max` including `xhigh` (hermes-agent#11137).
+const CLAUDE_OPUS_4_7: ChatCapabilities = ChatCapabilities {
+    reasoning: ReasoningKind::AdaptiveOnly,
+    efforts: &["low", "medium", "high", "xhigh", "max"],
+    ..CLAUDE_OPUS_4_6
+};
+
 const NOVA_MICRO: ChatCapabilities = ChatCapabilities {
     system_prompt: true,
     tools: true,
@@ -142,6 +194,7 @@ const NOVA_MICRO: ChatCapabilities = ChatCapabilities {
     // Nova documents no limit; the emulator assumes the common 4.
     max_stop_sequences: Some(4),
     request_field_keys: NOVA_KEYS,
+    efforts: &[],
 };
 
 const NOVA_MULTIMODAL: ChatCapabilities = ChatCapabilities {
@@ -168,6 +221,7 @@ const LLAMA_3: ChatCapabilities = ChatCapabilities {
     // Meta documents no limit; the emulator assumes the common 4.
     max_stop_sequences: Some(4),
     request_field_keys: NO_KEYS,
+    efforts: &[],
 };
 
 const MISTRAL_LARGE: ChatCapabilities = ChatCapabilities {
@@ -309,6 +363,29 @@ pub static MODELS: &[FoundationModel] = &[
         "Anthropic",
         "Claude Haiku 4.5",
         CLAUDE_4_5,
+        GEO_AND_GLOBAL,
+    )),
+    // Model ids from the AWS adaptive-thinking page; profile-only like the other current
+    // Claude models. Which geography profiles exist for them is assumed, not confirmed.
+    profile_only(chat(
+        "anthropic.claude-opus-4-6-v1",
+        "Anthropic",
+        "Claude Opus 4.6",
+        CLAUDE_OPUS_4_6,
+        GEO_AND_GLOBAL,
+    )),
+    profile_only(chat(
+        "anthropic.claude-sonnet-4-6",
+        "Anthropic",
+        "Claude Sonnet 4.6",
+        CLAUDE_SONNET_4_6,
+        GEO_AND_GLOBAL,
+    )),
+    profile_only(chat(
+        "anthropic.claude-opus-4-7",
+        "Anthropic",
+        "Claude Opus 4.7",
+        CLAUDE_OPUS_4_7,
         GEO_AND_GLOBAL,
     )),
     chat(

@@ -187,12 +187,12 @@ pub fn compose(input: &ReplyInput) -> Reply {
     let reasons = facts.thinking || resolved.capabilities.reasoning == ReasoningKind::AlwaysReasons;
     if reasons {
         let thinking = format!("Thinking about: {text}");
-        if markers.redacted && resolved.capabilities.reasoning == ReasoningKind::BudgetThinking {
+        if markers.redacted && resolved.capabilities.reasoning.is_signed_thinking() {
             blocks.push(OutputBlock::RedactedReasoning(signing::redacted_reasoning(
                 &thinking,
             )));
         } else {
-            let signature = (resolved.capabilities.reasoning == ReasoningKind::BudgetThinking)
+            let signature = (resolved.capabilities.reasoning.is_signed_thinking())
                 .then(|| signing::reasoning_signature(&thinking));
             blocks.push(OutputBlock::Reasoning {
                 text: thinking,

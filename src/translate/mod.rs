@@ -101,6 +101,9 @@ pub fn converse_input(
     });
     if let Some(plan) = plan {
         fields.insert(plan.field.into(), plan.value);
+        if let Some((field, value)) = plan.extra {
+            fields.entry(field).or_insert(value);
+        }
         max_tokens = plan.max_tokens.or(max_tokens);
     }
     let thinking = reasoning::thinking_enabled(&fields);
