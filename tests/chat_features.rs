@@ -433,6 +433,18 @@ async fn models_that_always_reason_return_it() {
             .contains("ponder")
     );
     assert_eq!(content(&reply), "ponder");
+
+    // Turn 2 with the reasoning sent back as the gateway returned it: Bedrock refuses reasoning
+    // in DeepSeek R1's history, so the gateway leaves it out.
+    let thinking_blocks = reply["choices"][0]["message"]["thinking_blocks"].clone();
+    assert!(thinking_blocks.is_array(), "{reply}");
+    let (status, reply) = gw
+        .chat(json!({"model": "us.deepseek.r1-v1:0", "messages": [
+            {"role": "user", "content": "ponder"},
+            {"role": "assistant", "content": "ponder", "thinking_blocks": thinking_blocks},
+            {"role": "user", "content": "again"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
 }
 
 async fn cached_tokens(gw: &TestGateway, body: Value) -> (Value, u64, u64) {

@@ -74,6 +74,8 @@ pub struct ChatCapabilities {
     pub request_field_keys: &'static [&'static str],
     /// Values `additionalModelRequestFields.output_config.effort` may take (empty: no effort).
     pub efforts: &'static [&'static str],
+    /// Reasoning blocks sent back in the history are refused (DeepSeek R1).
+    pub refuses_reasoning_history: bool,
 }
 
 /// What kind of model a row describes.
@@ -124,6 +126,7 @@ const CLAUDE_3: ChatCapabilities = ChatCapabilities {
     max_stop_sequences: None,
     request_field_keys: ANTHROPIC_KEYS,
     efforts: &[],
+    refuses_reasoning_history: false,
 };
 
 const CLAUDE_3_5_HAIKU: ChatCapabilities = ChatCapabilities {
@@ -195,6 +198,7 @@ const NOVA_MICRO: ChatCapabilities = ChatCapabilities {
     max_stop_sequences: Some(4),
     request_field_keys: NOVA_KEYS,
     efforts: &[],
+    refuses_reasoning_history: false,
 };
 
 const NOVA_MULTIMODAL: ChatCapabilities = ChatCapabilities {
@@ -222,6 +226,7 @@ const LLAMA_3: ChatCapabilities = ChatCapabilities {
     max_stop_sequences: Some(4),
     request_field_keys: NO_KEYS,
     efforts: &[],
+    refuses_reasoning_history: false,
 };
 
 const MISTRAL_LARGE: ChatCapabilities = ChatCapabilities {
@@ -243,6 +248,8 @@ const MISTRAL_7B: ChatCapabilities = ChatCapabilities {
 };
 
 const DEEPSEEK_R1: ChatCapabilities = ChatCapabilities {
+    // langchain-ai/langchain-aws#401, aws-samples/bedrock-chat#845.
+    refuses_reasoning_history: true,
     tools: false,
     reasoning: ReasoningKind::AlwaysReasons,
     max_output_tokens: 32768,

@@ -119,8 +119,9 @@ pub fn converse_input(
         caps,
         images,
         cache_after_system: target.prompt_caching,
-        // Reasoning blocks go back only to a model that reasons in this request.
-        keep_reasoning: thinking || matches!(caps.reasoning, Reasoning::Always | Reasoning::Effort),
+        // Reasoning blocks go back only to a model that reasons in this request, and never to
+        // DeepSeek R1 (`Always`), which Bedrock refuses with reasoning in the history.
+        keep_reasoning: thinking || matches!(caps.reasoning, Reasoning::Effort),
     };
     let mut conversation = conversation(&req.messages, &ctx, &mut cache)?;
     let (mut output_config, mut forced_tool) = (None, None);

@@ -218,6 +218,15 @@ fn check_history(
                         "This model doesn't support the reasoningContent content block that you provided at {path}. Remove it and try again."
                     )));
                 }
+                // DeepSeek R1 on Bedrock refuses its own reasoning sent back (the message names
+                // user messages although the block is in an assistant turn):
+                // langchain-ai/langchain-aws#401, aws-samples/bedrock-chat#845. gpt-oss is
+                // assumed to accept it (no public report either way).
+                ReasoningKind::AlwaysReasons if capabilities.refuses_reasoning_history => {
+                    return Err(ApiError::validation(
+                        "User messages cannot contain reasoning content. Please remove the reasoning content and try again.",
+                    ));
+                }
                 ReasoningKind::AlwaysReasons => {}
                 ReasoningKind::BudgetThinking
                 | ReasoningKind::AdaptiveOrBudget
