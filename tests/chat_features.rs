@@ -1118,3 +1118,34 @@ async fn adaptive_thinking_models_get_adaptive_thinking_with_an_effort() {
         json!({"type": "enabled", "budget_tokens": 9500})
     );
 }
+
+/// Anthropic refuses `top_k` while the model thinks: a client's `top_k` is left out then.
+#[tokio::test]
+async fn top_k_is_dropped_while_thinking() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(json!({"model": CLAUDE_37, "reasoning_effort": "low",
+            "additional_model_request_fields": {"top_k": 40},
+            "messages": [{"role": "user", "content": "[[echo:request]]"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert!(
+        sent["additionalModelRequestFields"]["thinking"].is_object(),
+        "{sent}"
+    );
+    assert!(
+        sent["additionalModelRequestFields"].get("top_k").is_none(),
+        "{sent}"
+    );
+    // Without thinking it goes through.
+    let (status, reply) = gw
+        .chat(
+            json!({"model": CLAUDE_37, "additional_model_request_fields": {"top_k": 40},
+            "messages": [{"role": "user", "content": "[[echo:request]]"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert_eq!(sent["additionalModelRequestFields"]["top_k"], 40);
+}

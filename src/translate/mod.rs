@@ -107,6 +107,10 @@ pub fn converse_input(
         max_tokens = plan.max_tokens.or(max_tokens);
     }
     let thinking = reasoning::thinking_enabled(&fields);
+    if thinking {
+        // Anthropic refuses `top_k` while the model thinks, as it does temperature and top_p.
+        fields.remove("top_k");
+    }
     let caps = &Capabilities {
         // Bedrock refuses a forced tool choice while the model thinks.
         forced_tool_choice: model_caps.forced_tool_choice && !thinking,

@@ -26,6 +26,18 @@ pub fn check(
     };
     if thinking {
         check_sampling_while_thinking(request)?;
+        // Anthropic lists `top_k` as incompatible with thinking ("feature compatibility" in
+        // https://docs.claude.com/en/docs/build-with-claude/extended-thinking); the wording of
+        // the refusal is assumed to match the `top_p` one (unconfirmed).
+        if request
+            .additional_request_fields
+            .as_ref()
+            .is_some_and(|fields| fields.contains_key("top_k"))
+        {
+            return Err(ApiError::from_model(
+                "top_k must be unset when thinking is enabled.",
+            ));
+        }
     }
     check_history(request, capabilities)?;
     if thinking {
