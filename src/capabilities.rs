@@ -85,6 +85,11 @@ const CLAUDE_CACHING: Capabilities = Capabilities {
     tool_caching: true,
     ..CLAUDE
 };
+/// Claude 3.5 Haiku has no image input on Bedrock (AWS's model-features table).
+const CLAUDE_3_5_HAIKU: Capabilities = Capabilities {
+    images: false,
+    ..CLAUDE_CACHING
+};
 const CLAUDE_THINKING: Capabilities = Capabilities {
     reasoning: Reasoning::Budget,
     ..CLAUDE_CACHING
@@ -187,7 +192,7 @@ const TABLE: &[(&str, Capabilities)] = &[
     ("anthropic.claude-sonnet-4", CLAUDE_THINKING),
     ("anthropic.claude-opus-4", CLAUDE_THINKING),
     ("anthropic.claude-3-7-sonnet", CLAUDE_THINKING),
-    ("anthropic.claude-3-5-haiku", CLAUDE_CACHING),
+    ("anthropic.claude-3-5-haiku", CLAUDE_3_5_HAIKU),
     ("anthropic.claude", CLAUDE),
     ("amazon.nova-micro", NOVA_TEXT),
     ("amazon.nova", NOVA),
@@ -344,6 +349,8 @@ mod tests {
         assert!(!capabilities("meta.llama3-3-70b-instruct-v1:0").forced_tool_choice);
         assert!(capabilities("mistral.mistral-large-2407-v1:0").forced_tool_choice);
         assert!(!capabilities("amazon.nova-micro-v1:0").images);
+        assert!(!capabilities("us.anthropic.claude-3-5-haiku-20241022-v1:0").images);
+        assert!(capabilities("anthropic.claude-3-haiku-20240307-v1:0").images);
         assert_eq!(
             capabilities("us.deepseek.r1-v1:0").reasoning,
             Reasoning::Always

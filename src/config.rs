@@ -8,8 +8,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// Default model for `gpt*` names when `DEFAULT_MODEL` is not set.
-pub const FALLBACK_DEFAULT_MODEL: &str = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
+/// Default model for `gpt*` names when `DEFAULT_MODEL` is not set: Claude Haiku 4.5, current,
+/// offered in every geography's inference profiles, and able to do tools (streamed), images,
+/// documents, prompt caching and thinking. A bare id, so that it runs through the inference
+/// profile of the deployment's own geography (`profile_routing`).
+pub const FALLBACK_DEFAULT_MODEL: &str = "anthropic.claude-haiku-4-5-20251001-v1:0";
 /// Default model for `text-embedding-*` names when `DEFAULT_EMBEDDING_MODEL` is not set.
 pub const FALLBACK_EMBEDDING_MODEL: &str = "amazon.titan-embed-text-v2:0";
 

@@ -1149,3 +1149,40 @@ async fn top_k_is_dropped_while_thinking() {
     let sent: Value = serde_json::from_str(content(&reply)).unwrap();
     assert_eq!(sent["additionalModelRequestFields"]["top_k"], 40);
 }
+
+/// Claude 3.5 Haiku takes no images on Bedrock: the gateway says so itself, before calling
+/// Bedrock. The default model for `gpt-*` names (Claude Haiku 4.5, through the profile of the
+/// gateway's region) takes them.
+#[tokio::test]
+async fn claude_3_5_haiku_takes_no_images_and_the_default_model_does() {
+    let gw = common::start().await;
+    let body = |model: &str| {
+        json!({"model": model, "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "describe"},
+            {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{PNG_1X1}")}}]}]})
+    };
+    let haiku_3_5 = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
+    let (status, reply) = gw.chat(body(haiku_3_5)).await;
+    assert_eq!(status, 400, "{reply}");
+    assert_ne!(
+        reply["error"]["code"], "ValidationException",
+        "refused by the gateway: {reply}"
+    );
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(haiku_3_5),
+        "{reply}"
+    );
+    let (status, reply) = gw.chat(body("gpt-4o-mini")).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        reply["model"],
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    );
+    assert!(
+        content(&reply).starts_with("describe [image png"),
+        "{reply}"
+    );
+}

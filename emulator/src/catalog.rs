@@ -129,7 +129,11 @@ const CLAUDE_3: ChatCapabilities = ChatCapabilities {
     refuses_reasoning_history: false,
 };
 
+/// No image input: AWS's "Supported models and model features" table gives Claude 3.5 Haiku
+/// no vision on Bedrock (https://docs.aws.amazon.com/bedrock/latest/userguide/conversation-inference-supported-models-features.html;
+/// seen in its ja_jp and ko_kr copies).
 const CLAUDE_3_5_HAIKU: ChatCapabilities = ChatCapabilities {
+    images: false,
     prompt_caching: true,
     tool_caching: true,
     max_output_tokens: 8192,
