@@ -133,6 +133,35 @@ async fn system_developer_and_same_role_turns_reach_bedrock_merged() {
     assert!((sent["inferenceConfig"]["temperature"].as_f64().unwrap() - 0.4).abs() < 1e-6);
 }
 
+/// A system message after the first user turn (NextChat's memory summary request) stays at its
+/// place as user text, so the conversation ends with the user: Claude Sonnet 4.6 and later refuse
+/// a conversation that ends with an assistant turn (a prefill).
+#[tokio::test]
+async fn a_late_system_message_becomes_user_text_at_its_place() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(
+            json!({"model": "us.anthropic.claude-sonnet-4-6", "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "hello"},
+                {"role": "assistant", "content": "hi there"},
+                {"role": "system", "content": "Summarize the chat [[echo:request]]"}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value =
+        serde_json::from_str(reply["choices"][0]["message"]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["system"], json!([{"text": "Be brief."}]));
+    let messages = sent["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3, "{sent}");
+    assert_eq!(messages[2]["role"], "user");
+    assert_eq!(
+        messages[2]["content"],
+        json!([{"text": "Summarize the chat [[echo:request]]"}])
+    );
+}
+
 #[tokio::test]
 async fn max_tokens_and_stop_sequences_set_finish_reason() {
     let gw = common::start().await;

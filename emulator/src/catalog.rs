@@ -76,6 +76,11 @@ pub struct ChatCapabilities {
     pub efforts: &'static [&'static str],
     /// Reasoning blocks sent back in the history are refused (DeepSeek R1).
     pub refuses_reasoning_history: bool,
+    /// A conversation ending with an assistant turn (a prefill) is refused: Claude Opus 4.6,
+    /// Sonnet 4.6 and later ("This model does not support assistant message prefill. The
+    /// conversation must end with a user message.": Skyvern-AI/skyvern#4795, which names
+    /// Bedrock too; langchain-ai/deepagents#1585; anomalyco/opencode#13768).
+    pub rejects_prefill: bool,
 }
 
 /// What kind of model a row describes.
@@ -127,6 +132,7 @@ const CLAUDE_3: ChatCapabilities = ChatCapabilities {
     request_field_keys: ANTHROPIC_KEYS,
     efforts: &[],
     refuses_reasoning_history: false,
+    rejects_prefill: false,
 };
 
 /// No image input: AWS's "Supported models and model features" table gives Claude 3.5 Haiku
@@ -165,6 +171,7 @@ const CLAUDE_OPUS_4_6: ChatCapabilities = ChatCapabilities {
     max_output_tokens: 128000,
     request_field_keys: ANTHROPIC_ADAPTIVE_KEYS,
     efforts: &["low", "medium", "high", "max"],
+    rejects_prefill: true,
     ..CLAUDE_4_5
 };
 
@@ -203,6 +210,7 @@ const NOVA_MICRO: ChatCapabilities = ChatCapabilities {
     request_field_keys: NOVA_KEYS,
     efforts: &[],
     refuses_reasoning_history: false,
+    rejects_prefill: false,
 };
 
 const NOVA_MULTIMODAL: ChatCapabilities = ChatCapabilities {
@@ -231,6 +239,7 @@ const LLAMA_3: ChatCapabilities = ChatCapabilities {
     request_field_keys: NO_KEYS,
     efforts: &[],
     refuses_reasoning_history: false,
+    rejects_prefill: false,
 };
 
 const MISTRAL_LARGE: ChatCapabilities = ChatCapabilities {
