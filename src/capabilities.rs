@@ -25,8 +25,11 @@ pub enum Reasoning {
 pub struct Capabilities {
     pub system_prompt: bool,
     pub tools: bool,
-    /// Accepts `toolChoice` `any` and `tool` (forcing a call); the others take `auto` only.
+    /// Accepts `toolChoice` `any` (forcing a call); the others take `auto` only.
     pub forced_tool_choice: bool,
+    /// Also accepts `toolChoice` `tool` (forcing one named tool): only Claude 3+ and Nova, per
+    /// Bedrock's ToolChoice documentation. The others get `any` plus an instruction naming it.
+    pub named_tool_choice: bool,
     /// Tool use through ConverseStream. Without it, the gateway calls Converse and replays the
     /// answer as a stream.
     pub tool_streaming: bool,
@@ -53,6 +56,7 @@ pub const PERMISSIVE: Capabilities = Capabilities {
     system_prompt: true,
     tools: true,
     forced_tool_choice: true,
+    named_tool_choice: true,
     tool_streaming: true,
     images: true,
     documents: true,
@@ -69,6 +73,7 @@ const CLAUDE: Capabilities = Capabilities {
     system_prompt: true,
     tools: true,
     forced_tool_choice: true,
+    named_tool_choice: true,
     tool_streaming: true,
     images: true,
     documents: true,
@@ -127,6 +132,7 @@ const NOVA_TEXT: Capabilities = Capabilities {
 };
 const TOOLS_NO_STREAM: Capabilities = Capabilities {
     forced_tool_choice: false,
+    named_tool_choice: false,
     tool_streaming: false,
     images: false,
     whitespace_stop_sequences: true,
@@ -135,6 +141,7 @@ const TOOLS_NO_STREAM: Capabilities = Capabilities {
 };
 const MISTRAL_LARGE: Capabilities = Capabilities {
     forced_tool_choice: true,
+    named_tool_choice: false,
     ..TOOLS_NO_STREAM
 };
 const LLAMA_VISION: Capabilities = Capabilities {
@@ -145,6 +152,7 @@ const NO_SYSTEM_NO_TOOLS: Capabilities = Capabilities {
     system_prompt: false,
     tools: false,
     forced_tool_choice: false,
+    named_tool_choice: false,
     tool_streaming: false,
     images: false,
     whitespace_stop_sequences: true,
@@ -154,6 +162,7 @@ const NO_SYSTEM_NO_TOOLS: Capabilities = Capabilities {
 const DEEPSEEK_R1: Capabilities = Capabilities {
     tools: false,
     forced_tool_choice: false,
+    named_tool_choice: false,
     tool_streaming: false,
     images: false,
     documents: false,
@@ -163,6 +172,7 @@ const DEEPSEEK_R1: Capabilities = Capabilities {
     ..CLAUDE
 };
 const GPT_OSS: Capabilities = Capabilities {
+    named_tool_choice: false,
     images: false,
     documents: false,
     reasoning: Reasoning::Effort,
@@ -174,6 +184,7 @@ const EMBEDDING: Capabilities = Capabilities {
     system_prompt: false,
     tools: false,
     forced_tool_choice: false,
+    named_tool_choice: false,
     tool_streaming: false,
     images: false,
     documents: false,
@@ -348,6 +359,8 @@ mod tests {
         assert!(!capabilities("meta.llama3-3-70b-instruct-v1:0").tool_streaming);
         assert!(!capabilities("meta.llama3-3-70b-instruct-v1:0").forced_tool_choice);
         assert!(capabilities("mistral.mistral-large-2407-v1:0").forced_tool_choice);
+        assert!(!capabilities("mistral.mistral-large-2407-v1:0").named_tool_choice);
+        assert!(capabilities("amazon.nova-lite-v1:0").named_tool_choice);
         assert!(!capabilities("amazon.nova-micro-v1:0").images);
         assert!(!capabilities("us.anthropic.claude-3-5-haiku-20241022-v1:0").images);
         assert!(capabilities("anthropic.claude-3-haiku-20240307-v1:0").images);

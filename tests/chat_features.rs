@@ -1186,3 +1186,23 @@ async fn claude_3_5_haiku_takes_no_images_and_the_default_model_does() {
         "{reply}"
     );
 }
+
+/// Bedrock takes `toolChoice.tool` only from Claude 3+ and Nova: a named `tool_choice` becomes
+/// `any` plus an instruction naming the tool for models that take `any` only (Mistral Large);
+/// the request shape is unit-tested in `translate::tools`.
+#[tokio::test]
+async fn a_named_tool_choice_is_any_plus_an_instruction_where_tool_is_refused() {
+    let gw = common::start().await;
+    for model in ["mistral.mistral-large-2407-v1:0", "amazon.nova-lite-v1:0"] {
+        let (status, reply) = gw
+            .chat(json!({"model": model, "tools": weather_tools(),
+                "tool_choice": {"type": "function", "function": {"name": "get_time"}},
+                "messages": [{"role": "user", "content": "what time is it?"}]}))
+            .await;
+        assert_eq!(status, 200, "{model}: {reply}");
+        assert_eq!(
+            reply["choices"][0]["finish_reason"], "tool_calls",
+            "{model}: {reply}"
+        );
+    }
+}

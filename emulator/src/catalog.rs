@@ -47,8 +47,13 @@ pub struct ChatCapabilities {
     pub tools: bool,
     /// Tool definitions are accepted by ConverseStream, not only Converse.
     pub tool_streaming: bool,
-    /// `toolChoice` may be `any` or `tool` (forcing a call), not only `auto`.
+    /// `toolChoice` may be `any` (forcing a call), not only `auto`.
     pub forced_tool_choice: bool,
+    /// `toolChoice` may also be `tool` (forcing one named tool). botocore's `ToolChoice.tool`
+    /// doc and API_runtime_ToolChoice: "This field is only supported by Anthropic Claude 3 and
+    /// Amazon Nova models." So Mistral Large and gpt-oss take `any` only (gpt-oss by that
+    /// sentence; no public report of its own).
+    pub named_tool_choice: bool,
     /// `toolResult.status` is accepted.
     pub tool_result_status: bool,
     pub images: bool,
@@ -118,6 +123,7 @@ const CLAUDE_3: ChatCapabilities = ChatCapabilities {
     tools: true,
     tool_streaming: true,
     forced_tool_choice: true,
+    named_tool_choice: true,
     tool_result_status: true,
     images: true,
     documents: true,
@@ -195,6 +201,7 @@ const NOVA_MICRO: ChatCapabilities = ChatCapabilities {
     tools: true,
     tool_streaming: true,
     forced_tool_choice: true,
+    named_tool_choice: true,
     tool_result_status: true,
     images: false,
     documents: false,
@@ -224,6 +231,7 @@ const LLAMA_3: ChatCapabilities = ChatCapabilities {
     tools: true,
     tool_streaming: false,
     forced_tool_choice: false,
+    named_tool_choice: false,
     tool_result_status: false,
     images: false,
     documents: false,

@@ -114,6 +114,7 @@ pub fn converse_input(
     let caps = &Capabilities {
         // Bedrock refuses a forced tool choice while the model thinks.
         forced_tool_choice: model_caps.forced_tool_choice && !thinking,
+        named_tool_choice: model_caps.named_tool_choice && !thinking,
         ..model_caps
     };
 

@@ -96,7 +96,11 @@ pub fn check_config(
             } else {
                 "tool"
             };
-            if !capabilities.forced_tool_choice {
+            let accepted = match choice {
+                ToolChoice::Tool(_) => capabilities.named_tool_choice,
+                _ => capabilities.forced_tool_choice,
+            };
+            if !accepted {
                 return Err(ApiError::validation(format!(
                     "This model doesn't support the toolConfig.toolChoice.{member} field. Remove toolConfig.toolChoice.{member} and try again."
                 )));
