@@ -1206,3 +1206,33 @@ async fn a_named_tool_choice_is_any_plus_an_instruction_where_tool_is_refused() 
         );
     }
 }
+
+/// Nova refuses a cache point right after a tool result: a `cache_control` on a tool message
+/// is left out for Nova, and kept for Claude.
+#[tokio::test]
+async fn no_cache_point_after_a_tool_result_on_nova() {
+    let gw = common::start().await;
+    let body = |model: &str| {
+        json!({"model": model, "tools": weather_tools(), "messages": [
+            {"role": "system", "content": "You answer questions about the weather."},
+            {"role": "user", "content": "weather in Paris?"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+                "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "sunny", "cache_control": {"type": "ephemeral"}},
+            {"role": "user", "content": "[[echo:request]]"}]})
+    };
+    let (status, reply) = gw.chat(body("amazon.nova-pro-v1:0")).await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert!(
+        !sent["messages"].to_string().contains("cachePoint"),
+        "{sent}"
+    );
+    let (status, reply) = gw.chat(body(CLAUDE_45)).await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert!(
+        sent["messages"].to_string().contains("cachePoint"),
+        "{sent}"
+    );
+}

@@ -173,7 +173,13 @@ pub fn conversation(
                 })?;
                 let text = joined_text(message.content.as_ref(), &param)?;
                 let mut blocks = vec![tool_result_block(id, &text)?];
-                push_message_cache_point(&mut blocks, message_cached, cache);
+                // Nova (no tool caching) refuses a cache point right after a toolResult: the
+                // marker is left out there.
+                push_message_cache_point(
+                    &mut blocks,
+                    message_cached && ctx.caps.tool_caching,
+                    cache,
+                );
                 turns.push(ConversationRole::User, blocks);
                 has_tool_blocks = true;
             }
