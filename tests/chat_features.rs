@@ -1236,3 +1236,36 @@ async fn no_cache_point_after_a_tool_result_on_nova() {
         "{sent}"
     );
 }
+
+/// Bedrock's tool names are `[a-zA-Z0-9_-]{1,64}`: other names (dots, long MCP names) go to
+/// Bedrock rewritten, in the tool list and the history alike, and come back under the client's
+/// name, streamed or not.
+#[tokio::test]
+async fn tool_names_bedrock_refuses_are_mapped_both_ways() {
+    let gw = common::start().await;
+    let name = "github.create_issue";
+    let tools = json!([{"type": "function", "function": {"name": name,
+        "parameters": {"type": "object", "properties": {"title": {"type": "string"}}}}}]);
+    let body = json!({"model": "amazon.nova-lite-v1:0", "tools": tools, "tool_choice": "required",
+        "messages": [{"role": "user", "content": "file it"}]});
+    let (status, reply) = gw.chat(body.clone()).await;
+    assert_eq!(status, 200, "{reply}");
+    let call = &reply["choices"][0]["message"]["tool_calls"][0];
+    assert_eq!(call["function"]["name"], name, "{reply}");
+    let (status, events) = gw.chat_stream(stream(body)).await;
+    assert_eq!(status, 200);
+    let streamed = streamed_tool_calls(&events);
+    assert_eq!(streamed[0].1, name, "{events:?}");
+
+    // The call and its result in the history.
+    let (status, reply) = gw
+        .chat(
+            json!({"model": "amazon.nova-lite-v1:0", "tools": tools, "messages": [
+            {"role": "user", "content": "file it"},
+            {"role": "assistant", "content": null, "tool_calls": [call.clone()]},
+            {"role": "tool", "tool_call_id": call["id"], "content": "filed"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(content(&reply).contains("filed"), "{reply}");
+}

@@ -20,6 +20,7 @@ use crate::routes::{parse_body, sse};
 use crate::state::AppState;
 use crate::translate::images::FetchedImages;
 use crate::translate::stream::{ChunkStream, replay_as_events};
+use crate::translate::tool_names::ToolNames;
 use crate::translate::{ResponseContext, Target, chat_completion, converse_input};
 
 pub async fn chat_completions(
@@ -70,6 +71,7 @@ pub async fn chat_completions(
             .map(|d| d.as_secs())
             .unwrap_or(0),
         model: model_id.clone(),
+        tool_names: ToolNames::from_request(&req),
     };
 
     if !req.is_stream() {

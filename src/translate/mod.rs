@@ -15,6 +15,7 @@ pub mod messages;
 pub mod reasoning;
 pub mod stream;
 pub mod structured;
+pub mod tool_names;
 pub mod tools;
 pub mod usage;
 
@@ -70,6 +71,8 @@ pub struct ResponseContext {
     pub id: String,
     pub created: u64,
     pub model: String,
+    /// Tool names rewritten for Bedrock, to give the client's names back in tool calls.
+    pub tool_names: tool_names::ToolNames,
 }
 
 /// OpenAI's limit on `stop` sequences (Bedrock's differs per model; this one fits them all).
@@ -334,7 +337,10 @@ pub fn reply_blocks(output: &ConverseOutput) -> &[ContentBlock] {
 
 /// Converse answer -> OpenAI chat completion.
 pub fn chat_completion(output: &ConverseOutput, ctx: &ResponseContext) -> ChatCompletion {
-    let message = assistant_message(reply_blocks(output));
+    let mut message = assistant_message(reply_blocks(output));
+    for call in message.tool_calls.iter_mut().flatten() {
+        call.function.name = ctx.tool_names.original(&call.function.name);
+    }
     let mut finish_reason = usage::finish_reason(&output.stop_reason);
     if finish_reason == "tool_calls" && message.tool_calls.is_none() {
         finish_reason = "stop"; // only the hidden placeholder tool was called

@@ -20,6 +20,7 @@ use crate::openai::chat::{
 use crate::translate::caching::CacheBudget;
 use crate::translate::json_doc::{to_document, to_value};
 use crate::translate::structured::RESPONSE_TOOL;
+use crate::translate::tool_names::bedrock_tool_name;
 
 /// The tool offered when Bedrock needs a `toolConfig` but the client wants no tool called.
 pub const PLACEHOLDER_TOOL: &str = "no_tool_available";
@@ -144,7 +145,7 @@ pub fn tool_config(
             check_named_function(&functions, name)?;
             Some(BedrockToolChoice::Tool(
                 SpecificToolChoice::builder()
-                    .name(name)
+                    .name(bedrock_tool_name(name))
                     .build()
                     .map_err(build_error)?,
             ))
@@ -183,9 +184,10 @@ pub fn forcing_instruction(req: &ChatRequest, caps: &Capabilities) -> Option<Str
         ToolChoice::Required if !caps.forced_tool_choice => {
             Some("You must call one of the available tools in this reply.".into())
         }
-        ToolChoice::Function(name) => {
-            Some(format!("You must call the tool `{name}` in this reply."))
-        }
+        ToolChoice::Function(name) => Some(format!(
+            "You must call the tool `{}` in this reply.",
+            bedrock_tool_name(name)
+        )),
         _ => None,
     }
 }
@@ -202,7 +204,7 @@ fn tool_spec(function: &FunctionDefinition, index: usize) -> Result<ToolSpecific
         }
     };
     ToolSpecification::builder()
-        .name(&function.name)
+        .name(bedrock_tool_name(&function.name))
         .set_description(
             function
                 .description
@@ -269,7 +271,7 @@ pub fn tool_use_block(
     };
     ToolUseBlock::builder()
         .tool_use_id(bedrock_tool_id(call_id))
-        .name(&function.name)
+        .name(bedrock_tool_name(&function.name))
         .input(to_document(&input))
         .build()
         .map(ContentBlock::ToolUse)

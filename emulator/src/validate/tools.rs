@@ -143,6 +143,25 @@ pub fn check_history(request: &ConverseRequest, resolved: &ResolvedModel) -> Res
             let path = block_path(message_index, block_index);
             match block {
                 ContentBlock::ToolUse(tool_use) => {
+                    // botocore `ToolUseBlock.name` is a `ToolName`: `[a-zA-Z0-9_-]+`, 1 to 64
+                    // characters, checked by Bedrock's own Smithy validation.
+                    let name_path = format!(
+                        "messages.{message_index}.member.content.{block_index}.member.toolUse.name"
+                    );
+                    if tool_use.name.chars().count() > 64 {
+                        return Err(ApiError::constraint(
+                            &tool_use.name,
+                            &name_path,
+                            "have length less than or equal to 64",
+                        ));
+                    }
+                    if !is_identifier(&tool_use.name) {
+                        return Err(ApiError::constraint(
+                            &tool_use.name,
+                            &name_path,
+                            &format!("satisfy regular expression pattern: {NAME_PATTERN}"),
+                        ));
+                    }
                     if !is_identifier(&tool_use.id) || tool_use.id.len() > 64 {
                         return Err(ApiError::from_model(format!(
                             "{path}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"
