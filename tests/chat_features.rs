@@ -1269,3 +1269,31 @@ async fn tool_names_bedrock_refuses_are_mapped_both_ways() {
     assert_eq!(status, 200, "{reply}");
     assert!(content(&reply).contains("filed"), "{reply}");
 }
+
+/// Bedrock refuses images over 8000 px wide or high; the gateway says so itself, from the header.
+#[tokio::test]
+async fn images_over_8000_pixels_get_the_gateways_own_400() {
+    use base64::Engine;
+    let gw = common::start().await;
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend(9000u32.to_be_bytes());
+    png.extend(20u32.to_be_bytes());
+    png.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    let url = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&png)
+    );
+    let (status, reply) = gw
+        .chat(json!({"model": "amazon.nova-lite-v1:0", "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": url}}]}]}))
+        .await;
+    assert_eq!(status, 400, "{reply}");
+    assert_ne!(reply["error"]["code"], "ValidationException", "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("9000x20"),
+        "{reply}"
+    );
+}
