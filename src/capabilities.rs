@@ -144,6 +144,11 @@ const MISTRAL_LARGE: Capabilities = Capabilities {
     named_tool_choice: false,
     ..TOOLS_NO_STREAM
 };
+/// Command R+ streams tool use (AWS's model-features table); Command R does not.
+const COMMAND_R_PLUS: Capabilities = Capabilities {
+    tool_streaming: true,
+    ..TOOLS_NO_STREAM
+};
 const LLAMA_VISION: Capabilities = Capabilities {
     images: true,
     ..TOOLS_NO_STREAM
@@ -219,6 +224,7 @@ const TABLE: &[(&str, Capabilities)] = &[
     ("mistral.mixtral", NO_SYSTEM_NO_TOOLS),
     ("mistral.mistral-large", MISTRAL_LARGE),
     ("mistral.", TOOLS_NO_STREAM),
+    ("cohere.command-r-plus", COMMAND_R_PLUS),
     ("cohere.command", TOOLS_NO_STREAM),
     ("deepseek.r1", DEEPSEEK_R1),
     ("openai.gpt-oss", GPT_OSS),
@@ -357,6 +363,8 @@ mod tests {
         assert!(!capabilities("anthropic.claude-3-haiku-20240307-v1:0").prompt_caching);
         assert!(!capabilities("mistral.mistral-7b-instruct-v0:2").system_prompt);
         assert!(!capabilities("meta.llama3-3-70b-instruct-v1:0").tool_streaming);
+        assert!(capabilities("cohere.command-r-plus-v1:0").tool_streaming);
+        assert!(!capabilities("cohere.command-r-v1:0").tool_streaming);
         assert!(!capabilities("meta.llama3-3-70b-instruct-v1:0").forced_tool_choice);
         assert!(capabilities("mistral.mistral-large-2407-v1:0").forced_tool_choice);
         assert!(!capabilities("mistral.mistral-large-2407-v1:0").named_tool_choice);

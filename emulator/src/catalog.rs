@@ -234,7 +234,9 @@ const LLAMA_3: ChatCapabilities = ChatCapabilities {
     named_tool_choice: false,
     tool_result_status: false,
     images: false,
-    documents: false,
+    // Llama 3.x, Mistral 7B and Command R+ take documents (AWS "Supported models and model
+    // features" table, conversation-inference-supported-models-features.html).
+    documents: true,
     reasoning: ReasoningKind::None,
     prompt_caching: false,
     tool_caching: false,
@@ -262,13 +264,13 @@ const MISTRAL_7B: ChatCapabilities = ChatCapabilities {
     system_prompt: false,
     tools: false,
     forced_tool_choice: false,
-    documents: false,
     max_stop_sequences: Some(10),
     request_field_keys: TOP_K_KEYS,
     ..LLAMA_3
 };
 
 const DEEPSEEK_R1: ChatCapabilities = ChatCapabilities {
+    documents: false,
     // langchain-ai/langchain-aws#401, aws-samples/bedrock-chat#845.
     refuses_reasoning_history: true,
     tools: false,
@@ -279,6 +281,7 @@ const DEEPSEEK_R1: ChatCapabilities = ChatCapabilities {
 };
 
 const GPT_OSS: ChatCapabilities = ChatCapabilities {
+    documents: false,
     tool_streaming: true,
     forced_tool_choice: true,
     reasoning: ReasoningKind::AlwaysReasons,
@@ -288,7 +291,9 @@ const GPT_OSS: ChatCapabilities = ChatCapabilities {
     ..LLAMA_3
 };
 
+/// Command R+ streams tool use (same AWS features table).
 const COMMAND_R_PLUS: ChatCapabilities = ChatCapabilities {
+    tool_streaming: true,
     max_output_tokens: 4096,
     max_stop_sequences: Some(5),
     request_field_keys: COHERE_KEYS,

@@ -83,8 +83,10 @@ impl Family {
     /// What the model takes in, as ListFoundationModels reports it.
     pub fn input_modalities(self) -> &'static [&'static str] {
         match self {
-            Family::TitanV1 | Family::TitanV2 => &["TEXT"],
-            Family::CohereV3 | Family::CohereV4 | Family::NovaMultimodal => &["TEXT", "IMAGE"],
+            // Cohere Embed v3 is listed with TEXT only by a real ListFoundationModels answer
+            // (the fidelity audit's dump), although its body accepts images.
+            Family::TitanV1 | Family::TitanV2 | Family::CohereV3 => &["TEXT"],
+            Family::CohereV4 | Family::NovaMultimodal => &["TEXT", "IMAGE"],
         }
     }
 }

@@ -210,6 +210,8 @@ fn check_document(
         "pdf" => bytes.starts_with(b"%PDF-"),
         "docx" | "xlsx" => bytes.starts_with(b"PK\x03\x04"),
         "doc" | "xls" => bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]),
+        // No format given (optional in botocore): nothing to check the bytes against.
+        "" => true,
         // Text formats: anything that is text.
         _ => std::str::from_utf8(bytes).is_ok(),
     };

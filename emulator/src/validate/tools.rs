@@ -162,10 +162,16 @@ pub fn check_history(request: &ConverseRequest, resolved: &ResolvedModel) -> Res
                             &format!("satisfy regular expression pattern: {NAME_PATTERN}"),
                         ));
                     }
-                    if !is_identifier(&tool_use.id) || tool_use.id.len() > 64 {
-                        return Err(ApiError::from_model(format!(
-                            "{path}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"
-                        )));
+                    // Anthropic's own pattern applies to Claude; Bedrock's `ToolUseId`
+                    // (botocore: `[a-zA-Z0-9_.:-]+`, 1-64) to every other model.
+                    if resolved.is_anthropic() {
+                        if !is_identifier(&tool_use.id) || tool_use.id.len() > 64 {
+                            return Err(ApiError::from_model(format!(
+                                "{path}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"
+                            )));
+                        }
+                    } else {
+                        check_smithy_tool_use_id(&tool_use.id, message_index, block_index)?;
                     }
                     if !seen_ids.insert(tool_use.id.as_str()) {
                         return Err(ApiError::from_model(format!(
@@ -297,6 +303,27 @@ fn check_results_lead(request: &ConverseRequest) -> Result<(), ApiError> {
             index - 1,
             unanswered.join(", ")
         )));
+    }
+    Ok(())
+}
+
+/// Bedrock's own `ToolUseId` constraint (botocore: pattern `[a-zA-Z0-9_.:-]+`, length 1-64).
+fn check_smithy_tool_use_id(id: &str, message: usize, block: usize) -> Result<(), ApiError> {
+    let path = format!("messages.{message}.member.content.{block}.member.toolUse.toolUseId");
+    if id.is_empty() || id.chars().count() > 64 {
+        return Err(ApiError::constraint(
+            id,
+            &path,
+            "have length between 1 and 64",
+        ));
+    }
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-');
+    if !id.chars().all(valid) {
+        return Err(ApiError::constraint(
+            id,
+            &path,
+            "satisfy regular expression pattern: [a-zA-Z0-9_.:-]+",
+        ));
     }
     Ok(())
 }

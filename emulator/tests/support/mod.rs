@@ -111,8 +111,11 @@ pub fn cache_point() -> CachePointBlock {
         .expect("type is set")
 }
 
+/// A PNG signature and a 1x1 IHDR header (the emulator reads the size from it), padded.
 pub fn png_bytes() -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    bytes.extend(1u32.to_be_bytes());
+    bytes.extend(1u32.to_be_bytes());
     bytes.resize(68, 7);
     bytes
 }
