@@ -502,3 +502,31 @@ async fn browsers_get_cors_headers_and_preflights_need_no_key() {
         .unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
+
+/// The stop reasons OpenAI has no name for are mapped on purpose: a context window exceeded is
+/// `length`; a malformed output or tool call is a 502 the client can retry (an error event in a
+/// stream), never a `stop` that hides the broken answer.
+#[tokio::test]
+async fn unusual_stop_reasons_are_mapped_deliberately() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(user(MODEL, "long [[stop:model_context_window_exceeded]]"))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["choices"][0]["finish_reason"], "length");
+    for reason in ["malformed_model_output", "malformed_tool_use"] {
+        let (status, reply) = gw.chat(user(MODEL, &format!("x [[stop:{reason}]]"))).await;
+        assert_eq!(status, 502, "{reply}");
+        assert_eq!(reply["error"]["code"], reason, "{reply}");
+        let mut body = user(MODEL, &format!("x [[stop:{reason}]]"));
+        body["stream"] = json!(true);
+        let (status, events) = gw.chat_stream(body).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            events.last().unwrap()["error"]["code"],
+            reason,
+            "{events:?}"
+        );
+        assert!(!events.contains(&json!("[DONE]")));
+    }
+}

@@ -51,6 +51,10 @@ pub struct Markers {
     pub fault: Option<Fault>,
     pub delay: Option<Duration>,
     pub slow_stream: Option<Duration>,
+    /// `[[stop:REASON]]`: the answer ends with this `stopReason` instead of its own; one of the
+    /// reasons no ordinary echo produces (`malformed_model_output`, `malformed_tool_use`,
+    /// `model_context_window_exceeded`, all in botocore's `StopReason` enum).
+    pub stop: Option<&'static str>,
 }
 
 impl Markers {
@@ -96,6 +100,14 @@ impl Markers {
             ("content_filtered", None) => self.content_filtered = true,
             ("fault", Some(kind)) => self.fault = Some(parse_fault(kind)?),
             ("delay", Some(ms)) => self.delay = Some(Duration::from_millis(ms.parse().ok()?)),
+            ("stop", Some(reason)) => {
+                self.stop = Some(match reason {
+                    "malformed_model_output" => "malformed_model_output",
+                    "malformed_tool_use" => "malformed_tool_use",
+                    "model_context_window_exceeded" => "model_context_window_exceeded",
+                    _ => return None,
+                })
+            }
             ("slowstream", Some(ms)) => {
                 self.slow_stream = Some(Duration::from_millis(ms.parse().ok()?))
             }

@@ -21,6 +21,7 @@ use crate::state::AppState;
 use crate::translate::images::FetchedImages;
 use crate::translate::stream::{ChunkStream, replay_as_events};
 use crate::translate::tool_names::ToolNames;
+use crate::translate::usage::stop_error;
 use crate::translate::{ResponseContext, Target, chat_completion, converse_input};
 
 pub async fn chat_completions(
@@ -76,6 +77,9 @@ pub async fn chat_completions(
 
     if !req.is_stream() {
         let output = state.bedrock.converse(input).await?;
+        if let Some(err) = stop_error(&output.stop_reason) {
+            return Err(err);
+        }
         return Ok(Json(chat_completion(&output, &ctx)).into_response());
     }
     let machine = ChunkStream::new(ctx, req.include_usage());
@@ -170,6 +174,11 @@ fn chunk_stream(
             .await
             .unwrap_or_else(|_| Err(stream_stalled(idle)));
         match next {
+            Ok(Some(ConverseStreamOutput::MessageStop(stop)))
+                if let Some(err) = stop_error(&stop.stop_reason) =>
+            {
+                Some((sse::error_event(&err), None))
+            }
             Ok(Some(event)) => {
                 for chunk in machine.on_event(&event) {
                     sse::push_event(&mut buf, &chunk);
