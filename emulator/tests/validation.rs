@@ -1195,7 +1195,6 @@ async fn prompt_variables_without_a_prompt_resource_are_ignored() {
 /// allowed) for models other than Claude.
 #[tokio::test]
 async fn optional_members_and_smithy_tool_use_ids_are_accepted() {
-    let h = start().await;
     let body = |extra: Value| {
         let mut body = json!({"messages": [{"role": "user", "content": [
             {"text": "read"},
