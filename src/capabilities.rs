@@ -14,6 +14,10 @@ pub enum Reasoning {
     Always,
     /// Reasons on every request, with `additionalModelRequestFields.reasoning_effort` (gpt-oss).
     Effort,
+    /// Anthropic adaptive thinking (Claude Opus 4.6, Sonnet 4.6, Opus 4.7 and later):
+    /// `thinking: {"type": "adaptive"}` with `output_config.effort`, one of these values. Opus
+    /// 4.7 refuses the budget form, so the gateway always sends this one to these models.
+    Adaptive(&'static [&'static str]),
 }
 
 /// The capabilities of one model family.
@@ -21,8 +25,11 @@ pub enum Reasoning {
 pub struct Capabilities {
     pub system_prompt: bool,
     pub tools: bool,
-    /// Accepts `toolChoice` `any` and `tool` (forcing a call); the others take `auto` only.
+    /// Accepts `toolChoice` `any` (forcing a call); the others take `auto` only.
     pub forced_tool_choice: bool,
+    /// Also accepts `toolChoice` `tool` (forcing one named tool): only Claude 3+ and Nova, per
+    /// Bedrock's ToolChoice documentation. The others get `any` plus an instruction naming it.
+    pub named_tool_choice: bool,
     /// Tool use through ConverseStream. Without it, the gateway calls Converse and replays the
     /// answer as a stream.
     pub tool_streaming: bool,
@@ -49,6 +56,7 @@ pub const PERMISSIVE: Capabilities = Capabilities {
     system_prompt: true,
     tools: true,
     forced_tool_choice: true,
+    named_tool_choice: true,
     tool_streaming: true,
     images: true,
     documents: true,
@@ -65,6 +73,7 @@ const CLAUDE: Capabilities = Capabilities {
     system_prompt: true,
     tools: true,
     forced_tool_choice: true,
+    named_tool_choice: true,
     tool_streaming: true,
     images: true,
     documents: true,
@@ -81,6 +90,11 @@ const CLAUDE_CACHING: Capabilities = Capabilities {
     tool_caching: true,
     ..CLAUDE
 };
+/// Claude 3.5 Haiku has no image input on Bedrock (AWS's model-features table).
+const CLAUDE_3_5_HAIKU: Capabilities = Capabilities {
+    images: false,
+    ..CLAUDE_CACHING
+};
 const CLAUDE_THINKING: Capabilities = Capabilities {
     reasoning: Reasoning::Budget,
     ..CLAUDE_CACHING
@@ -89,6 +103,21 @@ const CLAUDE_4_5: Capabilities = Capabilities {
     temperature_xor_top_p: true,
     structured_output: true,
     ..CLAUDE_THINKING
+};
+/// Opus 4.6: efforts up to `max` (no `xhigh`, which came with 4.7).
+const CLAUDE_OPUS_4_6: Capabilities = Capabilities {
+    reasoning: Reasoning::Adaptive(&["low", "medium", "high", "max"]),
+    ..CLAUDE_4_5
+};
+/// Sonnet 4.6: `max` unconfirmed for it, so not sent.
+const CLAUDE_SONNET_4_6: Capabilities = Capabilities {
+    reasoning: Reasoning::Adaptive(&["low", "medium", "high"]),
+    ..CLAUDE_4_5
+};
+/// Opus 4.7 and later Claude releases: adaptive only, every effort.
+const CLAUDE_ADAPTIVE: Capabilities = Capabilities {
+    reasoning: Reasoning::Adaptive(&["low", "medium", "high", "xhigh", "max"]),
+    ..CLAUDE_4_5
 };
 const NOVA: Capabilities = Capabilities {
     prompt_caching: true,
@@ -103,6 +132,7 @@ const NOVA_TEXT: Capabilities = Capabilities {
 };
 const TOOLS_NO_STREAM: Capabilities = Capabilities {
     forced_tool_choice: false,
+    named_tool_choice: false,
     tool_streaming: false,
     images: false,
     whitespace_stop_sequences: true,
@@ -111,6 +141,12 @@ const TOOLS_NO_STREAM: Capabilities = Capabilities {
 };
 const MISTRAL_LARGE: Capabilities = Capabilities {
     forced_tool_choice: true,
+    named_tool_choice: false,
+    ..TOOLS_NO_STREAM
+};
+/// Command R+ streams tool use (AWS's model-features table); Command R does not.
+const COMMAND_R_PLUS: Capabilities = Capabilities {
+    tool_streaming: true,
     ..TOOLS_NO_STREAM
 };
 const LLAMA_VISION: Capabilities = Capabilities {
@@ -121,6 +157,7 @@ const NO_SYSTEM_NO_TOOLS: Capabilities = Capabilities {
     system_prompt: false,
     tools: false,
     forced_tool_choice: false,
+    named_tool_choice: false,
     tool_streaming: false,
     images: false,
     whitespace_stop_sequences: true,
@@ -130,6 +167,7 @@ const NO_SYSTEM_NO_TOOLS: Capabilities = Capabilities {
 const DEEPSEEK_R1: Capabilities = Capabilities {
     tools: false,
     forced_tool_choice: false,
+    named_tool_choice: false,
     tool_streaming: false,
     images: false,
     documents: false,
@@ -139,6 +177,7 @@ const DEEPSEEK_R1: Capabilities = Capabilities {
     ..CLAUDE
 };
 const GPT_OSS: Capabilities = Capabilities {
+    named_tool_choice: false,
     images: false,
     documents: false,
     reasoning: Reasoning::Effort,
@@ -150,6 +189,7 @@ const EMBEDDING: Capabilities = Capabilities {
     system_prompt: false,
     tools: false,
     forced_tool_choice: false,
+    named_tool_choice: false,
     tool_streaming: false,
     images: false,
     documents: false,
@@ -168,7 +208,7 @@ const TABLE: &[(&str, Capabilities)] = &[
     ("anthropic.claude-sonnet-4", CLAUDE_THINKING),
     ("anthropic.claude-opus-4", CLAUDE_THINKING),
     ("anthropic.claude-3-7-sonnet", CLAUDE_THINKING),
-    ("anthropic.claude-3-5-haiku", CLAUDE_CACHING),
+    ("anthropic.claude-3-5-haiku", CLAUDE_3_5_HAIKU),
     ("anthropic.claude", CLAUDE),
     ("amazon.nova-micro", NOVA_TEXT),
     ("amazon.nova", NOVA),
@@ -184,6 +224,7 @@ const TABLE: &[(&str, Capabilities)] = &[
     ("mistral.mixtral", NO_SYSTEM_NO_TOOLS),
     ("mistral.mistral-large", MISTRAL_LARGE),
     ("mistral.", TOOLS_NO_STREAM),
+    ("cohere.command-r-plus", COMMAND_R_PLUS),
     ("cohere.command", TOOLS_NO_STREAM),
     ("deepseek.r1", DEEPSEEK_R1),
     ("openai.gpt-oss", GPT_OSS),
@@ -213,10 +254,14 @@ pub fn base_model_id(model_id: &str) -> &str {
 /// The capabilities of a model id (foundation id, inference profile or ARN).
 pub fn capabilities(model_id: &str) -> Capabilities {
     let base = base_model_id(model_id);
-    if claude_version(base).is_some_and(|version| version >= (4, 5)) {
-        // Claude releases after the table was written behave like 4.5, not like the 4.0 row
-        // their prefix (`anthropic.claude-sonnet-4`) would match.
-        return CLAUDE_4_5;
+    match claude_version(base) {
+        // Claude releases after the table was written think adaptively, like Opus 4.7.
+        Some(version) if version >= (4, 7) => return CLAUDE_ADAPTIVE,
+        Some((4, 6)) if base.starts_with("anthropic.claude-opus-") => return CLAUDE_OPUS_4_6,
+        Some((4, 6)) => return CLAUDE_SONNET_4_6,
+        // 4.5 is not the 4.0 row its prefix (`anthropic.claude-sonnet-4`) would match.
+        Some(version) if version >= (4, 5) => return CLAUDE_4_5,
+        _ => {}
     }
     TABLE
         .iter()
@@ -286,11 +331,20 @@ mod tests {
             None
         );
         assert_eq!(
-            capabilities("us.anthropic.claude-opus-4-6-20260101-v1:0"),
-            CLAUDE_4_5
+            capabilities("us.anthropic.claude-opus-4-6-v1"),
+            CLAUDE_OPUS_4_6
         );
         assert_eq!(
+            capabilities("global.anthropic.claude-sonnet-4-6"),
+            CLAUDE_SONNET_4_6
+        );
+        assert_eq!(capabilities("anthropic.claude-opus-4-7"), CLAUDE_ADAPTIVE);
+        assert_eq!(
             capabilities("anthropic.claude-sonnet-5-20270101-v1:0"),
+            CLAUDE_ADAPTIVE
+        );
+        assert_eq!(
+            capabilities("anthropic.claude-haiku-4-5-20251001-v1:0"),
             CLAUDE_4_5
         );
         assert_eq!(
@@ -309,9 +363,15 @@ mod tests {
         assert!(!capabilities("anthropic.claude-3-haiku-20240307-v1:0").prompt_caching);
         assert!(!capabilities("mistral.mistral-7b-instruct-v0:2").system_prompt);
         assert!(!capabilities("meta.llama3-3-70b-instruct-v1:0").tool_streaming);
+        assert!(capabilities("cohere.command-r-plus-v1:0").tool_streaming);
+        assert!(!capabilities("cohere.command-r-v1:0").tool_streaming);
         assert!(!capabilities("meta.llama3-3-70b-instruct-v1:0").forced_tool_choice);
         assert!(capabilities("mistral.mistral-large-2407-v1:0").forced_tool_choice);
+        assert!(!capabilities("mistral.mistral-large-2407-v1:0").named_tool_choice);
+        assert!(capabilities("amazon.nova-lite-v1:0").named_tool_choice);
         assert!(!capabilities("amazon.nova-micro-v1:0").images);
+        assert!(!capabilities("us.anthropic.claude-3-5-haiku-20241022-v1:0").images);
+        assert!(capabilities("anthropic.claude-3-haiku-20240307-v1:0").images);
         assert_eq!(
             capabilities("us.deepseek.r1-v1:0").reasoning,
             Reasoning::Always

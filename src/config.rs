@@ -8,8 +8,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// Default model for `gpt*` names when `DEFAULT_MODEL` is not set.
-pub const FALLBACK_DEFAULT_MODEL: &str = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
+/// Default model for `gpt*` names when `DEFAULT_MODEL` is not set: Claude Haiku 4.5, current,
+/// offered in every geography's inference profiles, and able to do tools (streamed), images,
+/// documents, prompt caching and thinking. A bare id, so that it runs through the inference
+/// profile of the deployment's own geography (`profile_routing`).
+pub const FALLBACK_DEFAULT_MODEL: &str = "anthropic.claude-haiku-4-5-20251001-v1:0";
 /// Default model for `text-embedding-*` names when `DEFAULT_EMBEDDING_MODEL` is not set.
 pub const FALLBACK_EMBEDDING_MODEL: &str = "amazon.titan-embed-text-v2:0";
 
@@ -71,6 +74,14 @@ pub struct Config {
     /// `SHUTDOWN_GRACE_SECONDS`: on Ctrl-C or SIGTERM, how long requests in flight may take to
     /// finish before open streams are ended with a `server_shutting_down` error (default 10).
     pub shutdown_grace: Duration,
+
+    // Model routing (see `profile_routing`).
+    /// `AUTO_INFERENCE_PROFILE` (default true): the bare id of a model Bedrock serves only
+    /// through inference profiles is sent to the system profile of this region's geography.
+    pub auto_inference_profile: bool,
+    /// `ALLOW_GLOBAL_INFERENCE_PROFILE` (default false): when no geography profile has the
+    /// model, a `global.` profile (requests may be served in any region) may be used instead.
+    pub allow_global_inference_profile: bool,
 }
 
 /// A configuration error: one line saying which variable is wrong and what it should be.
@@ -183,6 +194,9 @@ impl Config {
             )?),
             max_connections: parse_positive(&get, "MAX_CONNECTIONS", 256)?,
             shutdown_grace: Duration::from_secs(parse_number(&get, "SHUTDOWN_GRACE_SECONDS", 10)?),
+            auto_inference_profile: get("AUTO_INFERENCE_PROFILE").is_none()
+                || parse_bool(&get, "AUTO_INFERENCE_PROFILE")?,
+            allow_global_inference_profile: parse_bool(&get, "ALLOW_GLOBAL_INFERENCE_PROFILE")?,
         })
     }
 

@@ -41,6 +41,11 @@ impl AppState {
         Ok(AppState::with_sdk_config(config, &sdk))
     }
 
+    /// How bare ids of profile-only models are routed, in this gateway's region.
+    pub fn profile_routing(&self) -> crate::profile_routing::ProfileRouting {
+        crate::profile_routing::ProfileRouting::new(&self.config, self.bedrock.region())
+    }
+
     /// State over an explicit SDK configuration (tests point it at local servers).
     pub fn with_sdk_config(config: Config, sdk: &aws_config::SdkConfig) -> AppState {
         let bedrock = Bedrock::new(sdk, config.bedrock_timeout);

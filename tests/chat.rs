@@ -133,6 +133,35 @@ async fn system_developer_and_same_role_turns_reach_bedrock_merged() {
     assert!((sent["inferenceConfig"]["temperature"].as_f64().unwrap() - 0.4).abs() < 1e-6);
 }
 
+/// A system message after the first user turn (NextChat's memory summary request) stays at its
+/// place as user text, so the conversation ends with the user: Claude Sonnet 4.6 and later refuse
+/// a conversation that ends with an assistant turn (a prefill).
+#[tokio::test]
+async fn a_late_system_message_becomes_user_text_at_its_place() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(
+            json!({"model": "us.anthropic.claude-sonnet-4-6", "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "hello"},
+                {"role": "assistant", "content": "hi there"},
+                {"role": "system", "content": "Summarize the chat [[echo:request]]"}
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value =
+        serde_json::from_str(reply["choices"][0]["message"]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["system"], json!([{"text": "Be brief."}]));
+    let messages = sent["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3, "{sent}");
+    assert_eq!(messages[2]["role"], "user");
+    assert_eq!(
+        messages[2]["content"],
+        json!([{"text": "Summarize the chat [[echo:request]]"}])
+    );
+}
+
 #[tokio::test]
 async fn max_tokens_and_stop_sequences_set_finish_reason() {
     let gw = common::start().await;
@@ -319,6 +348,26 @@ async fn errors_before_a_stream_starts_are_plain_http_errors() {
     assert_eq!(response.headers()["content-type"], "application/json");
 }
 
+/// Bedrock relays an error the model raises inside a stream it already answered with 200; the
+/// gateway waits for the first event, so the client still gets a plain HTTP 400.
+#[tokio::test]
+async fn provider_errors_relayed_in_the_stream_are_plain_http_errors() {
+    let gw = common::start().await;
+    let mut body = user(MODEL, "[[fault:model-validation]]");
+    body["stream"] = json!(true);
+    let response = gw.post("/chat/completions", &body).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let reply: Value = response.json().await.unwrap();
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("The model returned the following errors"),
+        "{reply}"
+    );
+}
+
 #[tokio::test]
 async fn a_mid_stream_bedrock_error_ends_the_stream_with_an_error_event() {
     let gw = common::start().await;
@@ -452,4 +501,32 @@ async fn browsers_get_cors_headers_and_preflights_need_no_key() {
         .await
         .unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+/// The stop reasons OpenAI has no name for are mapped on purpose: a context window exceeded is
+/// `length`; a malformed output or tool call is a 502 the client can retry (an error event in a
+/// stream), never a `stop` that hides the broken answer.
+#[tokio::test]
+async fn unusual_stop_reasons_are_mapped_deliberately() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(user(MODEL, "long [[stop:model_context_window_exceeded]]"))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["choices"][0]["finish_reason"], "length");
+    for reason in ["malformed_model_output", "malformed_tool_use"] {
+        let (status, reply) = gw.chat(user(MODEL, &format!("x [[stop:{reason}]]"))).await;
+        assert_eq!(status, 502, "{reply}");
+        assert_eq!(reply["error"]["code"], reason, "{reply}");
+        let mut body = user(MODEL, &format!("x [[stop:{reason}]]"));
+        body["stream"] = json!(true);
+        let (status, events) = gw.chat_stream(body).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            events.last().unwrap()["error"]["code"],
+            reason,
+            "{events:?}"
+        );
+        assert!(!events.contains(&json!("[DONE]")));
+    }
 }

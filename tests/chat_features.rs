@@ -8,8 +8,8 @@ use common::{MODEL, TestGateway, streamed_text, user};
 use serde_json::{Value, json};
 
 const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
-const CLAUDE_37: &str = "anthropic.claude-3-7-sonnet-20250219-v1:0";
-const CLAUDE_45: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+const CLAUDE_37: &str = "us.anthropic.claude-3-7-sonnet-20250219-v1:0";
+const CLAUDE_45: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 const LLAMA: &str = "meta.llama3-3-70b-instruct-v1:0";
 
 fn weather_tools() -> Value {
@@ -433,6 +433,18 @@ async fn models_that_always_reason_return_it() {
             .contains("ponder")
     );
     assert_eq!(content(&reply), "ponder");
+
+    // Turn 2 with the reasoning sent back as the gateway returned it: Bedrock refuses reasoning
+    // in DeepSeek R1's history, so the gateway leaves it out.
+    let thinking_blocks = reply["choices"][0]["message"]["thinking_blocks"].clone();
+    assert!(thinking_blocks.is_array(), "{reply}");
+    let (status, reply) = gw
+        .chat(json!({"model": "us.deepseek.r1-v1:0", "messages": [
+            {"role": "user", "content": "ponder"},
+            {"role": "assistant", "content": "ponder", "thinking_blocks": thinking_blocks},
+            {"role": "user", "content": "again"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
 }
 
 async fn cached_tokens(gw: &TestGateway, body: Value) -> (Value, u64, u64) {
@@ -604,7 +616,7 @@ async fn bedrock_fields_pass_through_from_extra_body() {
 async fn temperature_and_top_p_are_not_both_sent_to_models_that_refuse_it() {
     let gw = common::start().await;
     let (status, reply) = gw
-        .chat(json!({"model": "anthropic.claude-haiku-4-5-20251001-v1:0", "temperature": 0.2, "top_p": 0.8,
+        .chat(json!({"model": "us.anthropic.claude-haiku-4-5-20251001-v1:0", "temperature": 0.2, "top_p": 0.8,
             "messages": [{"role": "user", "content": "hi"}]}))
         .await;
     assert_eq!(status, 200, "{reply}");
@@ -783,20 +795,21 @@ async fn each_mid_stream_exception_maps_to_its_status() {
 }
 
 #[tokio::test]
-async fn a_stream_that_goes_quiet_is_ended_with_a_timeout_event() {
+async fn a_stream_that_goes_quiet_before_its_first_delta_is_a_504() {
+    // The gateway waits for the first event past messageStart before committing to a 200, so a
+    // stream that stays quiet that long is a plain HTTP 504, not a 200 with an error event.
     let gw = common::start_with(&[("STREAM_IDLE_TIMEOUT_SECONDS", "1")], Default::default()).await;
     let started = tokio::time::Instant::now();
-    let (status, events) = gw
-        .chat_stream(stream(user(MODEL, "slow words here [[slowstream:2500]]")))
+    let (status, reply) = gw
+        .chat(stream(user(MODEL, "slow words here [[slowstream:2500]]")))
         .await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 504, "{reply}");
     assert!(
         started.elapsed().as_secs_f64() < 5.0,
         "ended early: {:?}",
         started.elapsed()
     );
-    let last = events.last().unwrap();
-    assert_eq!(last["error"]["code"], "stream_idle_timeout", "{events:?}");
+    assert_eq!(reply["error"]["code"], "stream_idle_timeout", "{reply}");
 }
 
 #[tokio::test]
@@ -1040,4 +1053,247 @@ async fn allowed_tools_narrow_the_offer_and_set_the_mode() {
     assert_eq!(tools.len(), 1, "{sent}");
     assert_eq!(tools[0]["toolSpec"]["name"], "get_time");
     assert_eq!(sent["toolConfig"]["toolChoice"], json!({"auto": {}}));
+}
+
+/// Claude Opus 4.7 accepts only adaptive thinking (a budget is a 400 on Bedrock): every
+/// `reasoning_effort` OpenAI's SDK sends maps to `thinking: adaptive` plus `output_config.effort`.
+#[tokio::test]
+async fn adaptive_thinking_models_get_adaptive_thinking_with_an_effort() {
+    let gw = common::start().await;
+    let opus_4_7 = "us.anthropic.claude-opus-4-7";
+    for (effort, sent_effort) in [
+        ("minimal", "low"),
+        ("high", "high"),
+        ("xhigh", "xhigh"),
+        ("max", "max"),
+    ] {
+        let (status, reply) = gw
+            .chat(json!({"model": opus_4_7, "reasoning_effort": effort,
+                "messages": [{"role": "user", "content": "[[echo:request]]"}]}))
+            .await;
+        assert_eq!(status, 200, "{effort}: {reply}");
+        let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+        assert_eq!(
+            sent["additionalModelRequestFields"],
+            json!({"thinking": {"type": "adaptive"}, "output_config": {"effort": sent_effort}}),
+            "{effort}"
+        );
+        assert!(
+            reply["choices"][0]["message"]["reasoning_content"].is_string(),
+            "{reply}"
+        );
+    }
+    // `none` thinks not at all (Opus 4.7 refuses `disabled`, so nothing is sent).
+    let (status, reply) = gw
+        .chat(json!({"model": opus_4_7, "reasoning_effort": "none",
+            "messages": [{"role": "user", "content": "[[echo:request]]"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert!(sent.get("additionalModelRequestFields").is_none(), "{sent}");
+    // Opus 4.6 has no `xhigh`: the nearest lower level goes instead.
+    let (status, reply) = gw
+        .chat(
+            json!({"model": "us.anthropic.claude-opus-4-6-v1", "reasoning_effort": "xhigh",
+            "messages": [{"role": "user", "content": "[[echo:request]]"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert_eq!(
+        sent["additionalModelRequestFields"]["output_config"]["effort"],
+        "high"
+    );
+    // A budget model keeps its budget for the new levels.
+    let (status, reply) = gw
+        .chat(
+            json!({"model": CLAUDE_45, "reasoning_effort": "max", "max_tokens": 10000,
+            "messages": [{"role": "user", "content": "[[echo:request]]"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert_eq!(
+        sent["additionalModelRequestFields"]["thinking"],
+        json!({"type": "enabled", "budget_tokens": 9500})
+    );
+}
+
+/// Anthropic refuses `top_k` while the model thinks: a client's `top_k` is left out then.
+#[tokio::test]
+async fn top_k_is_dropped_while_thinking() {
+    let gw = common::start().await;
+    let (status, reply) = gw
+        .chat(json!({"model": CLAUDE_37, "reasoning_effort": "low",
+            "additional_model_request_fields": {"top_k": 40},
+            "messages": [{"role": "user", "content": "[[echo:request]]"}]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert!(
+        sent["additionalModelRequestFields"]["thinking"].is_object(),
+        "{sent}"
+    );
+    assert!(
+        sent["additionalModelRequestFields"].get("top_k").is_none(),
+        "{sent}"
+    );
+    // Without thinking it goes through.
+    let (status, reply) = gw
+        .chat(
+            json!({"model": CLAUDE_37, "additional_model_request_fields": {"top_k": 40},
+            "messages": [{"role": "user", "content": "[[echo:request]]"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert_eq!(sent["additionalModelRequestFields"]["top_k"], 40);
+}
+
+/// Claude 3.5 Haiku takes no images on Bedrock: the gateway says so itself, before calling
+/// Bedrock. The default model for `gpt-*` names (Claude Haiku 4.5, through the profile of the
+/// gateway's region) takes them.
+#[tokio::test]
+async fn claude_3_5_haiku_takes_no_images_and_the_default_model_does() {
+    let gw = common::start().await;
+    let body = |model: &str| {
+        json!({"model": model, "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "describe"},
+            {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{PNG_1X1}")}}]}]})
+    };
+    let haiku_3_5 = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
+    let (status, reply) = gw.chat(body(haiku_3_5)).await;
+    assert_eq!(status, 400, "{reply}");
+    assert_ne!(
+        reply["error"]["code"], "ValidationException",
+        "refused by the gateway: {reply}"
+    );
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(haiku_3_5),
+        "{reply}"
+    );
+    let (status, reply) = gw.chat(body("gpt-4o-mini")).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        reply["model"],
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    );
+    assert!(
+        content(&reply).starts_with("describe [image png"),
+        "{reply}"
+    );
+}
+
+/// Bedrock takes `toolChoice.tool` only from Claude 3+ and Nova: a named `tool_choice` becomes
+/// `any` plus an instruction naming the tool for models that take `any` only (Mistral Large);
+/// the request shape is unit-tested in `translate::tools`.
+#[tokio::test]
+async fn a_named_tool_choice_is_any_plus_an_instruction_where_tool_is_refused() {
+    let gw = common::start().await;
+    for model in ["mistral.mistral-large-2407-v1:0", "amazon.nova-lite-v1:0"] {
+        let (status, reply) = gw
+            .chat(json!({"model": model, "tools": weather_tools(),
+                "tool_choice": {"type": "function", "function": {"name": "get_time"}},
+                "messages": [{"role": "user", "content": "what time is it?"}]}))
+            .await;
+        assert_eq!(status, 200, "{model}: {reply}");
+        assert_eq!(
+            reply["choices"][0]["finish_reason"], "tool_calls",
+            "{model}: {reply}"
+        );
+    }
+}
+
+/// Nova refuses a cache point right after a tool result: a `cache_control` on a tool message
+/// is left out for Nova, and kept for Claude.
+#[tokio::test]
+async fn no_cache_point_after_a_tool_result_on_nova() {
+    let gw = common::start().await;
+    let body = |model: &str| {
+        json!({"model": model, "tools": weather_tools(), "messages": [
+            {"role": "system", "content": "You answer questions about the weather."},
+            {"role": "user", "content": "weather in Paris?"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+                "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "sunny", "cache_control": {"type": "ephemeral"}},
+            {"role": "user", "content": "[[echo:request]]"}]})
+    };
+    let (status, reply) = gw.chat(body("amazon.nova-pro-v1:0")).await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert!(
+        !sent["messages"].to_string().contains("cachePoint"),
+        "{sent}"
+    );
+    let (status, reply) = gw.chat(body(CLAUDE_45)).await;
+    assert_eq!(status, 200, "{reply}");
+    let sent: Value = serde_json::from_str(content(&reply)).unwrap();
+    assert!(
+        sent["messages"].to_string().contains("cachePoint"),
+        "{sent}"
+    );
+}
+
+/// Bedrock's tool names are `[a-zA-Z0-9_-]{1,64}`: other names (dots, long MCP names) go to
+/// Bedrock rewritten, in the tool list and the history alike, and come back under the client's
+/// name, streamed or not.
+#[tokio::test]
+async fn tool_names_bedrock_refuses_are_mapped_both_ways() {
+    let gw = common::start().await;
+    let name = "github.create_issue";
+    let tools = json!([{"type": "function", "function": {"name": name,
+        "parameters": {"type": "object", "properties": {"title": {"type": "string"}}}}}]);
+    let body = json!({"model": "amazon.nova-lite-v1:0", "tools": tools, "tool_choice": "required",
+        "messages": [{"role": "user", "content": "file it"}]});
+    let (status, reply) = gw.chat(body.clone()).await;
+    assert_eq!(status, 200, "{reply}");
+    let call = &reply["choices"][0]["message"]["tool_calls"][0];
+    assert_eq!(call["function"]["name"], name, "{reply}");
+    let (status, events) = gw.chat_stream(stream(body)).await;
+    assert_eq!(status, 200);
+    let streamed = streamed_tool_calls(&events);
+    assert_eq!(streamed[0].1, name, "{events:?}");
+
+    // The call and its result in the history.
+    let (status, reply) = gw
+        .chat(
+            json!({"model": "amazon.nova-lite-v1:0", "tools": tools, "messages": [
+            {"role": "user", "content": "file it"},
+            {"role": "assistant", "content": null, "tool_calls": [call.clone()]},
+            {"role": "tool", "tool_call_id": call["id"], "content": "filed"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(content(&reply).contains("filed"), "{reply}");
+}
+
+/// Bedrock refuses images over 8000 px wide or high; the gateway says so itself, from the header.
+#[tokio::test]
+async fn images_over_8000_pixels_get_the_gateways_own_400() {
+    use base64::Engine;
+    let gw = common::start().await;
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend(9000u32.to_be_bytes());
+    png.extend(20u32.to_be_bytes());
+    png.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    let url = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&png)
+    );
+    let (status, reply) = gw
+        .chat(json!({"model": "amazon.nova-lite-v1:0", "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": url}}]}]}))
+        .await;
+    assert_eq!(status, 400, "{reply}");
+    assert_ne!(reply["error"]["code"], "ValidationException", "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("9000x20"),
+        "{reply}"
+    );
 }

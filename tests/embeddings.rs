@@ -7,7 +7,7 @@ mod common;
 
 use base64::Engine;
 use bedrock_emulator::EmulatorConfig;
-use bedrock_emulator::embeddings::{EMBEDDING_PROFILE_ARN, unit_vector};
+use bedrock_emulator::embeddings::EMBEDDING_PROFILE_ARN;
 use common::TestGateway;
 use serde_json::{Value, json};
 
@@ -15,7 +15,7 @@ const TITAN_V1: &str = "amazon.titan-embed-text-v1";
 const TITAN_V2: &str = "amazon.titan-embed-text-v2:0";
 const COHERE_EN: &str = "cohere.embed-english-v3";
 const COHERE_ML: &str = "cohere.embed-multilingual-v3";
-const COHERE_V4: &str = "cohere.embed-v4:0";
+const COHERE_V4: &str = "us.cohere.embed-v4:0";
 const NOVA: &str = "amazon.nova-2-multimodal-embeddings-v1:0";
 
 /// Every family with the size it answers in by default.
@@ -27,6 +27,13 @@ const FAMILIES: &[(&str, usize)] = &[
     (COHERE_V4, 1536),
     (NOVA, 3072),
 ];
+
+/// The emulator's vector for `text`, seeded by the foundation model behind `model` (a system
+/// profile id such as `us.cohere.embed-v4:0` answers as its model).
+fn unit_vector(model: &str, text: &str, dimension: usize) -> Vec<f32> {
+    let base = model.strip_prefix("us.").unwrap_or(model);
+    bedrock_emulator::embeddings::unit_vector(base, text, dimension)
+}
 
 async fn embed(gw: &TestGateway, body: Value) -> (u16, Value) {
     let response = gw.post("/embeddings", &body).await;

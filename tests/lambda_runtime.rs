@@ -32,7 +32,8 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 const KEY: &str = "test-key";
-const CHAT_MODEL: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
+/// Claude 3.5 Haiku is profile-only: listed (and retrieved) by its `us.` profile.
+const CHAT_MODEL: &str = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
 /// Long enough for a debug build on a loaded machine; a hang still fails instead of blocking.
 const INVOCATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Separates a streamed response's JSON prelude from its body.

@@ -54,7 +54,12 @@ async fn start_gateway(
     let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
     let sdk = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+        // `AWS_REGION` in `env` picks the gateway's region (the SDK reads it, not `Config`).
+        .region(Region::new(
+            vars.get("AWS_REGION")
+                .cloned()
+                .unwrap_or_else(|| "us-east-1".into()),
+        ))
         .credentials_provider(
             aws_credential_types::provider::SharedCredentialsProvider::new(
                 aws_credential_types::Credentials::new(access_key, "secret", None, None, "static"),
@@ -217,7 +222,7 @@ async fn lists_invocable_models_and_profiles_in_openai_shape() {
         MODEL,
         PROFILE,
         "amazon.titan-embed-text-v2:0",
-        "cohere.embed-v4:0",
+        "us.cohere.embed-v4:0",
         "amazon.nova-2-multimodal-embeddings-v1:0",
         "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
         // Only reachable through a profile: the profile is listed.
@@ -234,6 +239,8 @@ async fn lists_invocable_models_and_profiles_in_openai_shape() {
         "amazon.titan-image-generator-v2:0",
         "cohere.embed-english-v3:0:512",
         "deepseek.r1-v1:0",
+        "anthropic.claude-3-5-haiku-20241022-v1:0",
+        "cohere.embed-v4:0",
     ] {
         assert!(!ids.iter().any(|id| id == left_out), "{left_out} listed");
     }
@@ -247,8 +254,8 @@ async fn lists_invocable_models_and_profiles_in_openai_shape() {
             .clone()
     };
     assert_eq!(
-        entry(MODEL),
-        json!({"id": MODEL, "object": "model", "created": 0, "owned_by": "anthropic"})
+        entry("anthropic.claude-3-haiku-20240307-v1:0"),
+        json!({"id": "anthropic.claude-3-haiku-20240307-v1:0", "object": "model", "created": 0, "owned_by": "anthropic"})
     );
     let profile = entry(PROFILE);
     assert_eq!(profile["owned_by"], "anthropic");
@@ -434,12 +441,12 @@ async fn unknown_models_get_a_404_naming_them() {
         let (status, body) = gw.post("/chat/completions", user(model, "hi")).await;
         assert_eq!(status, 200, "{model}: {body}");
     }
-    // Listed by Bedrock, so Bedrock decides: this one only runs through a profile.
+    // Listed by Bedrock as profile-only: the gateway calls the profile of its region.
     let (status, body) = gw
         .post("/chat/completions", user("deepseek.r1-v1:0", "hi"))
         .await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"]["code"], "ValidationException");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["model"], "us.deepseek.r1-v1:0");
 }
 
 #[tokio::test]
@@ -495,7 +502,7 @@ async fn without_list_permission_requests_still_reach_bedrock() {
     let (status, body) = gw
         .post(
             "/embeddings",
-            json!({"model": "cohere.embed-v4:0", "input": "x"}),
+            json!({"model": "us.cohere.embed-v4:0", "input": "x"}),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -625,4 +632,93 @@ async fn a_failed_refresh_falls_back_to_the_last_listing() {
     assert_eq!(list, first);
     // And the failure is not retried on every request.
     assert_eq!(listings(&emulator).await.0, 2);
+}
+
+#[tokio::test]
+async fn bare_ids_of_profile_only_models_call_the_profile_of_the_region() {
+    let emulator = emulator().await;
+    let gw = start_gateway(&emulator, "AKIDTEST", &[], None).await;
+    let (status, body) = gw
+        .post("/chat/completions", user(HAIKU_3_5, "routed"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["model"], format!("us.{HAIKU_3_5}"));
+    let (status, body) = gw
+        .post(
+            "/embeddings",
+            json!({"model": "cohere.embed-v4:0", "input": "x"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let log = common::emulator_calls(&emulator, "invoke").await;
+    assert_eq!(log["calls"][0]["modelId"], "us.cohere.embed-v4:0");
+
+    let gw = start_gateway(&emulator, "AKIDTEST", &[("AWS_REGION", "eu-west-1")], None).await;
+    let (status, body) = gw
+        .post("/chat/completions", user(HAIKU_3_5, "routed"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["model"], format!("eu.{HAIKU_3_5}"));
+}
+
+/// Without a profile of the region's geography, `global.` is used only when allowed; otherwise,
+/// and with routing off, the client gets a 400 naming the ids it can call.
+const HAIKU_3_5: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
+const SONNET_4_5: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+
+/// Bedrock refuses the bare id of a profile-only model; the gateway calls the system profile of
+/// its own region's geography instead, for chat and embeddings alike.
+#[tokio::test]
+async fn profile_routing_off_or_global_only_is_a_400_naming_the_callable_ids() {
+    let emulator = emulator().await;
+    let gw = start_gateway(
+        &emulator,
+        "AKIDTEST",
+        &[("AUTO_INFERENCE_PROFILE", "false")],
+        None,
+    )
+    .await;
+    let (status, body) = gw
+        .post("/chat/completions", user(HAIKU_3_5, "not routed"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "inference_profile_required");
+    assert_eq!(body["error"]["param"], "model");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&format!("us.{HAIKU_3_5}")), "{message}");
+    assert!(
+        message.contains("AUTO_INFERENCE_PROFILE=false"),
+        "{message}"
+    );
+
+    // ap-south-1 is in none of the emulated geography profiles of Sonnet 4.5.
+    let gw = start_gateway(&emulator, "AKIDTEST", &[("AWS_REGION", "ap-south-1")], None).await;
+    let (status, body) = gw
+        .post("/chat/completions", user(SONNET_4_5, "where to?"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("global.{SONNET_4_5}")),
+        "{message}"
+    );
+    assert!(
+        message.contains("ALLOW_GLOBAL_INFERENCE_PROFILE"),
+        "{message}"
+    );
+    let gw = start_gateway(
+        &emulator,
+        "AKIDTEST",
+        &[
+            ("AWS_REGION", "ap-south-1"),
+            ("ALLOW_GLOBAL_INFERENCE_PROFILE", "true"),
+        ],
+        None,
+    )
+    .await;
+    let (status, body) = gw
+        .post("/chat/completions", user(SONNET_4_5, "anywhere"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["model"], format!("global.{SONNET_4_5}"));
 }

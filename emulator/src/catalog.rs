@@ -4,6 +4,10 @@
 //! One table decides every capability check in the emulator, so adding a
 //! model is adding a row. Rows carry a kind (chat or embedding) so that
 //! embedding endpoints and model listing can grow from the same table.
+//!
+//! Longer than the usual ~450 lines because each family's capabilities carry
+//! their evidence (AWS pages, botocore, public reports) next to them; the
+//! family constants could move to their own module if it grows further.
 
 use crate::error::ApiError;
 
@@ -17,6 +21,27 @@ pub enum ReasoningKind {
     BudgetThinking,
     /// Always reasons before answering; reasoning text carries no signature.
     AlwaysReasons,
+    /// Claude Opus 4.6 and Sonnet 4.6: `thinking.type` `adaptive` (effort-controlled, with
+    /// `output_config.effort`) or the deprecated `enabled` with a budget, or `disabled`.
+    /// Evidence: https://docs.aws.amazon.com/bedrock/latest/userguide/claude-messages-adaptive-thinking.html
+    AdaptiveOrBudget,
+    /// Claude Opus 4.7: `adaptive` only; `enabled` (and `disabled`) are a 400. Evidence: the
+    /// same AWS page ("Claude Opus 4.7 ... only support adaptive thinking. Manual extended
+    /// thinking ... and disabled thinking ... will return a 400 error") and
+    /// NousResearch/hermes-agent#11137, which quotes the error.
+    AdaptiveOnly,
+}
+
+impl ReasoningKind {
+    /// Anthropic thinking, signed, switched on per request (any of the three forms).
+    pub fn is_signed_thinking(self) -> bool {
+        matches!(
+            self,
+            ReasoningKind::BudgetThinking
+                | ReasoningKind::AdaptiveOrBudget
+                | ReasoningKind::AdaptiveOnly
+        )
+    }
 }
 
 /// What a chat model accepts through Converse and ConverseStream.
@@ -26,8 +51,13 @@ pub struct ChatCapabilities {
     pub tools: bool,
     /// Tool definitions are accepted by ConverseStream, not only Converse.
     pub tool_streaming: bool,
-    /// `toolChoice` may be `any` or `tool` (forcing a call), not only `auto`.
+    /// `toolChoice` may be `any` (forcing a call), not only `auto`.
     pub forced_tool_choice: bool,
+    /// `toolChoice` may also be `tool` (forcing one named tool). botocore's `ToolChoice.tool`
+    /// doc and API_runtime_ToolChoice: "This field is only supported by Anthropic Claude 3 and
+    /// Amazon Nova models." So Mistral Large and gpt-oss take `any` only (gpt-oss by that
+    /// sentence; no public report of its own).
+    pub named_tool_choice: bool,
     /// `toolResult.status` is accepted.
     pub tool_result_status: bool,
     pub images: bool,
@@ -51,6 +81,15 @@ pub struct ChatCapabilities {
     pub max_stop_sequences: Option<usize>,
     /// Keys the provider accepts in `additionalModelRequestFields`.
     pub request_field_keys: &'static [&'static str],
+    /// Values `additionalModelRequestFields.output_config.effort` may take (empty: no effort).
+    pub efforts: &'static [&'static str],
+    /// Reasoning blocks sent back in the history are refused (DeepSeek R1).
+    pub refuses_reasoning_history: bool,
+    /// A conversation ending with an assistant turn (a prefill) is refused: Claude Opus 4.6,
+    /// Sonnet 4.6 and later ("This model does not support assistant message prefill. The
+    /// conversation must end with a user message.": Skyvern-AI/skyvern#4795, which names
+    /// Bedrock too; langchain-ai/deepagents#1585; anomalyco/opencode#13768).
+    pub rejects_prefill: bool,
 }
 
 /// What kind of model a row describes.
@@ -88,6 +127,7 @@ const CLAUDE_3: ChatCapabilities = ChatCapabilities {
     tools: true,
     tool_streaming: true,
     forced_tool_choice: true,
+    named_tool_choice: true,
     tool_result_status: true,
     images: true,
     documents: true,
@@ -100,9 +140,16 @@ const CLAUDE_3: ChatCapabilities = ChatCapabilities {
     max_output_tokens: 4096,
     max_stop_sequences: None,
     request_field_keys: ANTHROPIC_KEYS,
+    efforts: &[],
+    refuses_reasoning_history: false,
+    rejects_prefill: false,
 };
 
+/// No image input: AWS's "Supported models and model features" table gives Claude 3.5 Haiku
+/// no vision on Bedrock (https://docs.aws.amazon.com/bedrock/latest/userguide/conversation-inference-supported-models-features.html;
+/// seen in its ja_jp and ko_kr copies).
 const CLAUDE_3_5_HAIKU: ChatCapabilities = ChatCapabilities {
+    images: false,
     prompt_caching: true,
     tool_caching: true,
     max_output_tokens: 8192,
@@ -124,11 +171,41 @@ const CLAUDE_4_5: ChatCapabilities = ChatCapabilities {
     ..CLAUDE_THINKING
 };
 
+const ANTHROPIC_ADAPTIVE_KEYS: &[&str] = &["top_k", "anthropic_beta", "thinking", "output_config"];
+
+/// Claude Opus 4.6: adaptive thinking with effort `low`..`max`; Anthropic's effort page lists
+/// `max` for Opus 4.6 (https://platform.claude.com/docs/en/build-with-claude/effort); `xhigh`
+/// is newer than 4.6 (hermes-agent#11137: "exclusive to opus 4-7").
+const CLAUDE_OPUS_4_6: ChatCapabilities = ChatCapabilities {
+    reasoning: ReasoningKind::AdaptiveOrBudget,
+    max_output_tokens: 128000,
+    request_field_keys: ANTHROPIC_ADAPTIVE_KEYS,
+    efforts: &["low", "medium", "high", "max"],
+    rejects_prefill: true,
+    ..CLAUDE_4_5
+};
+
+/// Claude Sonnet 4.6: like Opus 4.6; whether it takes effort `max` is not confirmed by a public
+/// source (the effort page's older copies say `max` is Opus-only), so the emulator refuses it.
+const CLAUDE_SONNET_4_6: ChatCapabilities = ChatCapabilities {
+    max_output_tokens: 64000,
+    efforts: &["low", "medium", "high"],
+    ..CLAUDE_OPUS_4_6
+};
+
+/// Claude Opus 4.7: adaptive only, effort `low`..`max` including `xhigh` (hermes-agent#11137).
+const CLAUDE_OPUS_4_7: ChatCapabilities = ChatCapabilities {
+    reasoning: ReasoningKind::AdaptiveOnly,
+    efforts: &["low", "medium", "high", "xhigh", "max"],
+    ..CLAUDE_OPUS_4_6
+};
+
 const NOVA_MICRO: ChatCapabilities = ChatCapabilities {
     system_prompt: true,
     tools: true,
     tool_streaming: true,
     forced_tool_choice: true,
+    named_tool_choice: true,
     tool_result_status: true,
     images: false,
     documents: false,
@@ -142,6 +219,9 @@ const NOVA_MICRO: ChatCapabilities = ChatCapabilities {
     // Nova documents no limit; the emulator assumes the common 4.
     max_stop_sequences: Some(4),
     request_field_keys: NOVA_KEYS,
+    efforts: &[],
+    refuses_reasoning_history: false,
+    rejects_prefill: false,
 };
 
 const NOVA_MULTIMODAL: ChatCapabilities = ChatCapabilities {
@@ -155,9 +235,12 @@ const LLAMA_3: ChatCapabilities = ChatCapabilities {
     tools: true,
     tool_streaming: false,
     forced_tool_choice: false,
+    named_tool_choice: false,
     tool_result_status: false,
     images: false,
-    documents: false,
+    // Llama 3.x, Mistral 7B and Command R+ take documents (AWS "Supported models and model
+    // features" table, conversation-inference-supported-models-features.html).
+    documents: true,
     reasoning: ReasoningKind::None,
     prompt_caching: false,
     tool_caching: false,
@@ -168,6 +251,9 @@ const LLAMA_3: ChatCapabilities = ChatCapabilities {
     // Meta documents no limit; the emulator assumes the common 4.
     max_stop_sequences: Some(4),
     request_field_keys: NO_KEYS,
+    efforts: &[],
+    refuses_reasoning_history: false,
+    rejects_prefill: false,
 };
 
 const MISTRAL_LARGE: ChatCapabilities = ChatCapabilities {
@@ -182,13 +268,15 @@ const MISTRAL_7B: ChatCapabilities = ChatCapabilities {
     system_prompt: false,
     tools: false,
     forced_tool_choice: false,
-    documents: false,
     max_stop_sequences: Some(10),
     request_field_keys: TOP_K_KEYS,
     ..LLAMA_3
 };
 
 const DEEPSEEK_R1: ChatCapabilities = ChatCapabilities {
+    documents: false,
+    // langchain-ai/langchain-aws#401, aws-samples/bedrock-chat#845.
+    refuses_reasoning_history: true,
     tools: false,
     reasoning: ReasoningKind::AlwaysReasons,
     max_output_tokens: 32768,
@@ -197,6 +285,7 @@ const DEEPSEEK_R1: ChatCapabilities = ChatCapabilities {
 };
 
 const GPT_OSS: ChatCapabilities = ChatCapabilities {
+    documents: false,
     tool_streaming: true,
     forced_tool_choice: true,
     reasoning: ReasoningKind::AlwaysReasons,
@@ -206,7 +295,9 @@ const GPT_OSS: ChatCapabilities = ChatCapabilities {
     ..LLAMA_3
 };
 
+/// Command R+ streams tool use (same AWS features table).
 const COMMAND_R_PLUS: ChatCapabilities = ChatCapabilities {
+    tool_streaming: true,
     max_output_tokens: 4096,
     max_stop_sequences: Some(5),
     request_field_keys: COHERE_KEYS,
@@ -216,6 +307,9 @@ const COMMAND_R_PLUS: ChatCapabilities = ChatCapabilities {
 const GEO: &[&str] = &["us", "eu", "apac"];
 const GEO_AND_GLOBAL: &[&str] = &["us", "eu", "apac", "global"];
 const US_ONLY: &[&str] = &["us"];
+/// Cohere Embed v4's profiles, as users report calling them (paperless-iq#21, req_llm#748);
+/// whether an `apac.` profile exists is unconfirmed.
+const US_EU_GLOBAL: &[&str] = &["us", "eu", "global"];
 const NO_PROFILES: &[&str] = &[];
 
 const fn chat(
@@ -250,6 +344,20 @@ const fn embedding(
     }
 }
 
+/// A model Bedrock serves only through inference profiles (ListFoundationModels'
+/// `inferenceTypesSupported` is `["INFERENCE_PROFILE"]`): its bare id is refused with "Invocation
+/// of model ID ... with on-demand throughput isn't supported. Retry your request with the ID or
+/// ARN of an inference profile that contains this model." Evidence: cline/cline#1952 (Claude
+/// 3.7 Sonnet), strands-agents/samples#145 (Claude Sonnet 4), knows-cloud/paperless-iq#21 and
+/// agentjido/req_llm#748 (Cohere Embed v4), and a real ListFoundationModels answer that marks
+/// Claude 3.5 Haiku, 3.7 Sonnet, Sonnet 4, Sonnet 4.5 and Haiku 4.5 INFERENCE_PROFILE only.
+const fn profile_only(model: FoundationModel) -> FoundationModel {
+    FoundationModel {
+        on_demand: false,
+        ..model
+    }
+}
+
 /// Every foundation model the emulator knows, with real Bedrock ids.
 pub static MODELS: &[FoundationModel] = &[
     chat(
@@ -259,41 +367,64 @@ pub static MODELS: &[FoundationModel] = &[
         CLAUDE_3,
         GEO,
     ),
-    chat(
+    profile_only(chat(
         "anthropic.claude-3-5-haiku-20241022-v1:0",
         "Anthropic",
         "Claude 3.5 Haiku",
         CLAUDE_3_5_HAIKU,
         GEO,
-    ),
-    chat(
+    )),
+    profile_only(chat(
         "anthropic.claude-3-7-sonnet-20250219-v1:0",
         "Anthropic",
         "Claude 3.7 Sonnet",
         CLAUDE_THINKING,
         GEO,
-    ),
-    chat(
+    )),
+    profile_only(chat(
         "anthropic.claude-sonnet-4-20250514-v1:0",
         "Anthropic",
         "Claude Sonnet 4",
         CLAUDE_THINKING,
         GEO_AND_GLOBAL,
-    ),
-    chat(
+    )),
+    profile_only(chat(
         "anthropic.claude-sonnet-4-5-20250929-v1:0",
         "Anthropic",
         "Claude Sonnet 4.5",
         CLAUDE_4_5,
         GEO_AND_GLOBAL,
-    ),
-    chat(
+    )),
+    profile_only(chat(
         "anthropic.claude-haiku-4-5-20251001-v1:0",
         "Anthropic",
         "Claude Haiku 4.5",
         CLAUDE_4_5,
         GEO_AND_GLOBAL,
-    ),
+    )),
+    // Model ids from the AWS adaptive-thinking page; profile-only like the other current
+    // Claude models. Which geography profiles exist for them is assumed, not confirmed.
+    profile_only(chat(
+        "anthropic.claude-opus-4-6-v1",
+        "Anthropic",
+        "Claude Opus 4.6",
+        CLAUDE_OPUS_4_6,
+        GEO_AND_GLOBAL,
+    )),
+    profile_only(chat(
+        "anthropic.claude-sonnet-4-6",
+        "Anthropic",
+        "Claude Sonnet 4.6",
+        CLAUDE_SONNET_4_6,
+        GEO_AND_GLOBAL,
+    )),
+    profile_only(chat(
+        "anthropic.claude-opus-4-7",
+        "Anthropic",
+        "Claude Opus 4.7",
+        CLAUDE_OPUS_4_7,
+        GEO_AND_GLOBAL,
+    )),
     chat(
         "amazon.nova-micro-v1:0",
         "Amazon",
@@ -343,16 +474,13 @@ pub static MODELS: &[FoundationModel] = &[
         MISTRAL_7B,
         NO_PROFILES,
     ),
-    FoundationModel {
-        on_demand: false,
-        ..chat(
-            "deepseek.r1-v1:0",
-            "DeepSeek",
-            "DeepSeek-R1",
-            DEEPSEEK_R1,
-            US_ONLY,
-        )
-    },
+    profile_only(chat(
+        "deepseek.r1-v1:0",
+        "DeepSeek",
+        "DeepSeek-R1",
+        DEEPSEEK_R1,
+        US_ONLY,
+    )),
     chat(
         "openai.gpt-oss-120b-1:0",
         "OpenAI",
@@ -390,7 +518,10 @@ pub static MODELS: &[FoundationModel] = &[
         "Cohere",
         "Embed Multilingual",
     ),
-    embedding("cohere.embed-v4:0", "Cohere", "Embed v4"),
+    profile_only(FoundationModel {
+        profile_prefixes: US_EU_GLOBAL,
+        ..embedding("cohere.embed-v4:0", "Cohere", "Embed v4")
+    }),
     embedding(
         "amazon.nova-2-multimodal-embeddings-v1:0",
         "Amazon",
@@ -506,6 +637,13 @@ fn is_prompt_id(id: &str) -> bool {
         && version.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Bedrock's answer to the bare id of a profile-only model (see [`profile_only`]).
+pub fn on_demand_refusal(model_id: &str) -> ApiError {
+    ApiError::validation(format!(
+        "Invocation of model ID {model_id} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model."
+    ))
+}
+
 /// A bare foundation-model id or a system inference profile id.
 fn resolve_id(id: &str) -> Result<ResolvedModel, ApiError> {
     let (profile_prefix, base_id) = match id.split_once('.') {
@@ -524,10 +662,7 @@ fn resolve_id(id: &str) -> Result<ResolvedModel, ApiError> {
         return Err(ApiError::validation(NOT_A_CHAT_MODEL));
     };
     if profile_prefix.is_none() && !model.on_demand {
-        return Err(ApiError::validation(format!(
-            "Invocation of model ID {} with on-demand throughput isn't supported. Retry your request with the ID or ARN of an inference profile that contains this model.",
-            model.id
-        )));
+        return Err(on_demand_refusal(model.id));
     }
     Ok(ResolvedModel {
         model,
@@ -598,6 +733,20 @@ mod tests {
         assert_eq!(message("amazon.titan-embed-text-v2:0"), NOT_A_CHAT_MODEL);
         assert!(message("deepseek.r1-v1:0").starts_with("Invocation of model ID deepseek.r1-v1:0"));
         assert!(resolve_chat_model("us.deepseek.r1-v1:0").is_ok());
+        for profile_only in [
+            "anthropic.claude-3-5-haiku-20241022-v1:0",
+            "anthropic.claude-3-7-sonnet-20250219-v1:0",
+            "anthropic.claude-sonnet-4-20250514-v1:0",
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "anthropic.claude-haiku-4-5-20251001-v1:0",
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0",
+        ] {
+            assert!(
+                message(profile_only).ends_with("Retry your request with the ID or ARN of an inference profile that contains this model."),
+                "{profile_only}"
+            );
+        }
+        assert!(resolve_chat_model("anthropic.claude-3-haiku-20240307-v1:0").is_ok());
         assert_eq!(message("eu.deepseek.r1-v1:0"), INVALID_MODEL);
         assert_eq!(
             message("arn:aws:bedrock:us-east-1:1:prompt/x"),

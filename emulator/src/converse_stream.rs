@@ -17,7 +17,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::AppState;
 use crate::engine::{self, Answer};
 use crate::error::ApiError;
-use crate::event_stream;
+use crate::event_stream::{self, StreamException};
 use crate::markers;
 use crate::reply::OutputBlock;
 use crate::request::Operation;
@@ -45,15 +45,34 @@ pub async fn handle(
     .await
     {
         Ok(answer) => answer,
-        // Errors found before the first frame are plain HTTP errors.
+        // Errors the model provider raises come after HTTP 200, inside the stream.
+        Err(error) if error.relayed_from_model => return relayed_error(&error, &state),
+        // Bedrock's own checks, before the first frame, are plain HTTP errors.
         Err(error) => return error.into_response(),
     };
 
     let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
     let fragment = state.config.fragment_frames;
     tokio::spawn(send_events(answer, sender, fragment));
+    event_stream_response(Body::from_stream(ReceiverStream::new(receiver)))
+}
 
-    let mut response = Response::new(Body::from_stream(ReceiverStream::new(receiver)));
+/// HTTP 200 and a stream made of one `validationException` frame: how Bedrock relays an error
+/// the model provider raised ("The model returned the following errors: ..."), see
+/// `ApiError::from_model` for the public reports. Whether Bedrock sends `messageStart` before
+/// the exception is not documented; the reports show only the exception, so none is sent.
+fn relayed_error(error: &ApiError, state: &AppState) -> Response {
+    let (sender, receiver) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let frame = event_stream::exception_frame(StreamException::Validation, &error.message);
+    let fragment = state.config.fragment_frames;
+    tokio::spawn(async move {
+        write_frame(&sender, frame, fragment).await;
+    });
+    event_stream_response(Body::from_stream(ReceiverStream::new(receiver)))
+}
+
+fn event_stream_response(body: Body) -> Response {
+    let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -282,7 +301,6 @@ fn event_types(events: &[Planned]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event_stream::StreamException;
     use crate::reply::{Reply, StopReason};
     use crate::usage::Usage;
     use tokio::time::Instant;

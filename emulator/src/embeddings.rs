@@ -84,8 +84,10 @@ impl Family {
     /// What the model takes in, as ListFoundationModels reports it.
     pub fn input_modalities(self) -> &'static [&'static str] {
         match self {
-            Family::TitanV1 | Family::TitanV2 => &["TEXT"],
-            Family::CohereV3 | Family::CohereV4 | Family::NovaMultimodal => &["TEXT", "IMAGE"],
+            // Cohere Embed v3 is listed with TEXT only by a real ListFoundationModels answer
+            // (the fidelity audit's dump), although its body accepts images.
+            Family::TitanV1 | Family::TitanV2 | Family::CohereV3 => &["TEXT"],
+            Family::CohereV4 | Family::NovaMultimodal => &["TEXT", "IMAGE"],
         }
     }
 }
@@ -236,14 +238,16 @@ fn plan(model_id: &str, body: &[u8]) -> Result<Plan, ApiError> {
 /// created through CreateInferenceProfile. Chat models are
 /// refused the way Bedrock refuses a body of the wrong schema.
 fn resolve(model_id: &str, body: &Value) -> Result<&'static FoundationModel, ApiError> {
-    let id = if model_id == EMBEDDING_PROFILE_ARN {
-        EMBEDDING_PROFILE_MODEL
+    let (id, application_profile) = if model_id == EMBEDDING_PROFILE_ARN {
+        (EMBEDDING_PROFILE_MODEL, true)
     } else if let Some(model) = listing::created_profile_model(model_id) {
-        model
+        (model, true)
     } else if let Some(rest) = model_id.strip_prefix("arn:") {
-        foundation_model_in_arn(rest).ok_or_else(|| ApiError::validation(INVALID_MODEL))?
+        let id =
+            foundation_model_in_arn(rest).ok_or_else(|| ApiError::validation(INVALID_MODEL))?;
+        (id, false)
     } else {
-        model_id
+        (model_id, false)
     };
     let (prefix, base) = match id.split_once('.') {
         Some((prefix, rest)) if matches!(prefix, "us" | "eu" | "apac" | "global") => {
@@ -259,6 +263,11 @@ fn resolve(model_id: &str, body: &Value) -> Result<&'static FoundationModel, Api
     };
     if prefix.is_some_and(|p| !model.profile_prefixes.contains(&p)) {
         return Err(ApiError::validation(INVALID_MODEL));
+    }
+    // A profile-only model (Cohere Embed v4) is refused by its bare id, as for chat; see
+    // `catalog::profile_only` for the evidence.
+    if prefix.is_none() && !application_profile && !model.on_demand {
+        return Err(catalog::on_demand_refusal(model.id));
     }
     match model.kind {
         ModelKind::Embedding => Ok(model),
@@ -610,6 +619,9 @@ async fn answer(plan: Plan) -> Result<(Vec<u8>, u64), ApiError> {
             let kind = exception.as_http_error();
             return Err(ApiError::new(kind, markers::fault_message(kind)));
         }
+        Some(Fault::RelayedFromModel) => {
+            return Err(ApiError::from_model(markers::RELAYED_FAULT_DETAIL));
+        }
         None => {}
     }
     let counts: Vec<u64> = match &plan.render {
@@ -890,8 +902,26 @@ mod tests {
             "{}",
             err.message
         );
+        // Cohere Embed v4 is profile-only: its bare id is refused before the body is read.
         let err = plan_of(
             "cohere.embed-v4:0",
+            json!({"texts": ["a"], "input_type": "search_query"}),
+        )
+        .unwrap_err();
+        assert!(
+            err.message.starts_with("Invocation of model ID cohere.embed-v4:0 with on-demand throughput isn't supported."),
+            "{}",
+            err.message
+        );
+        assert!(
+            plan_of(
+                "eu.cohere.embed-v4:0",
+                json!({"texts": ["a"], "input_type": "search_query"})
+            )
+            .is_ok()
+        );
+        let err = plan_of(
+            "us.cohere.embed-v4:0",
             json!({"texts": ["a", ""], "input_type": "search_query"}),
         )
         .unwrap_err();
@@ -901,7 +931,7 @@ mod tests {
             err.message
         );
         let err = plan_of(
-            "cohere.embed-v4:0",
+            "us.cohere.embed-v4:0",
             json!({"texts": ["a"], "input_type": "search_query", "output_dimension": 2048}),
         )
         .unwrap_err();
@@ -929,7 +959,7 @@ mod tests {
     #[test]
     fn chat_models_and_unknown_ids_are_refused() {
         let err = plan_of(
-            "anthropic.claude-3-5-haiku-20241022-v1:0",
+            "anthropic.claude-3-haiku-20240307-v1:0",
             json!({"inputText": "hi"}),
         )
         .unwrap_err();

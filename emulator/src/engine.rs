@@ -80,6 +80,9 @@ pub async fn answer(
             return Err(ApiError::new(kind, markers::fault_message(kind)));
         }
         Some(Fault::MidStream(exception)) => Some(exception),
+        Some(Fault::RelayedFromModel) => {
+            return Err(ApiError::from_model(markers::RELAYED_FAULT_DETAIL));
+        }
         None => None,
     };
 

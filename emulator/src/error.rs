@@ -65,6 +65,10 @@ impl ErrorKind {
 pub struct ApiError {
     pub kind: ErrorKind,
     pub message: String,
+    /// Raised by the model provider (Anthropic's validator, for example) rather than by
+    /// Bedrock's own checks. ConverseStream relays these inside the event stream, after HTTP
+    /// 200; Converse answers them as a plain HTTP error like any other.
+    pub relayed_from_model: bool,
 }
 
 impl ApiError {
@@ -72,6 +76,7 @@ impl ApiError {
         ApiError {
             kind,
             message: message.into(),
+            relayed_from_model: false,
         }
     }
 
@@ -96,8 +101,17 @@ impl ApiError {
 
     /// An error Bedrock relays from the model provider (Anthropic's validator,
     /// for example), which it prefixes with a fixed sentence.
+    ///
+    /// Evidence for the wire form: a ConverseStream that answered HTTP 200 and then failed
+    /// with `(validationException) when calling the ConverseStream operation: The model
+    /// returned the following errors: A maximum of 4 blocks with cache_control...`
+    /// (aws-samples/demo_mcp_on_amazon_bedrock#91; the lowercase name is the event-stream
+    /// exception, botocore `ConverseStreamOutput.validationException`); nulib/dc-api-v2#296.
     pub fn from_model(detail: impl std::fmt::Display) -> Self {
-        ApiError::validation(format!("The model returned the following errors: {detail}"))
+        ApiError {
+            relayed_from_model: true,
+            ..ApiError::validation(format!("The model returned the following errors: {detail}"))
+        }
     }
 
     /// A Smithy constraint violation, worded the way Coral words them.

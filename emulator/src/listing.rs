@@ -183,6 +183,11 @@ fn listed_models() -> Vec<ListedModel> {
                     if caps.images {
                         input.push("IMAGE");
                     }
+                    // Nova Lite and Pro also list VIDEO (a real ListFoundationModels answer); the
+                    // emulator's Converse does not take video blocks.
+                    if model.provider == "Amazon" && caps.images {
+                        input.push("VIDEO");
+                    }
                     (input, "TEXT", caps.streaming)
                 }
                 ModelKind::Embedding => (

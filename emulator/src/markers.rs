@@ -27,6 +27,10 @@ pub enum Fault {
     Immediate(ErrorKind),
     /// A stream that starts, sends a few deltas, then raises this exception.
     MidStream(StreamException),
+    /// A validation error the model provider raises (`[[fault:model-validation]]`): Converse
+    /// answers it as an HTTP 400, ConverseStream as HTTP 200 and an in-stream
+    /// `validationException`, as Bedrock relays provider errors.
+    RelayedFromModel,
 }
 
 /// A `[[call:NAME]]` or `[[call:NAME {json}]]` marker.
@@ -47,6 +51,10 @@ pub struct Markers {
     pub fault: Option<Fault>,
     pub delay: Option<Duration>,
     pub slow_stream: Option<Duration>,
+    /// `[[stop:REASON]]`: the answer ends with this `stopReason` instead of its own; one of the
+    /// reasons no ordinary echo produces (`malformed_model_output`, `malformed_tool_use`,
+    /// `model_context_window_exceeded`, all in botocore's `StopReason` enum).
+    pub stop: Option<&'static str>,
 }
 
 impl Markers {
@@ -92,6 +100,14 @@ impl Markers {
             ("content_filtered", None) => self.content_filtered = true,
             ("fault", Some(kind)) => self.fault = Some(parse_fault(kind)?),
             ("delay", Some(ms)) => self.delay = Some(Duration::from_millis(ms.parse().ok()?)),
+            ("stop", Some(reason)) => {
+                self.stop = Some(match reason {
+                    "malformed_model_output" => "malformed_model_output",
+                    "malformed_tool_use" => "malformed_tool_use",
+                    "model_context_window_exceeded" => "model_context_window_exceeded",
+                    _ => return None,
+                })
+            }
             ("slowstream", Some(ms)) => {
                 self.slow_stream = Some(Duration::from_millis(ms.parse().ok()?))
             }
@@ -159,6 +175,7 @@ fn parse_fault(kind: &str) -> Option<Fault> {
         "midstream-internal" => Fault::MidStream(StreamException::InternalServer),
         "midstream-unavailable" => Fault::MidStream(StreamException::ServiceUnavailable),
         "midstream-validation" => Fault::MidStream(StreamException::Validation),
+        "model-validation" => Fault::RelayedFromModel,
         _ => return None,
     })
 }
@@ -191,6 +208,10 @@ pub fn fault_message(kind: ErrorKind) -> &'static str {
         ErrorKind::UnknownOperation => "Unknown operation.",
     }
 }
+
+/// What the model provider "says" for `[[fault:model-validation]]`, after Bedrock's prefix.
+pub const RELAYED_FAULT_DETAIL: &str =
+    "messages: the request was refused by the emulated model (fault marker model-validation)";
 
 /// The message of a mid-stream exception frame.
 pub fn stream_fault_message(exception: StreamException) -> &'static str {

@@ -47,6 +47,10 @@ pub enum StopReason {
     StopSequence,
     GuardrailIntervened,
     ContentFiltered,
+    /// botocore `StopReason` values the emulator produces only on request (`[[stop:...]]`).
+    MalformedModelOutput,
+    MalformedToolUse,
+    ModelContextWindowExceeded,
 }
 
 impl StopReason {
@@ -58,6 +62,9 @@ impl StopReason {
             StopReason::StopSequence => "stop_sequence",
             StopReason::GuardrailIntervened => "guardrail_intervened",
             StopReason::ContentFiltered => "content_filtered",
+            StopReason::MalformedModelOutput => "malformed_model_output",
+            StopReason::MalformedToolUse => "malformed_tool_use",
+            StopReason::ModelContextWindowExceeded => "model_context_window_exceeded",
         }
     }
 }
@@ -187,12 +194,12 @@ pub fn compose(input: &ReplyInput) -> Reply {
     let reasons = facts.thinking || resolved.capabilities.reasoning == ReasoningKind::AlwaysReasons;
     if reasons {
         let thinking = format!("Thinking about: {text}");
-        if markers.redacted && resolved.capabilities.reasoning == ReasoningKind::BudgetThinking {
+        if markers.redacted && resolved.capabilities.reasoning.is_signed_thinking() {
             blocks.push(OutputBlock::RedactedReasoning(signing::redacted_reasoning(
                 &thinking,
             )));
         } else {
-            let signature = (resolved.capabilities.reasoning == ReasoningKind::BudgetThinking)
+            let signature = (resolved.capabilities.reasoning.is_signed_thinking())
                 .then(|| signing::reasoning_signature(&thinking));
             blocks.push(OutputBlock::Reasoning {
                 text: thinking,
@@ -238,6 +245,14 @@ pub fn compose(input: &ReplyInput) -> Reply {
     };
     if markers.content_filtered {
         stop_reason = StopReason::ContentFiltered;
+    }
+    match markers.stop {
+        Some("malformed_model_output") => stop_reason = StopReason::MalformedModelOutput,
+        Some("malformed_tool_use") => stop_reason = StopReason::MalformedToolUse,
+        Some("model_context_window_exceeded") => {
+            stop_reason = StopReason::ModelContextWindowExceeded
+        }
+        _ => {}
     }
     blocks.push(OutputBlock::Text(text));
     Reply {

@@ -198,8 +198,8 @@ pub enum ToolChoice {
 
 #[derive(Debug, Clone)]
 pub struct GuardrailConfig {
-    pub identifier: String,
-    pub version: String,
+    pub identifier: Option<String>,
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -269,13 +269,15 @@ pub fn parse(body: &Value, operation: Operation) -> Result<ConverseRequest, ApiE
     }
     if let Some((value, path)) = top.optional("performanceConfig") {
         let mut reader = ObjectReader::new(value, &path)?;
-        let latency = reader.required_str("latency")?;
-        let latency_path = child(&path, "latency");
-        request.performance_latency = Some(enum_member(
-            latency,
-            &latency_path,
-            &["standard", "optimized"],
-        )?);
+        // `latency` is optional in botocore's `PerformanceConfiguration`.
+        if let Some(latency) = reader.optional_str("latency")? {
+            let latency_path = child(&path, "latency");
+            request.performance_latency = Some(enum_member(
+                latency,
+                &latency_path,
+                &["standard", "optimized"],
+            )?);
+        }
         reader.finish()?;
     }
     if let Some((value, path)) = top.optional("promptVariables") {
@@ -420,11 +422,12 @@ fn parse_image(value: &Value, path: &str) -> Result<Image, ApiError> {
 
 fn parse_document(value: &Value, path: &str) -> Result<Document, ApiError> {
     let mut reader = ObjectReader::new(value, path)?;
-    let format = enum_member(
-        reader.required_str("format")?,
-        &child(path, "format"),
-        DOCUMENT_FORMATS,
-    )?;
+    // `format` is optional in botocore's `DocumentBlock` (required: name, source); an absent
+    // one is kept as "" and the bytes are then not checked against a format.
+    let format = match reader.optional_str("format")? {
+        Some(format) => enum_member(format, &child(path, "format"), DOCUMENT_FORMATS)?,
+        None => String::new(),
+    };
     let name = reader.required_str("name")?.to_string();
     let (source_value, source_path) = reader.required("source")?;
     let (member, inner, inner_path) = read_union(
@@ -661,8 +664,11 @@ fn parse_guardrail_config(
     operation: Operation,
 ) -> Result<GuardrailConfig, ApiError> {
     let mut reader = ObjectReader::new(value, path)?;
-    let identifier = reader.required_str("guardrailIdentifier")?.to_string();
-    let version = reader.required_str("guardrailVersion")?.to_string();
+    // Optional in botocore's `GuardrailConfiguration` / `GuardrailStreamConfiguration`.
+    let identifier = reader
+        .optional_str("guardrailIdentifier")?
+        .map(str::to_string);
+    let version = reader.optional_str("guardrailVersion")?.map(str::to_string);
     if let Some(trace) = reader.optional_str("trace")? {
         enum_member(
             trace,

@@ -217,3 +217,60 @@ async fn markers_in_tool_results_apply() {
         .into_service_error();
     assert!(error.is_service_unavailable_exception(), "{error:?}");
 }
+
+/// Errors the model provider raises: Converse answers HTTP 400; ConverseStream answers HTTP 200
+/// and relays them as an in-stream `validationException` (Bedrock's own checks stay HTTP 400).
+#[tokio::test]
+async fn provider_errors_are_relayed_inside_the_stream() {
+    let h = start().await;
+    let error = h
+        .converse(HAIKU_3)
+        .messages(user("hello [[fault:model-validation]]"))
+        .send()
+        .await
+        .expect_err("fails")
+        .into_service_error();
+    assert!(error.is_validation_exception(), "{error:?}");
+    assert!(
+        error
+            .message()
+            .unwrap()
+            .starts_with("The model returned the following errors: ")
+    );
+
+    let mut output = h
+        .client
+        .converse_stream()
+        .model_id(HAIKU_3)
+        .messages(user("hello [[fault:model-validation]]"))
+        .send()
+        .await
+        .expect("the stream opens with HTTP 200");
+    let error = output
+        .stream
+        .recv()
+        .await
+        .expect_err("the first event is the exception")
+        .into_service_error();
+    assert!(error.is_validation_exception(), "{error:?}");
+    assert!(
+        error
+            .message()
+            .unwrap()
+            .starts_with("The model returned the following errors: ")
+    );
+
+    // A Bedrock-side check on the same stream is still an HTTP error.
+    let error = h
+        .client
+        .converse_stream()
+        .model_id(HAIKU_3)
+        .messages(assistant_blocks(vec![text("starts with the assistant")]))
+        .messages(user("[[fault:model-validation]]"))
+        .messages(user("two user turns"))
+        .send()
+        .await
+        .expect_err("refused before the stream")
+        .into_service_error();
+    assert!(error.is_validation_exception(), "{error:?}");
+}

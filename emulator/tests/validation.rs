@@ -13,7 +13,7 @@ use aws_sdk_bedrockruntime::types::{
     ReasoningContentBlock, ReasoningTextBlock, SystemContentBlock, Tool, ToolResultBlock,
     ToolResultContentBlock, ToolResultStatus, ToolUseBlock,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 use support::*;
 
 // ----- model ids ----------------------------------------------------------
@@ -243,7 +243,8 @@ fn document(name: &str, format: DocumentFormat, bytes: &[u8]) -> ContentBlock {
 #[tokio::test]
 async fn documents_need_model_support() {
     let h = start().await;
-    let message = validation_error(h.converse(LLAMA_3_3).messages(user_blocks(vec![
+    // DeepSeek R1 takes no documents...
+    let message = validation_error(h.converse(DEEPSEEK_R1_PROFILE).messages(user_blocks(vec![
         text("read"),
         document("notes", DocumentFormat::Txt, b"plain text"),
     ])))
@@ -252,6 +253,18 @@ async fn documents_need_model_support() {
         message.contains("doesn't support the document content block"),
         "{message}"
     );
+    // ...while Llama 3.x, Mistral 7B and Command R+ do (AWS's model-features table).
+    for model in [LLAMA_3_3, MISTRAL_7B, COMMAND_R_PLUS] {
+        let output = h
+            .converse(model)
+            .messages(user_blocks(vec![
+                text("read"),
+                document("notes", DocumentFormat::Txt, b"plain text"),
+            ]))
+            .send()
+            .await;
+        assert!(output.is_ok(), "{model}: {output:?}");
+    }
 }
 
 #[tokio::test]
@@ -559,7 +572,8 @@ async fn tools_need_model_support() {
 #[tokio::test]
 async fn tool_streaming_needs_model_support() {
     let h = start().await;
-    for model in [LLAMA_3_3, MISTRAL_LARGE, COMMAND_R_PLUS] {
+    // Command R+ streams tool use (AWS's model-features table); these two do not.
+    for model in [LLAMA_3_3, MISTRAL_LARGE] {
         let error = h
             .client
             .converse_stream()
@@ -1154,22 +1168,67 @@ async fn request_metadata_has_at_most_sixteen_pairs() {
     );
 }
 
+/// Bedrock ignores `promptVariables` without a prompt ARN (botocore: "This field is ignored if
+/// you don't specify a prompt resource in the modelId field").
 #[tokio::test]
-async fn prompt_variables_need_a_prompt_resource() {
+async fn prompt_variables_without_a_prompt_resource_are_ignored() {
     let h = start().await;
-    let message = validation_error(
-        h.converse(HAIKU_3)
-            .prompt_variables("topic", PromptVariableValues::Text("cats".into()))
-            .messages(user("hi")),
-    )
-    .await;
-    assert!(message.contains("promptVariables"), "{message}");
+    let output = h
+        .converse(HAIKU_3)
+        .prompt_variables("topic", PromptVariableValues::Text("cats".into()))
+        .messages(user("hi"))
+        .send()
+        .await
+        .expect("ignored, not refused");
+    assert_eq!(reply_text(&output), "hi");
     assert!(
         h.converse("arn:aws:bedrock:us-east-1:111122223333:prompt/PROMPT12345:1")
             .prompt_variables("topic", PromptVariableValues::Text("cats".into()))
             .send()
             .await
             .is_ok()
+    );
+}
+
+/// Members botocore leaves optional: `document.format`, `performanceConfig.latency`, the
+/// guardrail identifier and version; and Bedrock's own tool-use id pattern (`.` and `:`
+/// allowed) for models other than Claude.
+#[tokio::test]
+async fn optional_members_and_smithy_tool_use_ids_are_accepted() {
+    let body = |extra: Value| {
+        let mut body = json!({"messages": [{"role": "user", "content": [
+            {"text": "read"},
+            {"document": {"name": "notes", "source": {"bytes": "cGxhaW4="}}}]}]});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let response = raw_converse(NOVA_PRO, body(json!({"performanceConfig": {}}))).await;
+    assert_eq!(response.status, 200, "{}", response.message());
+    let response = raw_converse(
+        NOVA_PRO,
+        body(json!({"guardrailConfig": {"trace": "disabled"}})),
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.message());
+
+    let history = |id: &str| {
+        json!({"toolConfig": {"tools": [{"toolSpec": {"name": "get_weather",
+                "inputSchema": {"json": {"type": "object"}}}}]},
+            "messages": [
+                {"role": "user", "content": [{"text": "weather"}]},
+                {"role": "assistant", "content": [{"toolUse": {"toolUseId": id, "name": "get_weather", "input": {}}}]},
+                {"role": "user", "content": [{"toolResult": {"toolUseId": id, "content": [{"text": "rain"}]}}]}]})
+    };
+    let response = raw_converse(NOVA_PRO, history("functions.get_weather:0")).await;
+    assert_eq!(response.status, 200, "{}", response.message());
+    let response = raw_converse(HAIKU_3, history("functions.get_weather:0")).await;
+    assert_eq!(response.status, 400);
+    assert!(
+        response.message().contains("tool_use.id"),
+        "{}",
+        response.message()
     );
 }
 

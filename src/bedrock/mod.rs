@@ -79,6 +79,11 @@ impl Bedrock {
             control: aws_sdk_bedrock::Client::from_conf(control_config),
         }
     }
+
+    /// The region the clients call (`AWS_REGION`, or the profile's), if one is configured.
+    pub fn region(&self) -> Option<&str> {
+        self.runtime.config().region().map(|r| r.as_ref())
+    }
 }
 
 /// The SDK's default HTTPS client (rustls over aws-lc-rs, as `default-https-client` builds it)

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::time::{Duration, Instant};
 
-pub use snapshot::{ModelEntry, Snapshot};
+pub use snapshot::{ModelEntry, Snapshot, SystemProfile};
 
 use crate::bedrock::control::listing_failed;
 use crate::bedrock::{Bedrock, ModelListing};
@@ -203,6 +203,26 @@ impl<C: Control> Catalog<C> {
             Early::Loaded(snapshot) if snapshot.knows(model_id) => Ok(()),
             Early::Failed(_) => Ok(()),
             Early::Loaded(_) | Early::TooSoon => Err(unknown_model(model_id)),
+        }
+    }
+
+    /// The id to call for `model_id`: the system inference profile of this region's geography
+    /// for the bare id of a profile-only model (see [`crate::profile_routing`]), else
+    /// `model_id` itself. While the catalogue cannot be read, ids go to Bedrock as they are.
+    pub async fn route(
+        &self,
+        model_id: &str,
+        routing: &crate::profile_routing::ProfileRouting,
+    ) -> Result<String, ApiError> {
+        let Ok(snapshot) = self.listing.get().await else {
+            return Ok(model_id.to_string());
+        };
+        match crate::profile_routing::route(&snapshot, model_id, routing)? {
+            Some(profile) => {
+                crate::profile_routing::log_once(model_id, &profile);
+                Ok(profile)
+            }
+            None => Ok(model_id.to_string()),
         }
     }
 

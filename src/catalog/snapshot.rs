@@ -37,6 +37,20 @@ pub struct Snapshot {
     known: HashSet<String>,
     /// Inference profile id or ARN -> the foundation model id it routes to.
     underlying: HashMap<String, String>,
+    /// Foundation models Bedrock serves only through inference profiles (no ON_DEMAND in
+    /// `inferenceTypesSupported`): their bare id is refused, see [`crate::profile_routing`].
+    profile_only: HashSet<String>,
+    /// Foundation model id -> the ACTIVE system-defined profiles that contain it.
+    system_profiles: HashMap<String, Vec<SystemProfile>>,
+}
+
+/// A system-defined (cross-region) inference profile, as resolution needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemProfile {
+    /// `us.anthropic.claude-...`: the id to invoke.
+    pub id: String,
+    /// The regions its model ARNs name: where Bedrock may route a request.
+    pub regions: Vec<String>,
 }
 
 impl Snapshot {
@@ -54,6 +68,9 @@ impl Snapshot {
             snapshot.known.insert(model.model_id().to_string());
             snapshot.known.insert(model.model_arn().to_string());
             providers.insert(model.model_id(), owner.clone());
+            if is_profile_only(model) {
+                snapshot.profile_only.insert(model.model_id().to_string());
+            }
             if is_listed_model(model) {
                 snapshot.models.push(ModelEntry {
                     id: model.model_id().to_string(),
@@ -77,6 +94,23 @@ impl Snapshot {
                 continue;
             }
             let application = *profile.r#type() == InferenceProfileType::Application;
+            if let (false, Some(base)) = (application, &base) {
+                let regions = profile
+                    .models()
+                    .iter()
+                    .filter_map(|m| m.model_arn())
+                    .filter_map(|model_arn| model_arn.split(':').nth(3))
+                    .map(str::to_string)
+                    .collect();
+                snapshot
+                    .system_profiles
+                    .entry(base.clone())
+                    .or_default()
+                    .push(SystemProfile {
+                        id: id.to_string(),
+                        regions,
+                    });
+            }
             let owned_by = if application {
                 // arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID
                 arn.split(':').nth(4).unwrap_or("account").to_string()
@@ -111,6 +145,18 @@ impl Snapshot {
     pub fn underlying_model(&self, profile: &str) -> Option<&str> {
         self.underlying.get(profile).map(String::as_str)
     }
+
+    /// Whether `model_id` is the bare id of a model Bedrock serves only through profiles.
+    pub fn is_profile_only(&self, model_id: &str) -> bool {
+        self.profile_only.contains(model_id)
+    }
+
+    /// The ACTIVE system-defined profiles that contain `model_id`, in listing order.
+    pub fn system_profiles(&self, model_id: &str) -> &[SystemProfile] {
+        self.system_profiles
+            .get(model_id)
+            .map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The foundation model id in the first foundation-model ARN of a profile's models (a
@@ -139,6 +185,17 @@ fn is_listed_model(model: &FoundationModelSummary) -> bool {
         .iter()
         .any(|t| t.as_str() == "ON_DEMAND");
     active && output && on_demand
+}
+
+/// ACTIVE, answers in TEXT or EMBEDDING, and reachable only through an INFERENCE_PROFILE.
+fn is_profile_only(model: &FoundationModelSummary) -> bool {
+    let types = model.inference_types_supported();
+    let active = model
+        .model_lifecycle()
+        .is_none_or(|lifecycle| lifecycle.status().as_str() == "ACTIVE");
+    active
+        && types.iter().any(|t| t.as_str() == "INFERENCE_PROFILE")
+        && !types.iter().any(|t| t.as_str() == "ON_DEMAND")
 }
 
 /// `owned_by` from a provider name: `Mistral AI` -> `mistral-ai`.

@@ -20,6 +20,8 @@ use crate::routes::{parse_body, sse};
 use crate::state::AppState;
 use crate::translate::images::FetchedImages;
 use crate::translate::stream::{ChunkStream, replay_as_events};
+use crate::translate::tool_names::ToolNames;
+use crate::translate::usage::stop_error;
 use crate::translate::{ResponseContext, Target, chat_completion, converse_input};
 
 pub async fn chat_completions(
@@ -35,6 +37,10 @@ pub async fn chat_completions(
     }
     let model_id = state.config.chat_model_id(&req.model);
     state.catalog.check(&model_id).await?;
+    let model_id = state
+        .catalog
+        .route(&model_id, &state.profile_routing())
+        .await?;
     let caps = capabilities(&model_id);
     if caps.embedding {
         return Err(ApiError::invalid_param(
@@ -63,10 +69,14 @@ pub async fn chat_completions(
             .map(|d| d.as_secs())
             .unwrap_or(0),
         model: model_id.clone(),
+        tool_names: ToolNames::from_request(&req),
     };
 
     if !req.is_stream() {
         let output = state.bedrock.converse(input).await?;
+        if let Some(err) = stop_error(&output.stop_reason) {
+            return Err(err);
+        }
         return Ok(Json(chat_completion(&output, &ctx)).into_response());
     }
     let machine = ChunkStream::new(ctx, req.include_usage());
@@ -75,22 +85,59 @@ pub async fn chat_completions(
         let output = state.bedrock.converse(input).await?;
         EventSource::Replay(replay_as_events(&output).into_iter())
     } else {
-        EventSource::Live(Box::new(state.bedrock.converse_stream(input).await?))
+        let events = state.bedrock.converse_stream(input).await?;
+        open_live(events, state.config.stream_idle_timeout).await?
     };
     let idle = state.config.stream_idle_timeout;
     Ok(sse::response(chunk_stream(source, machine, idle)))
 }
 
+/// `messageStart` events held at most before the first content event, whatever Bedrock sends.
+const MAX_HELD_EVENTS: usize = 4;
+
+/// Reads a live stream up to its first event past `messageStart` before anything is sent to the
+/// client. Bedrock relays errors the model raises ("The model returned the following errors:
+/// ...") inside a stream it has already answered with HTTP 200; waiting for the first event lets
+/// such an immediate failure become a proper HTTP error (400, 429, ...) instead of a 200 followed
+/// by an error event. Each wait is bounded by `STREAM_IDLE_TIMEOUT_SECONDS`.
+async fn open_live(mut events: ConverseEvents, idle: Duration) -> Result<EventSource, ApiError> {
+    let mut held = Vec::new();
+    while held.len() < MAX_HELD_EVENTS {
+        let next = tokio::time::timeout(idle, events.next())
+            .await
+            .unwrap_or_else(|_| Err(stream_stalled(idle)))?;
+        match next {
+            Some(event @ ConverseStreamOutput::MessageStart(_)) => held.push(event),
+            Some(event) => {
+                held.push(event);
+                break;
+            }
+            None => break,
+        }
+    }
+    Ok(EventSource::Live {
+        held: held.into_iter(),
+        events: Box::new(events),
+    })
+}
+
 /// Where stream events come from: Bedrock's live stream, or a replayed Converse answer.
 enum EventSource {
-    Live(Box<ConverseEvents>),
+    /// Bedrock's stream; `held` are the events already read before the response was committed.
+    Live {
+        held: std::vec::IntoIter<ConverseStreamOutput>,
+        events: Box<ConverseEvents>,
+    },
     Replay(std::vec::IntoIter<ConverseStreamOutput>),
 }
 
 impl EventSource {
     async fn next(&mut self) -> Result<Option<ConverseStreamOutput>, ApiError> {
         match self {
-            EventSource::Live(events) => events.next().await,
+            EventSource::Live { held, events } => match held.next() {
+                Some(event) => Ok(Some(event)),
+                None => events.next().await,
+            },
             EventSource::Replay(events) => Ok(events.next()),
         }
     }
@@ -124,6 +171,11 @@ fn chunk_stream(
             .await
             .unwrap_or_else(|_| Err(stream_stalled(idle)));
         match next {
+            Ok(Some(ConverseStreamOutput::MessageStop(stop)))
+                if let Some(err) = stop_error(&stop.stop_reason) =>
+            {
+                Some((sse::error_event(&err), None))
+            }
             Ok(Some(event)) => {
                 for chunk in machine.on_event(&event) {
                     sse::push_event(&mut buf, &chunk);

@@ -42,6 +42,10 @@ pub async fn embeddings(
 
     let model_id = state.config.embedding_model_id(&req.model);
     state.catalog.check(&model_id).await?;
+    let model_id = state
+        .catalog
+        .route(&model_id, &state.profile_routing())
+        .await?;
     let family = resolve_family(&state, &model_id).await?;
     let options = req.options(family)?;
     if let Some(limit) = extensions.get::<ResponseLimit>() {

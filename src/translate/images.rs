@@ -124,6 +124,7 @@ fn bytes_to_block(bytes: Vec<u8>, param: &str) -> Result<ImageBlock, ApiError> {
             format!("The image at `{param}` is not a PNG, JPEG, GIF or WebP image, the formats Bedrock accepts."),
         )
     })?;
+    check_dimensions(&bytes, param)?;
     ImageBlock::builder()
         .format(format)
         .source(ImageSource::Bytes(Blob::new(bytes)))
@@ -131,11 +132,50 @@ fn bytes_to_block(bytes: Vec<u8>, param: &str) -> Result<ImageBlock, ApiError> {
         .map_err(|e| ApiError::invalid_param(param, e.to_string()))
 }
 
+/// Bedrock's limit on an image's width and height (botocore `Message.content`: "8000 px").
+pub const MAX_IMAGE_SIDE: usize = 8000;
+
+/// Refuses an image wider or taller than Bedrock accepts, from its header alone (no decoding).
+/// A header the parser cannot read is left for Bedrock to judge.
+fn check_dimensions(bytes: &[u8], param: &str) -> Result<(), ApiError> {
+    let Ok(size) = imagesize::blob_size(bytes) else {
+        return Ok(());
+    };
+    if size.width > MAX_IMAGE_SIDE || size.height > MAX_IMAGE_SIDE {
+        return Err(ApiError::invalid_param(
+            param,
+            format!(
+                "The image at `{param}` is {}x{} pixels; Bedrock accepts images up to {MAX_IMAGE_SIDE} pixels wide and high. Scale it down and send it again.",
+                size.width, size.height
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+    /// A PNG signature and IHDR chunk saying `width` x `height` (nothing after it).
+    fn png_header(width: u32, height: u32) -> Vec<u8> {
+        let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        bytes.extend(width.to_be_bytes());
+        bytes.extend(height.to_be_bytes());
+        bytes.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+        bytes
+    }
+
+    #[test]
+    fn images_over_8000_pixels_are_refused_from_the_header() {
+        let err = bytes_to_block(png_header(8001, 10), "messages[0].content[1]").unwrap_err();
+        assert!(err.message.contains("8001x10"), "{}", err.message);
+        assert_eq!(err.param.as_deref(), Some("messages[0].content[1]"));
+        assert!(bytes_to_block(png_header(10, 8001), "p").is_err());
+        assert!(bytes_to_block(png_header(8000, 8000), "p").is_ok());
+    }
 
     #[test]
     fn format_comes_from_the_bytes_not_the_header() {

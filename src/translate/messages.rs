@@ -82,11 +82,23 @@ pub fn conversation(
     let mut legacy_calls: Vec<(String, String)> = Vec::new();
     let mut documents = DocumentNames::default();
     let mut has_tool_blocks = false;
+    let mut seen_user = false;
 
     for (i, message) in messages.iter().enumerate() {
         let param = format!("messages[{i}]");
         let message_cached = message.cache_control.is_some();
         match message.role {
+            // A system or developer message after the first user turn stays where it is, as user
+            // text: hoisted into `system`, it could leave the conversation ending with an
+            // assistant turn, an accidental prefill (NextChat asks for its memory summary this
+            // way), which newer Claude models refuse and older ones merely continue.
+            Role::System | Role::Developer if seen_user => {
+                let blocks = text_pieces(message.content.as_ref(), &param, "system")?
+                    .into_iter()
+                    .map(|(text, _)| ContentBlock::Text(text))
+                    .collect();
+                turns.push(ConversationRole::User, blocks);
+            }
             Role::System | Role::Developer => {
                 for (text, part_cached) in text_pieces(message.content.as_ref(), &param, "system")?
                 {
@@ -108,6 +120,7 @@ pub fn conversation(
                 }
             }
             Role::User => {
+                seen_user = true;
                 let mut blocks =
                     user_blocks(message.content.as_ref(), &param, ctx, cache, &mut documents)?;
                 push_message_cache_point(&mut blocks, message_cached, cache);
@@ -160,7 +173,13 @@ pub fn conversation(
                 })?;
                 let text = joined_text(message.content.as_ref(), &param)?;
                 let mut blocks = vec![tool_result_block(id, &text)?];
-                push_message_cache_point(&mut blocks, message_cached, cache);
+                // Nova (no tool caching) refuses a cache point right after a toolResult: the
+                // marker is left out there.
+                push_message_cache_point(
+                    &mut blocks,
+                    message_cached && ctx.caps.tool_caching,
+                    cache,
+                );
                 turns.push(ConversationRole::User, blocks);
                 has_tool_blocks = true;
             }

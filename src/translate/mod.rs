@@ -15,6 +15,7 @@ pub mod messages;
 pub mod reasoning;
 pub mod stream;
 pub mod structured;
+pub mod tool_names;
 pub mod tools;
 pub mod usage;
 
@@ -70,6 +71,8 @@ pub struct ResponseContext {
     pub id: String,
     pub created: u64,
     pub model: String,
+    /// Tool names rewritten for Bedrock, to give the client's names back in tool calls.
+    pub tool_names: tool_names::ToolNames,
 }
 
 /// OpenAI's limit on `stop` sequences (Bedrock's differs per model; this one fits them all).
@@ -101,12 +104,20 @@ pub fn converse_input(
     });
     if let Some(plan) = plan {
         fields.insert(plan.field.into(), plan.value);
+        if let Some((field, value)) = plan.extra {
+            fields.entry(field).or_insert(value);
+        }
         max_tokens = plan.max_tokens.or(max_tokens);
     }
     let thinking = reasoning::thinking_enabled(&fields);
+    if thinking {
+        // Anthropic refuses `top_k` while the model thinks, as it does temperature and top_p.
+        fields.remove("top_k");
+    }
     let caps = &Capabilities {
         // Bedrock refuses a forced tool choice while the model thinks.
         forced_tool_choice: model_caps.forced_tool_choice && !thinking,
+        named_tool_choice: model_caps.named_tool_choice && !thinking,
         ..model_caps
     };
 
@@ -116,8 +127,9 @@ pub fn converse_input(
         caps,
         images,
         cache_after_system: target.prompt_caching,
-        // Reasoning blocks go back only to a model that reasons in this request.
-        keep_reasoning: thinking || matches!(caps.reasoning, Reasoning::Always | Reasoning::Effort),
+        // Reasoning blocks go back only to a model that reasons in this request, and never to
+        // DeepSeek R1 (`Always`), which Bedrock refuses with reasoning in the history.
+        keep_reasoning: thinking || matches!(caps.reasoning, Reasoning::Effort),
     };
     let mut conversation = conversation(&req.messages, &ctx, &mut cache)?;
     let (mut output_config, mut forced_tool) = (None, None);
@@ -325,7 +337,10 @@ pub fn reply_blocks(output: &ConverseOutput) -> &[ContentBlock] {
 
 /// Converse answer -> OpenAI chat completion.
 pub fn chat_completion(output: &ConverseOutput, ctx: &ResponseContext) -> ChatCompletion {
-    let message = assistant_message(reply_blocks(output));
+    let mut message = assistant_message(reply_blocks(output));
+    for call in message.tool_calls.iter_mut().flatten() {
+        call.function.name = ctx.tool_names.original(&call.function.name);
+    }
     let mut finish_reason = usage::finish_reason(&output.stop_reason);
     if finish_reason == "tool_calls" && message.tool_calls.is_none() {
         finish_reason = "stop"; // only the hidden placeholder tool was called

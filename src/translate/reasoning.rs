@@ -27,17 +27,27 @@ pub struct ReasoningPlan {
     /// The `additionalModelRequestFields` entry that sets the reasoning.
     pub field: &'static str,
     pub value: Value,
+    /// A second entry some forms need: `output_config` with the effort of adaptive thinking.
+    pub extra: Option<(&'static str, Value)>,
     /// `maxTokens` to send, when the reasoning changes it: thinking tokens count against it,
     /// so it must exceed the budget.
     pub max_tokens: Option<i64>,
 }
 
-/// `reasoning_effort` -> the model's reasoning setting.
+/// Every `reasoning_effort` OpenAI's SDK sends, from least to most.
+pub const EFFORTS: &[&str] = &["none", "minimal", "low", "medium", "high", "xhigh", "max"];
+
+/// `reasoning_effort` -> the model's reasoning setting (the README's *Reasoning* table).
 ///
-/// Budget models (Claude): a thinking budget that is a share of `max_tokens` (minimal: the
-/// 1024 floor, low 25%, medium 50%, high 80%); when that leaves no room for the answer, the
-/// client's `max_tokens` is kept for the answer and the budget is added on top. Effort models
-/// (gpt-oss): `reasoning_effort` itself, with `minimal` read as `low`.
+/// - Budget models (Claude 3.7 to 4.5): `none` thinks not at all; otherwise a thinking budget
+///   that is a share of `max_tokens` (minimal: the 1024 floor, low 25%, medium 50%, high 80%,
+///   xhigh 90%, max 95%); when that leaves no room for the answer, the client's `max_tokens` is
+///   kept for the answer and the budget is added on top.
+/// - Adaptive models (Claude Opus 4.6, Sonnet 4.6, Opus 4.7 and later): `none` sends no
+///   thinking; otherwise `thinking: {"type": "adaptive"}` and `output_config.effort`, with
+///   `minimal` read as `low` and a level the model lacks lowered to the nearest it has.
+/// - Effort models (gpt-oss): `reasoning_effort` low, medium or high; `none` and `minimal`
+///   become `low` (gpt-oss always reasons), `xhigh` and `max` become `high`.
 pub fn reasoning_plan(
     effort: Option<&str>,
     max_tokens: Option<i64>,
@@ -47,15 +57,18 @@ pub fn reasoning_plan(
         return Ok(None);
     };
     let share = match effort {
-        "minimal" | "none" => 0.0,
+        "none" | "minimal" => 0.0,
         "low" => 0.25,
         "medium" => 0.5,
         "high" => 0.8,
+        "xhigh" => 0.9,
+        "max" => 0.95,
         other => {
             return Err(ApiError::invalid_param(
                 "reasoning_effort",
                 format!(
-                    "`reasoning_effort` must be one of minimal, low, medium, high; got `{other}`."
+                    "`reasoning_effort` must be one of {}; got `{other}`.",
+                    EFFORTS.join(", ")
                 ),
             ));
         }
@@ -70,21 +83,40 @@ pub fn reasoning_plan(
             Ok(Some(ReasoningPlan {
                 field: "thinking",
                 value: json!({"type": "enabled", "budget_tokens": budget}),
+                extra: None,
                 max_tokens: Some(max),
             }))
         }
+        Reasoning::Adaptive(levels) if effort != "none" => Ok(Some(ReasoningPlan {
+            field: "thinking",
+            value: json!({"type": "adaptive"}),
+            extra: Some((
+                "output_config",
+                json!({"effort": nearest_level(effort, levels)}),
+            )),
+            max_tokens: None,
+        })),
         Reasoning::Effort => Ok(Some(ReasoningPlan {
             field: "reasoning_effort",
-            value: json!(if matches!(effort, "minimal" | "none") {
-                "low"
-            } else {
-                effort
-            }),
+            value: json!(nearest_level(effort, &["low", "medium", "high"])),
+            extra: None,
             max_tokens: None,
         })),
         // The others always reason without a setting (DeepSeek R1) or never reason.
         _ => Ok(None),
     }
+}
+
+/// The highest of `levels` (ordered as [`EFFORTS`]) not above `effort`, or the lowest level.
+fn nearest_level(effort: &str, levels: &'static [&'static str]) -> &'static str {
+    let rank = |level: &str| EFFORTS.iter().position(|e| *e == level).unwrap_or(0);
+    levels
+        .iter()
+        .rev()
+        .find(|level| rank(level) <= rank(effort))
+        .or(levels.first())
+        .copied()
+        .unwrap_or("low")
 }
 
 /// Whether the last assistant turn made tool calls but came back without its signed reasoning
@@ -220,6 +252,49 @@ mod tests {
         assert_eq!(reasoning_plan(Some("high"), None, &nova).unwrap(), None);
         let err = reasoning_plan(Some("extreme"), None, &nova).unwrap_err();
         assert_eq!(err.param.as_deref(), Some("reasoning_effort"));
+        for effort in EFFORTS {
+            assert!(
+                reasoning_plan(Some(effort), None, &nova).is_ok(),
+                "{effort}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_effort_maps_per_family() {
+        let plan = |effort: &str, model: &str| {
+            reasoning_plan(Some(effort), Some(10_000), &capabilities(model)).unwrap()
+        };
+        let opus_4_7 = "us.anthropic.claude-opus-4-7";
+        let opus_4_6 = "us.anthropic.claude-opus-4-6-v1";
+        let sonnet_4_5 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+        let effort_of =
+            |p: Option<ReasoningPlan>| p.and_then(|p| p.extra).map(|(_, v)| v["effort"].clone());
+        assert_eq!(plan("none", opus_4_7), None);
+        assert_eq!(plan("none", sonnet_4_5), None);
+        let adaptive = plan("high", opus_4_7).unwrap();
+        assert_eq!(adaptive.value, json!({"type": "adaptive"}));
+        assert_eq!(adaptive.max_tokens, None);
+        assert_eq!(effort_of(plan("minimal", opus_4_7)), Some(json!("low")));
+        assert_eq!(effort_of(plan("xhigh", opus_4_7)), Some(json!("xhigh")));
+        assert_eq!(effort_of(plan("xhigh", opus_4_6)), Some(json!("high")));
+        assert_eq!(effort_of(plan("max", opus_4_6)), Some(json!("max")));
+        assert_eq!(
+            effort_of(plan("max", "anthropic.claude-sonnet-4-6")),
+            Some(json!("high"))
+        );
+        assert_eq!(
+            plan("max", sonnet_4_5).unwrap().value["budget_tokens"],
+            9500
+        );
+        assert_eq!(
+            plan("xhigh", sonnet_4_5).unwrap().value["budget_tokens"],
+            9000
+        );
+        let gpt_oss = |effort| plan(effort, "openai.gpt-oss-20b-1:0").unwrap().value;
+        assert_eq!(gpt_oss("none"), json!("low"));
+        assert_eq!(gpt_oss("max"), json!("high"));
+        assert_eq!(plan("high", "us.deepseek.r1-v1:0"), None);
     }
 
     #[test]

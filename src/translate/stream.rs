@@ -113,7 +113,12 @@ impl ChunkStream {
                         sent_arguments: false,
                     });
                     if let Some(index) = index {
-                        chunks.push(self.tool_chunk(tool_call_start(tool, index)));
+                        let mut start = tool_call_start(tool, index);
+                        start.function.name = start
+                            .function
+                            .name
+                            .map(|name| self.ctx.tool_names.original(&name));
+                        chunks.push(self.tool_chunk(start));
                     }
                 }
             }
@@ -357,6 +362,7 @@ mod tests {
             id: "chatcmpl-1".into(),
             created: 1,
             model: "router".into(),
+            tool_names: Default::default(),
         }
     }
 

@@ -20,6 +20,7 @@ use crate::openai::chat::{
 use crate::translate::caching::CacheBudget;
 use crate::translate::json_doc::{to_document, to_value};
 use crate::translate::structured::RESPONSE_TOOL;
+use crate::translate::tool_names::bedrock_tool_name;
 
 /// The tool offered when Bedrock needs a `toolConfig` but the client wants no tool called.
 pub const PLACEHOLDER_TOOL: &str = "no_tool_available";
@@ -77,12 +78,17 @@ pub fn tool_config(
         // Structured output through a forced tool (see `structured`); the client sent no tools.
         return ToolConfiguration::builder()
             .tools(Tool::ToolSpec(spec))
-            .tool_choice(BedrockToolChoice::Tool(
-                SpecificToolChoice::builder()
-                    .name(RESPONSE_TOOL)
-                    .build()
-                    .map_err(build_error)?,
-            ))
+            .tool_choice(if caps.named_tool_choice {
+                BedrockToolChoice::Tool(
+                    SpecificToolChoice::builder()
+                        .name(RESPONSE_TOOL)
+                        .build()
+                        .map_err(build_error)?,
+                )
+            } else {
+                // The only tool offered: `any` forces it just the same.
+                BedrockToolChoice::Any(AnyToolChoice::builder().build())
+            })
             .build()
             .map(Some)
             .map_err(build_error);
@@ -130,11 +136,16 @@ pub fn tool_config(
         Some(ToolChoice::Required) if offer => {
             Some(BedrockToolChoice::Any(AnyToolChoice::builder().build()))
         }
+        // `any` forces a call; the instruction (`forcing_instruction`) names the tool.
+        Some(ToolChoice::Function(name)) if offer && !caps.named_tool_choice => {
+            check_named_function(&functions, name)?;
+            Some(BedrockToolChoice::Any(AnyToolChoice::builder().build()))
+        }
         Some(ToolChoice::Function(name)) if offer => {
             check_named_function(&functions, name)?;
             Some(BedrockToolChoice::Tool(
                 SpecificToolChoice::builder()
-                    .name(name)
+                    .name(bedrock_tool_name(name))
                     .build()
                     .map_err(build_error)?,
             ))
@@ -163,19 +174,20 @@ fn check_named_function(
     ))
 }
 
-/// For models that only take `toolChoice: auto`: the instruction that asks for the call the
-/// client's `tool_choice` demands (Bedrock would refuse `any`/`tool` for them).
+/// For models that only take `toolChoice: auto` (or `any` but not `tool`): the instruction that
+/// asks for the call the client's `tool_choice` demands, where Bedrock would refuse `any`/`tool`.
 pub fn forcing_instruction(req: &ChatRequest, caps: &Capabilities) -> Option<String> {
-    if caps.forced_tool_choice || offered_functions(req).is_empty() {
+    if caps.named_tool_choice || offered_functions(req).is_empty() {
         return None;
     }
     match requested_choice(req)? {
-        ToolChoice::Required => {
+        ToolChoice::Required if !caps.forced_tool_choice => {
             Some("You must call one of the available tools in this reply.".into())
         }
-        ToolChoice::Function(name) => {
-            Some(format!("You must call the tool `{name}` in this reply."))
-        }
+        ToolChoice::Function(name) => Some(format!(
+            "You must call the tool `{}` in this reply.",
+            bedrock_tool_name(name)
+        )),
         _ => None,
     }
 }
@@ -192,7 +204,7 @@ fn tool_spec(function: &FunctionDefinition, index: usize) -> Result<ToolSpecific
         }
     };
     ToolSpecification::builder()
-        .name(&function.name)
+        .name(bedrock_tool_name(&function.name))
         .set_description(
             function
                 .description
@@ -259,7 +271,7 @@ pub fn tool_use_block(
     };
     ToolUseBlock::builder()
         .tool_use_id(bedrock_tool_id(call_id))
-        .name(&function.name)
+        .name(bedrock_tool_name(&function.name))
         .input(to_document(&input))
         .build()
         .map(ContentBlock::ToolUse)
@@ -383,6 +395,42 @@ mod tests {
         assert_eq!(
             config_for(&req, false).unwrap_err().param.as_deref(),
             Some("tool_choice")
+        );
+    }
+
+    #[test]
+    fn a_named_choice_is_any_plus_an_instruction_without_tool_choice_tool() {
+        let req = request(&format!(
+            r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":{{"type":"function","function":{{"name":"get_weather"}}}}}}"#
+        ));
+        let caps = crate::capabilities::capabilities("mistral.mistral-large-2407-v1:0");
+        let config = tool_config(
+            &req,
+            false,
+            &caps,
+            "m",
+            &mut CacheBudget::new(false),
+            false,
+            None,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(matches!(
+            config.tool_choice,
+            Some(BedrockToolChoice::Any(_))
+        ));
+        assert!(
+            forcing_instruction(&req, &caps)
+                .unwrap()
+                .contains("`get_weather`")
+        );
+        let required = request(&format!(
+            r#"{{"model":"m","messages":[],{TOOLS},"tool_choice":"required"}}"#
+        ));
+        assert_eq!(forcing_instruction(&required, &caps), None);
+        assert_eq!(
+            forcing_instruction(&req, &crate::capabilities::PERMISSIVE),
+            None
         );
     }
 

@@ -4,6 +4,7 @@
 //! counts them; OpenAI's `prompt_tokens` includes cached tokens, so that prompt + completion
 //! = total holds for a client that checks it.
 
+use crate::error::ApiError;
 use aws_sdk_bedrockruntime::types::{StopReason, TokenUsage};
 
 use crate::openai::chat::{PromptTokensDetails, Usage};
@@ -28,7 +29,10 @@ pub fn usage_from_bedrock(usage: &TokenUsage) -> Usage {
     }
 }
 
-/// Bedrock `stopReason` -> OpenAI `finish_reason`.
+/// Bedrock `stopReason` -> OpenAI `finish_reason`. `model_context_window_exceeded` is
+/// `length`, as OpenAI reports a reply cut by the context window. The `malformed_*` reasons are
+/// answered as errors ([`stop_error`]) and never reach this mapping in a reply; a reason newer
+/// than this code reads as `stop`.
 pub fn finish_reason(stop: &StopReason) -> &'static str {
     match stop {
         StopReason::EndTurn | StopReason::StopSequence => "stop",
@@ -37,6 +41,30 @@ pub fn finish_reason(stop: &StopReason) -> &'static str {
         StopReason::GuardrailIntervened | StopReason::ContentFiltered => "content_filter",
         _ => "stop",
     }
+}
+
+/// The error for a reply Bedrock ended as unusable: `malformed_model_output` (the model's
+/// output could not be parsed) and `malformed_tool_use` (a tool call that does not parse).
+/// OpenAI has no finish reason for either, and a client given `stop` or `tool_calls` would act
+/// on a broken answer, so the client gets a 502 it can retry (an error event in a stream).
+pub fn stop_error(stop: &StopReason) -> Option<ApiError> {
+    let (code, what) = match stop {
+        StopReason::MalformedModelOutput => {
+            ("malformed_model_output", "output that could not be parsed")
+        }
+        StopReason::MalformedToolUse => {
+            ("malformed_tool_use", "a tool call that could not be parsed")
+        }
+        _ => return None,
+    };
+    Some(
+        ApiError::new(
+            axum::http::StatusCode::BAD_GATEWAY,
+            "api_error",
+            format!("The model produced {what} (Bedrock stopReason `{code}`). Retry the request."),
+        )
+        .with_code(code),
+    )
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use bedrock_gateway::{app, config::Config, state::AppState};
 use serde_json::{Value, json};
 
 pub const KEY: &str = "test-key";
-pub const MODEL: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
+pub const MODEL: &str = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
 
 /// A gateway in front of its own emulator.
 pub struct TestGateway {

@@ -31,6 +31,24 @@ pub fn check(request: &ConverseRequest, capabilities: &ChatCapabilities) -> Resu
             if !matches!(block, ContentBlock::CachePoint) {
                 continue;
             }
+            // Nova's request parser (the models without tool caching) refuses a cache point
+            // right after a toolResult: aws-samples/bedrock-engineer#71 (cache points are fine
+            // anywhere but directly after a toolResult), zeroclaw-labs/zeroclaw#8943 (a tool-use
+            // conversation failing at messages/16 with "extraneous key [cachePoint]"). The
+            // pointer Bedrock names for it is assumed to be the cache point's own (unconfirmed).
+            if index > 0
+                && capabilities.prompt_caching
+                && !capabilities.tool_caching
+                && matches!(message.content[index - 1], ContentBlock::ToolResult(_))
+            {
+                return Err(ApiError::from_model(
+                    ApiError::malformed(
+                        &format!("messages.{message_index}.content.{index}"),
+                        "extraneous key [cachePoint] is not permitted",
+                    )
+                    .message,
+                ));
+            }
             if index > 0 && matches!(message.content[index - 1], ContentBlock::Reasoning(_)) {
                 return Err(ApiError::validation(
                     "Cache point cannot be inserted after reasoning block. Please remove the invalid cache point and try again.",

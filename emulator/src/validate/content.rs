@@ -130,7 +130,7 @@ fn check_image_bytes(image: &Image, path: &str) -> Result<(), ApiError> {
         )));
     }
     match sniff_image_format(&image.bytes) {
-        Some(actual) if actual == image.format => Ok(()),
+        Some(actual) if actual == image.format => check_image_dimensions(&image.bytes, path),
         Some(actual) => Err(ApiError::from_model(format!(
             "{path}.image.source.bytes: The image was specified using the image/{} media type, but the image appears to be a image/{actual} image",
             image.format
@@ -138,6 +138,22 @@ fn check_image_bytes(image: &Image, path: &str) -> Result<(), ApiError> {
         None => Err(ApiError::from_model(format!(
             "{path}.image: Could not process image"
         ))),
+    }
+}
+
+/// Width and height at most 8000 px: botocore `Message.content` ("The maximum image size,
+/// height, and width must be no more than 3.75 MB, 8000 px, and 8000 px"). Read from the header
+/// only. The refusal's wording follows Anthropic's own validator and is not a quoted Bedrock
+/// message (unconfirmed).
+fn check_image_dimensions(bytes: &[u8], path: &str) -> Result<(), ApiError> {
+    const MAX_SIDE: usize = 8000;
+    match imagesize::blob_size(bytes) {
+        Ok(size) if size.width > MAX_SIDE || size.height > MAX_SIDE => {
+            Err(ApiError::from_model(format!(
+                "{path}.image.source.bytes: image dimensions exceed max allowed size: {MAX_SIDE} pixels"
+            )))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -194,6 +210,8 @@ fn check_document(
         "pdf" => bytes.starts_with(b"%PDF-"),
         "docx" | "xlsx" => bytes.starts_with(b"PK\x03\x04"),
         "doc" | "xls" => bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]),
+        // No format given (optional in botocore): nothing to check the bytes against.
+        "" => true,
         // Text formats: anything that is text.
         _ => std::str::from_utf8(bytes).is_ok(),
     };

@@ -123,6 +123,11 @@ fn check_final_assistant_turn(
     if last.role != Role::Assistant || !resolved.is_anthropic() {
         return Ok(());
     }
+    if resolved.capabilities.rejects_prefill {
+        return Err(ApiError::from_model(
+            "This model does not support assistant message prefill. The conversation must end with a user message.",
+        ));
+    }
     let trailing_text = last.content.iter().rev().find_map(|block| match block {
         ContentBlock::Text(text) => Some(text),
         _ => None,

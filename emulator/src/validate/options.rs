@@ -19,13 +19,20 @@ pub fn check(
     request: &ConverseRequest,
     resolved: &ResolvedModel,
 ) -> Result<Option<Value>, ApiError> {
-    if request.prompt_variables.is_some() && !resolved.is_prompt_resource {
-        return Err(ApiError::validation(
-            "The promptVariables field is only supported when the model ID is the ARN of a prompt from Prompt management. Remove promptVariables and try again.",
-        ));
-    }
+    // `promptVariables` without a prompt ARN is ignored, not refused: botocore's
+    // `ConverseRequest.promptVariables` doc says "This field is ignored if you don't specify a
+    // prompt resource in the modelId field."
+    let _ = resolved.is_prompt_resource;
+    // Both members are optional in botocore's `GuardrailConfiguration` (no `required` list);
+    // what Bedrock does with a guardrail lacking them is unconfirmed, so only given values are
+    // checked.
     if let Some(guardrail) = &request.guardrail {
-        check_guardrail(&guardrail.identifier, &guardrail.version)?;
+        if let Some(identifier) = &guardrail.identifier {
+            check_guardrail_identifier(identifier)?;
+        }
+        if let Some(version) = &guardrail.version {
+            check_guardrail_version(version)?;
+        }
     }
     if let Some(metadata) = &request.request_metadata {
         check_metadata(metadata)?;
@@ -61,7 +68,7 @@ pub fn check(
     Ok(Some(schema))
 }
 
-fn check_guardrail(identifier: &str, version: &str) -> Result<(), ApiError> {
+fn check_guardrail_identifier(identifier: &str) -> Result<(), ApiError> {
     let identifier_path = "guardrailConfig.guardrailIdentifier";
     if identifier.is_empty() {
         return Err(ApiError::constraint(
@@ -77,6 +84,10 @@ fn check_guardrail(identifier: &str, version: &str) -> Result<(), ApiError> {
             &format!("satisfy regular expression pattern: {GUARDRAIL_ID_PATTERN}"),
         ));
     }
+    Ok(())
+}
+
+fn check_guardrail_version(version: &str) -> Result<(), ApiError> {
     let version_path = "guardrailConfig.guardrailVersion";
     if version.is_empty() {
         return Err(ApiError::constraint(
@@ -212,6 +223,11 @@ fn check_closed_objects(schema: &Value, path: &str) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn check_guardrail(identifier: &str, version: &str) -> Result<(), ApiError> {
+        check_guardrail_identifier(identifier)?;
+        check_guardrail_version(version)
+    }
     use serde_json::json;
 
     #[test]

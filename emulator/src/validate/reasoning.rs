@@ -26,6 +26,18 @@ pub fn check(
     };
     if thinking {
         check_sampling_while_thinking(request)?;
+        // Anthropic lists `top_k` as incompatible with thinking ("feature compatibility" in
+        // https://docs.claude.com/en/docs/build-with-claude/extended-thinking); the wording of
+        // the refusal is assumed to match the `top_p` one (unconfirmed).
+        if request
+            .additional_request_fields
+            .as_ref()
+            .is_some_and(|fields| fields.contains_key("top_k"))
+        {
+            return Err(ApiError::from_model(
+                "top_k must be unset when thinking is enabled.",
+            ));
+        }
     }
     check_history(request, capabilities)?;
     if thinking {
@@ -51,15 +63,52 @@ fn check_additional_fields(
     {
         return Err(extraneous_key(key));
     }
+    if let Some(output_config) = fields.get("output_config") {
+        check_output_config(output_config, capabilities)?;
+    }
     match fields.get("thinking") {
-        Some(thinking) => check_thinking(thinking, max_tokens),
+        Some(thinking) => check_thinking(thinking, capabilities.reasoning, max_tokens),
         None => Ok(false),
     }
 }
 
-/// `{"type": "enabled", "budget_tokens": N}` or `{"type": "disabled"}`,
-/// judged as Anthropic's validator judges them.
-fn check_thinking(thinking: &Value, max_tokens: u64) -> Result<bool, ApiError> {
+/// `output_config: {"effort": ...}`, Anthropic's effort setting, sent through
+/// `additionalModelRequestFields` (only models whose keys include it get here). The effort
+/// values per model come from the catalogue; the error wording is Pydantic's style as Anthropic
+/// uses it elsewhere, not a quoted Bedrock message (unconfirmed).
+fn check_output_config(value: &Value, capabilities: &ChatCapabilities) -> Result<(), ApiError> {
+    let Some(object) = value.as_object() else {
+        return Err(ApiError::from_model(
+            "output_config: Input should be a valid dictionary or object to extract fields from",
+        ));
+    };
+    if let Some(extra) = object.keys().find(|key| key.as_str() != "effort") {
+        return Err(ApiError::from_model(format!(
+            "output_config.{extra}: Extra inputs are not permitted"
+        )));
+    }
+    match object.get("effort") {
+        None => Ok(()),
+        Some(Value::String(effort)) if capabilities.efforts.contains(&effort.as_str()) => Ok(()),
+        Some(_) => Err(ApiError::from_model(format!(
+            "output_config.effort: Input should be {}",
+            capabilities
+                .efforts
+                .iter()
+                .map(|e| format!("'{e}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// `{"type": "enabled", "budget_tokens": N}`, `{"type": "disabled"}` or, on models with
+/// adaptive thinking, `{"type": "adaptive"}`, judged as Anthropic's validator judges them.
+fn check_thinking(
+    thinking: &Value,
+    form: ReasoningKind,
+    max_tokens: u64,
+) -> Result<bool, ApiError> {
     let Some(object) = thinking.as_object() else {
         return Err(ApiError::from_model(
             "thinking: Input should be a valid dictionary or object to extract fields from",
@@ -78,12 +127,32 @@ fn check_thinking(thinking: &Value, max_tokens: u64) -> Result<bool, ApiError> {
             ));
         }
     };
+    let adaptive = matches!(
+        form,
+        ReasoningKind::AdaptiveOrBudget | ReasoningKind::AdaptiveOnly
+    );
+    // Opus 4.7 refuses the budget form, and `disabled` too (AWS adaptive-thinking page). The
+    // wording for `enabled` is quoted in hermes-agent#11137; for `disabled` it is assumed to
+    // follow the same pattern (unconfirmed).
+    if form == ReasoningKind::AdaptiveOnly && matches!(kind, "enabled" | "disabled") {
+        return Err(ApiError::from_model(format!(
+            "\"thinking.type.{kind}\" is not supported for this model. Use \"thinking.type.adaptive\" and \"output_config.effort\" to control thinking behavior."
+        )));
+    }
     let allowed: &[&str] = match kind {
         "enabled" => &["type", "budget_tokens"],
         "disabled" => &["type"],
+        // `budget_tokens` is not permitted with adaptive (sherifkozman/the-llm-council v0.7.11
+        // release note: a 400); Pydantic's "Extra inputs" wording is assumed.
+        "adaptive" if adaptive => &["type"],
         other => {
+            let expected = if adaptive {
+                "'adaptive', 'disabled', 'enabled'"
+            } else {
+                "'disabled', 'enabled'"
+            };
             return Err(ApiError::from_model(format!(
-                "thinking: Input tag '{other}' found using 'type' does not match any of the expected tags: 'disabled', 'enabled'"
+                "thinking: Input tag '{other}' found using 'type' does not match any of the expected tags: {expected}"
             )));
         }
     };
@@ -92,8 +161,10 @@ fn check_thinking(thinking: &Value, max_tokens: u64) -> Result<bool, ApiError> {
             "thinking.{kind}.{extra}: Extra inputs are not permitted"
         )));
     }
-    if kind == "disabled" {
-        return Ok(false);
+    match kind {
+        "disabled" => return Ok(false),
+        "adaptive" => return Ok(true),
+        _ => {}
     }
     let budget = match object.get("budget_tokens") {
         None => {
@@ -159,8 +230,19 @@ fn check_history(
                         "This model doesn't support the reasoningContent content block that you provided at {path}. Remove it and try again."
                     )));
                 }
+                // DeepSeek R1 on Bedrock refuses its own reasoning sent back (the message names
+                // user messages although the block is in an assistant turn):
+                // langchain-ai/langchain-aws#401, aws-samples/bedrock-chat#845. gpt-oss is
+                // assumed to accept it (no public report either way).
+                ReasoningKind::AlwaysReasons if capabilities.refuses_reasoning_history => {
+                    return Err(ApiError::validation(
+                        "User messages cannot contain reasoning content. Please remove the reasoning content and try again.",
+                    ));
+                }
                 ReasoningKind::AlwaysReasons => {}
-                ReasoningKind::BudgetThinking => check_signed(reasoning, &path)?,
+                ReasoningKind::BudgetThinking
+                | ReasoningKind::AdaptiveOrBudget
+                | ReasoningKind::AdaptiveOnly => check_signed(reasoning, &path)?,
             }
         }
     }
@@ -224,14 +306,26 @@ mod tests {
     #[test]
     fn thinking_budget_rules() {
         assert_eq!(
-            check_thinking(&json!({"type": "enabled", "budget_tokens": 2048}), 4096),
+            check_thinking(
+                &json!({"type": "enabled", "budget_tokens": 2048}),
+                ReasoningKind::BudgetThinking,
+                4096
+            ),
             Ok(true)
         );
         assert_eq!(
-            check_thinking(&json!({"type": "disabled"}), 4096),
+            check_thinking(
+                &json!({"type": "disabled"}),
+                ReasoningKind::BudgetThinking,
+                4096
+            ),
             Ok(false)
         );
-        let message = |value: Value| check_thinking(&value, 4096).unwrap_err().message;
+        let message = |value: Value| {
+            check_thinking(&value, ReasoningKind::BudgetThinking, 4096)
+                .unwrap_err()
+                .message
+        };
         assert!(
             message(json!({"type": "enabled", "budget_tokens": 1000}))
                 .contains("greater than or equal to 1024")
@@ -245,6 +339,53 @@ mod tests {
         assert!(
             message(json!({"type": "enabled", "budget_tokens": 2048, "x": 1}))
                 .contains("Extra inputs")
+        );
+    }
+
+    #[test]
+    fn adaptive_thinking_per_generation() {
+        let adaptive = json!({"type": "adaptive"});
+        let budget = json!({"type": "enabled", "budget_tokens": 2048});
+        assert_eq!(
+            check_thinking(&adaptive, ReasoningKind::AdaptiveOnly, 4096),
+            Ok(true)
+        );
+        assert_eq!(
+            check_thinking(&adaptive, ReasoningKind::AdaptiveOrBudget, 4096),
+            Ok(true)
+        );
+        assert_eq!(
+            check_thinking(&budget, ReasoningKind::AdaptiveOrBudget, 4096),
+            Ok(true)
+        );
+        let refused = check_thinking(&budget, ReasoningKind::AdaptiveOnly, 4096).unwrap_err();
+        assert!(
+            refused
+                .message
+                .contains("\"thinking.type.enabled\" is not supported for this model"),
+            "{}",
+            refused.message
+        );
+        assert!(
+            check_thinking(
+                &json!({"type": "disabled"}),
+                ReasoningKind::AdaptiveOnly,
+                4096
+            )
+            .is_err()
+        );
+        let extra = json!({"type": "adaptive", "budget_tokens": 2048});
+        assert!(
+            check_thinking(&extra, ReasoningKind::AdaptiveOnly, 4096)
+                .unwrap_err()
+                .message
+                .contains("Extra inputs")
+        );
+        assert!(
+            check_thinking(&adaptive, ReasoningKind::BudgetThinking, 4096)
+                .unwrap_err()
+                .message
+                .contains("Input tag 'adaptive'")
         );
     }
 }

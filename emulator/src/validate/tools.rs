@@ -96,7 +96,11 @@ pub fn check_config(
             } else {
                 "tool"
             };
-            if !capabilities.forced_tool_choice {
+            let accepted = match choice {
+                ToolChoice::Tool(_) => capabilities.named_tool_choice,
+                _ => capabilities.forced_tool_choice,
+            };
+            if !accepted {
                 return Err(ApiError::validation(format!(
                     "This model doesn't support the toolConfig.toolChoice.{member} field. Remove toolConfig.toolChoice.{member} and try again."
                 )));
@@ -139,10 +143,35 @@ pub fn check_history(request: &ConverseRequest, resolved: &ResolvedModel) -> Res
             let path = block_path(message_index, block_index);
             match block {
                 ContentBlock::ToolUse(tool_use) => {
-                    if !is_identifier(&tool_use.id) || tool_use.id.len() > 64 {
-                        return Err(ApiError::from_model(format!(
-                            "{path}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"
-                        )));
+                    // botocore `ToolUseBlock.name` is a `ToolName`: `[a-zA-Z0-9_-]+`, 1 to 64
+                    // characters, checked by Bedrock's own Smithy validation.
+                    let name_path = format!(
+                        "messages.{message_index}.member.content.{block_index}.member.toolUse.name"
+                    );
+                    if tool_use.name.chars().count() > 64 {
+                        return Err(ApiError::constraint(
+                            &tool_use.name,
+                            &name_path,
+                            "have length less than or equal to 64",
+                        ));
+                    }
+                    if !is_identifier(&tool_use.name) {
+                        return Err(ApiError::constraint(
+                            &tool_use.name,
+                            &name_path,
+                            &format!("satisfy regular expression pattern: {NAME_PATTERN}"),
+                        ));
+                    }
+                    // Anthropic's own pattern applies to Claude; Bedrock's `ToolUseId`
+                    // (botocore: `[a-zA-Z0-9_.:-]+`, 1-64) to every other model.
+                    if resolved.is_anthropic() {
+                        if !is_identifier(&tool_use.id) || tool_use.id.len() > 64 {
+                            return Err(ApiError::from_model(format!(
+                                "{path}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"
+                            )));
+                        }
+                    } else {
+                        check_smithy_tool_use_id(&tool_use.id, message_index, block_index)?;
                     }
                     if !seen_ids.insert(tool_use.id.as_str()) {
                         return Err(ApiError::from_model(format!(
@@ -274,6 +303,27 @@ fn check_results_lead(request: &ConverseRequest) -> Result<(), ApiError> {
             index - 1,
             unanswered.join(", ")
         )));
+    }
+    Ok(())
+}
+
+/// Bedrock's own `ToolUseId` constraint (botocore: pattern `[a-zA-Z0-9_.:-]+`, length 1-64).
+fn check_smithy_tool_use_id(id: &str, message: usize, block: usize) -> Result<(), ApiError> {
+    let path = format!("messages.{message}.member.content.{block}.member.toolUse.toolUseId");
+    if id.is_empty() || id.chars().count() > 64 {
+        return Err(ApiError::constraint(
+            id,
+            &path,
+            "have length between 1 and 64",
+        ));
+    }
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-');
+    if !id.chars().all(valid) {
+        return Err(ApiError::constraint(
+            id,
+            &path,
+            "satisfy regular expression pattern: [a-zA-Z0-9_.:-]+",
+        ));
     }
     Ok(())
 }

@@ -32,10 +32,11 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 pub const HAIKU_3: &str = "anthropic.claude-3-haiku-20240307-v1:0";
-pub const HAIKU_3_5: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
-pub const SONNET_3_7: &str = "anthropic.claude-3-7-sonnet-20250219-v1:0";
-pub const SONNET_4: &str = "anthropic.claude-sonnet-4-20250514-v1:0";
-pub const SONNET_4_5: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+/// Profile-only models are called through their `us.` profile, as on Bedrock.
+pub const HAIKU_3_5: &str = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
+pub const SONNET_3_7: &str = "us.anthropic.claude-3-7-sonnet-20250219-v1:0";
+pub const SONNET_4: &str = "us.anthropic.claude-sonnet-4-20250514-v1:0";
+pub const SONNET_4_5: &str = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
 pub const NOVA_MICRO: &str = "amazon.nova-micro-v1:0";
 pub const NOVA_PRO: &str = "amazon.nova-pro-v1:0";
 pub const LLAMA_3_3: &str = "meta.llama3-3-70b-instruct-v1:0";
@@ -110,8 +111,11 @@ pub fn cache_point() -> CachePointBlock {
         .expect("type is set")
 }
 
+/// A PNG signature and a 1x1 IHDR header (the emulator reads the size from it), padded.
 pub fn png_bytes() -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    bytes.extend(1u32.to_be_bytes());
+    bytes.extend(1u32.to_be_bytes());
     bytes.resize(68, 7);
     bytes
 }
