@@ -32,7 +32,7 @@ deploy: ## sam build + sam deploy (--guided the first time)
 	@scripts/deploy.sh
 
 events: ## Feed every sample event in events/ to the binary through a local fake Lambda Runtime API
-	@cargo test --test lambda_runtime -- --nocapture
+	@cargo test --test it lambda_runtime:: -- --nocapture
 
 clean: ## Remove build output
 	cargo clean

@@ -1,5 +1,5 @@
 //! The refresh policy as the catalogue applies it, on paused time, against a scripted
-//! control plane (tests/models.rs covers the same calls against the emulator).
+//! control plane (tests/it/models.rs covers the same calls against the emulator).
 
 use super::*;
 use aws_sdk_bedrock::types::{FoundationModelSummary, InferenceType, ModelModality};

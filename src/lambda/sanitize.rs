@@ -10,7 +10,7 @@
 //! `lambda_http` runs (`url::Url::parse`, then `http::Uri`), on the same strings it builds
 //! ([`uri_lambda_http_builds`] mirrors its `build_request_uri`). Cargo.lock holds one copy of
 //! each of `url`, `http` and `query_map`, so the check and the conversion cannot disagree. The
-//! property test `tests/lambda_events.rs` feeds generated events through the real conversion.
+//! property test `tests/it/lambda_events.rs` feeds generated events through the real conversion.
 //!
 //! # Upstream report (aws-lambda-rust-runtime)
 //!

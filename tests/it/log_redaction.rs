@@ -1,8 +1,6 @@
 //! Nothing of a prompt, a reply, an API key or an AWS credential reaches the gateway's log, even
 //! at `RUST_LOG=trace`: the real binary, in front of the emulator, with every logger turned up.
 
-mod common;
-
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -76,14 +74,14 @@ async fn trace_logging_shows_no_prompt_reply_or_credential() {
     let rest = stdout_lines.into_inner();
     collect(rest, stdout.clone());
 
-    let http = common::http_client();
+    let http = crate::support::http_client();
     let text = format!("{PROMPT_WORD} then {REPLY_WORD}");
     for stream in [false, true] {
         let response = http
             .post(format!("{url}/api/v1/chat/completions"))
             .bearer_auth(API_KEY)
             .json(&json!({
-                "model": common::MODEL,
+                "model": crate::support::MODEL,
                 "stream": stream,
                 "messages": [{"role": "user", "content": text}],
             }))
@@ -93,7 +91,7 @@ async fn trace_logging_shows_no_prompt_reply_or_credential() {
         assert_eq!(response.status(), 200);
         let body = response.text().await.unwrap();
         let reply = if stream {
-            common::streamed_text(&common::parse_sse(&body))
+            crate::support::streamed_text(&crate::support::parse_sse(&body))
         } else {
             let json: Value = serde_json::from_str(&body).unwrap();
             json["choices"][0]["message"]["content"]

@@ -1,14 +1,12 @@
 //! Chat completions end to end: the gateway on loopback in front of the strict Bedrock emulator,
 //! driven over HTTP the way an OpenAI client drives it.
 
-mod common;
-
-use common::{KEY, MODEL, parse_sse, streamed_text, user};
+use crate::support::{KEY, MODEL, parse_sse, streamed_text, user};
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn health_needs_no_key() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let response = gw
         .http
         .get(format!("{}/health", gw.url))
@@ -22,7 +20,7 @@ async fn health_needs_no_key() {
 
 #[tokio::test]
 async fn missing_or_wrong_key_is_401_in_openai_shape() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let url = format!("{}/api/v1/chat/completions", gw.url);
     let response = gw
         .http
@@ -57,7 +55,7 @@ async fn missing_or_wrong_key_is_401_in_openai_shape() {
 
 #[tokio::test]
 async fn non_streaming_chat_echoes_with_openai_fields() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, body) = gw.chat(user(MODEL, "Hello there, Bedrock")).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["id"].as_str().unwrap().starts_with("chatcmpl-"));
@@ -80,7 +78,7 @@ async fn non_streaming_chat_echoes_with_openai_fields() {
 
 #[tokio::test]
 async fn the_v1_prefix_without_api_works_too() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let response = gw
         .http
         .post(format!("{}/v1/chat/completions", gw.url))
@@ -93,7 +91,7 @@ async fn the_v1_prefix_without_api_works_too() {
 }
 
 /// The Converse request the emulator received, via its `[[echo:request]]` marker.
-async fn converse_request_for(gw: &common::TestGateway, mut body: Value) -> Value {
+async fn converse_request_for(gw: &crate::support::TestGateway, mut body: Value) -> Value {
     let messages = body["messages"].as_array_mut().unwrap();
     messages.push(json!({"role": "user", "content": "[[echo:request]]"}));
     let (status, reply) = gw.chat(body).await;
@@ -103,7 +101,7 @@ async fn converse_request_for(gw: &common::TestGateway, mut body: Value) -> Valu
 
 #[tokio::test]
 async fn system_developer_and_same_role_turns_reach_bedrock_merged() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let sent = converse_request_for(
         &gw,
         json!({"model": MODEL, "messages": [
@@ -138,7 +136,7 @@ async fn system_developer_and_same_role_turns_reach_bedrock_merged() {
 /// a conversation that ends with an assistant turn (a prefill).
 #[tokio::test]
 async fn a_late_system_message_becomes_user_text_at_its_place() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(
             json!({"model": "us.anthropic.claude-sonnet-4-6", "messages": [
@@ -164,7 +162,7 @@ async fn a_late_system_message_becomes_user_text_at_its_place() {
 
 #[tokio::test]
 async fn max_tokens_and_stop_sequences_set_finish_reason() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let mut body = user(MODEL, "one two three four five six");
     body["max_completion_tokens"] = json!(2);
     let (status, reply) = gw.chat(body).await;
@@ -187,7 +185,7 @@ async fn max_tokens_and_stop_sequences_set_finish_reason() {
 
 #[tokio::test]
 async fn gpt_names_map_to_the_default_model() {
-    let gw = common::start_with(
+    let gw = crate::support::start_with(
         &[("DEFAULT_MODEL", "amazon.nova-lite-v1:0")],
         Default::default(),
     )
@@ -199,7 +197,7 @@ async fn gpt_names_map_to_the_default_model() {
 
 #[tokio::test]
 async fn streaming_chat_sends_role_first_text_finish_and_done() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let mut body = user(MODEL, "stream these five words");
     body["stream"] = json!(true);
     let response = gw.post("/chat/completions", &body).await;
@@ -232,7 +230,7 @@ async fn streaming_chat_sends_role_first_text_finish_and_done() {
 
 #[tokio::test]
 async fn include_usage_adds_a_final_usage_chunk_with_no_choices() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let mut body = user(MODEL, "count my tokens");
     body["stream"] = json!(true);
     body["stream_options"] = json!({"include_usage": true});
@@ -250,7 +248,7 @@ async fn include_usage_adds_a_final_usage_chunk_with_no_choices() {
 
 #[tokio::test]
 async fn bad_input_gets_400_naming_the_field() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let cases: Vec<(Value, &str)> = vec![
         (
             json!({"messages": [{"role": "user", "content": "x"}]}),
@@ -304,7 +302,7 @@ async fn bad_input_gets_400_naming_the_field() {
 
 #[tokio::test]
 async fn bedrock_errors_map_to_the_status_clients_expect() {
-    let gw = common::start_with(&[], Default::default()).await;
+    let gw = crate::support::start_with(&[], Default::default()).await;
     let cases = [
         ("[[fault:access]]", 403, "permission_error"),
         ("[[fault:notfound]]", 404, "not_found_error"),
@@ -332,7 +330,7 @@ async fn bedrock_errors_map_to_the_status_clients_expect() {
 
 #[tokio::test]
 async fn throttling_is_429_even_after_the_sdk_retries() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw.chat(user(MODEL, "[[fault:throttling]]")).await;
     assert_eq!(status, 429, "{reply}");
     assert_eq!(reply["error"]["code"], "ThrottlingException");
@@ -340,7 +338,7 @@ async fn throttling_is_429_even_after_the_sdk_retries() {
 
 #[tokio::test]
 async fn errors_before_a_stream_starts_are_plain_http_errors() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let mut body = user(MODEL, "[[fault:access]]");
     body["stream"] = json!(true);
     let response = gw.post("/chat/completions", &body).await;
@@ -352,7 +350,7 @@ async fn errors_before_a_stream_starts_are_plain_http_errors() {
 /// gateway waits for the first event, so the client still gets a plain HTTP 400.
 #[tokio::test]
 async fn provider_errors_relayed_in_the_stream_are_plain_http_errors() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let mut body = user(MODEL, "[[fault:model-validation]]");
     body["stream"] = json!(true);
     let response = gw.post("/chat/completions", &body).await;
@@ -370,7 +368,7 @@ async fn provider_errors_relayed_in_the_stream_are_plain_http_errors() {
 
 #[tokio::test]
 async fn a_mid_stream_bedrock_error_ends_the_stream_with_an_error_event() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let mut body = user(MODEL, "some words before [[fault:midstream]] the failure");
     body["stream"] = json!(true);
     let started = tokio::time::Instant::now();
@@ -392,7 +390,7 @@ async fn a_mid_stream_bedrock_error_ends_the_stream_with_an_error_event() {
 
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_in_openai_shape() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let response = gw
         .http
         .get(format!("{}/api/v1/nope", gw.url))
@@ -415,7 +413,7 @@ async fn unknown_routes_and_methods_answer_in_openai_shape() {
 
 #[tokio::test]
 async fn conversations_that_start_with_the_assistant_are_accepted() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(json!({"model": MODEL, "messages": [
             {"role": "system", "content": "greet"},
@@ -429,7 +427,7 @@ async fn conversations_that_start_with_the_assistant_are_accepted() {
 
 #[tokio::test]
 async fn models_without_system_prompts_get_it_folded_into_the_first_turn() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let sent = converse_request_for(
         &gw,
         json!({"model": "mistral.mistral-7b-instruct-v0:2", "messages": [
@@ -444,7 +442,7 @@ async fn models_without_system_prompts_get_it_folded_into_the_first_turn() {
 
 #[tokio::test]
 async fn browsers_get_cors_headers_and_preflights_need_no_key() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let url = format!("{}/api/v1/chat/completions", gw.url);
     let preflight = gw
         .http
@@ -472,7 +470,7 @@ async fn browsers_get_cors_headers_and_preflights_need_no_key() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
 
-    let gw = common::start_with(
+    let gw = crate::support::start_with(
         &[("CORS_ALLOWED_ORIGINS", "https://chat.example.com")],
         Default::default(),
     )
@@ -508,7 +506,7 @@ async fn browsers_get_cors_headers_and_preflights_need_no_key() {
 /// stream), never a `stop` that hides the broken answer.
 #[tokio::test]
 async fn unusual_stop_reasons_are_mapped_deliberately() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(user(MODEL, "long [[stop:model_context_window_exceeded]]"))
         .await;

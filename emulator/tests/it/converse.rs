@@ -1,10 +1,9 @@
 //! Converse happy paths, decoded by the real AWS SDK over loopback.
 
-mod support;
-
 use std::time::Duration;
 use tokio::time::Instant;
 
+use crate::support::*;
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, DocumentBlock, DocumentFormat, DocumentSource, GuardrailConfiguration,
@@ -13,7 +12,6 @@ use aws_sdk_bedrockruntime::types::{
     SystemContentBlock, ToolResultBlock, ToolResultContentBlock, ToolUseBlock,
 };
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn echoes_the_last_user_turn_with_usage() {

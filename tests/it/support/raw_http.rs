@@ -17,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
-use crate::common;
+use crate::support as common;
 
 /// A gateway served with explicit server settings.
 pub struct LocalServer {

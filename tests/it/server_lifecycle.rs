@@ -3,14 +3,13 @@
 //! through SIGTERM on the real binary together with its access log timing a stream to its
 //! end, and the message when the port is taken.
 
-mod common;
-mod raw_http;
-
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::support::raw_http::{
+    Binary, HEALTH, LocalServer, chat_request, closes_within, find, read_response,
+};
 use bedrock_gateway::server::ServerSettings;
-use raw_http::{Binary, HEALTH, LocalServer, chat_request, closes_within, find, read_response};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -20,7 +19,7 @@ use tokio::time::Instant;
 fn slow_stream(words: usize, delay_ms: u64) -> Value {
     let text: Vec<String> = (0..words).map(|i| format!("w{i}")).collect();
     json!({
-        "model": common::MODEL,
+        "model": crate::support::MODEL,
         "stream": true,
         "messages": [{"role": "user", "content": format!("{} [[slowstream:{delay_ms}]]", text.join(" "))}],
     })
@@ -94,7 +93,10 @@ async fn shutdown_lets_requests_finish_then_ends_open_streams() {
     let (status, events) = read_stream(&mut short).await;
     assert_eq!(status, 200);
     assert_eq!(events.last(), Some(&json!("[DONE]")), "{events:?}");
-    assert_eq!(common::streamed_text(&events).split(' ').count(), 10);
+    assert_eq!(
+        crate::support::streamed_text(&events).split(' ').count(),
+        10
+    );
 
     let (_, events) = read_stream(&mut long).await;
     let cut_after = started.elapsed();
@@ -102,7 +104,7 @@ async fn shutdown_lets_requests_finish_then_ends_open_streams() {
     assert_eq!(last["error"]["code"], "server_shutting_down", "{events:?}");
     assert_eq!(last["error"]["type"], "server_error");
     assert!(!events.contains(&json!("[DONE]")));
-    let words = common::streamed_text(&events[..events.len() - 1]);
+    let words = crate::support::streamed_text(&events[..events.len() - 1]);
     assert!(
         words.starts_with("w0 w1") && words.split(' ').count() < 40,
         "{words}"
@@ -180,7 +182,7 @@ async fn a_taken_port_names_the_setting_that_changes_it() {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_bedrock-gateway"))
         .env_clear()
         .env("PORT", &port)
-        .env("API_KEY", common::KEY)
+        .env("API_KEY", crate::support::KEY)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         // Credentials, so the start-up credentials check passes and the port is what fails.

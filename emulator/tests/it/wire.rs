@@ -2,12 +2,10 @@
 //! members, wrong types, bad enum values), error headers, percent-encoded
 //! model ids, unknown operations, and request ids.
 
-mod support;
-
+use crate::support::*;
 use axum::http::StatusCode;
 use bedrock_emulator::EmulatorConfig;
 use serde_json::json;
-use support::*;
 
 fn hello() -> serde_json::Value {
     json!([{"role": "user", "content": [{"text": "hello"}]}])

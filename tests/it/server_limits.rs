@@ -3,15 +3,12 @@
 //! connection cap and its `/health` overflow path, the OpenAI-shaped 414 and 431, what hyper
 //! still answers itself, and HTTP/2 cleartext (not served).
 
-mod common;
-mod raw_http;
-
 use std::time::Duration;
 
-use bedrock_gateway::server::{OVERFLOW_CONNECTIONS, ServerSettings};
-use raw_http::{
+use crate::support::raw_http::{
     HEALTH, LocalServer, chat_request, closes_within, exchange, read_response, read_until_closed,
 };
+use bedrock_gateway::server::{OVERFLOW_CONNECTIONS, ServerSettings};
 use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
@@ -100,7 +97,7 @@ async fn a_partial_body_gets_an_openai_408_at_the_body_read_timeout() {
     let mut stream = gw.connect().await;
     let head = format!(
         "POST /api/v1/chat/completions HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"model\":",
-        common::KEY
+        crate::support::KEY
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     let started = Instant::now();
@@ -126,7 +123,10 @@ async fn a_partial_body_gets_an_openai_408_at_the_body_read_timeout() {
 #[tokio::test(start_paused = true)]
 async fn a_body_sent_in_time_is_served() {
     let gw = LocalServer::start(ServerSettings::default()).await;
-    let request = chat_request(&common::user(common::MODEL, "slow but in time"));
+    let request = chat_request(&crate::support::user(
+        crate::support::MODEL,
+        "slow but in time",
+    ));
     let (head, body) = request.split_at(request.len() - 10);
     let mut stream = gw.connect().await;
     stream.write_all(head).await.unwrap();
@@ -166,7 +166,11 @@ async fn the_connection_cap_holds_and_health_still_answers() {
     assert!(closes_within(&mut stream, Duration::from_secs(2)).await);
 
     // Anything else: an OpenAI-shaped 503 with Retry-After, and nothing reaches Bedrock.
-    let chat = exchange(gw.addr, &chat_request(&common::user(common::MODEL, "hi"))).await;
+    let chat = exchange(
+        gw.addr,
+        &chat_request(&crate::support::user(crate::support::MODEL, "hi")),
+    )
+    .await;
     assert_eq!(chat.status, 503, "{chat:?}");
     assert_eq!(chat.openai_error_code(), "server_busy");
     assert_eq!(chat.headers["retry-after"], "1");
@@ -177,16 +181,20 @@ async fn the_connection_cap_holds_and_health_still_answers() {
             .contains("MAX_CONNECTIONS")
     );
     // (a chat that reaches the router looks the model up in Bedrock's listing first)
-    let listing = common::emulator_calls(&gw.emulator, "listing").await;
+    let listing = crate::support::emulator_calls(&gw.emulator, "listing").await;
     assert_eq!(listing["listFoundationModels"], 0, "{listing}");
 
     // A closed connection frees its place for a normal one.
     drop(held.pop());
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let response = exchange(gw.addr, &chat_request(&common::user(common::MODEL, "hi"))).await;
+        let response = exchange(
+            gw.addr,
+            &chat_request(&crate::support::user(crate::support::MODEL, "hi")),
+        )
+        .await;
         if response.status == 200 {
-            let listing = common::emulator_calls(&gw.emulator, "listing").await;
+            let listing = crate::support::emulator_calls(&gw.emulator, "listing").await;
             assert_eq!(listing["listFoundationModels"], 1, "{listing}");
             break;
         }

@@ -2,6 +2,8 @@
 //! with the real AWS SDK clients in between. Tests drive the gateway over HTTP.
 #![allow(dead_code)]
 
+pub mod raw_http;
+
 use std::collections::HashMap;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

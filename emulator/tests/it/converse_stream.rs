@@ -1,18 +1,16 @@
 //! ConverseStream happy paths and mid-stream failures, decoded by the real
 //! AWS SDK over loopback, plus the wire-level framing.
 
-mod support;
-
 use std::time::Duration;
 use tokio::time::Instant;
 
+use crate::support::*;
 use aws_sdk_bedrockruntime::types::{InferenceConfiguration, StopReason};
 use axum::body::Body;
 use axum::http::Request;
 use bedrock_emulator::EmulatorConfig;
 use futures_util::StreamExt;
 use serde_json::json;
-use support::*;
 use tower::ServiceExt;
 
 /// Recognises one variant of a mid-stream exception.

@@ -8,8 +8,6 @@
 //!
 //! moto is installed the way CI installs it: `python3 -m pip install 'moto[server]'`.
 
-mod common;
-
 use std::process::Stdio;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -119,7 +117,7 @@ fn unique(prefix: &str) -> String {
 }
 
 async fn put_parameter(moto: &Moto, name: &str, kind: ParameterType, value: &str) {
-    let ssm = aws_sdk_ssm::Client::new(&common::sdk_config(&moto.url));
+    let ssm = aws_sdk_ssm::Client::new(&crate::support::sdk_config(&moto.url));
     ssm.put_parameter()
         .name(name)
         .r#type(kind)
@@ -230,7 +228,7 @@ impl Gateway {
             .to_string();
         Gateway {
             url,
-            http: common::http_client(),
+            http: crate::support::http_client(),
             _emulator: emulator,
             _child: child,
             log,
@@ -442,7 +440,7 @@ async fn unreachable_ssm_gives_a_503_then_the_gateway_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_manager_json_secret() {
     let moto = shared_moto();
-    let client = aws_sdk_secretsmanager::Client::new(&common::sdk_config(&moto.url));
+    let client = aws_sdk_secretsmanager::Client::new(&crate::support::sdk_config(&moto.url));
     let single = client
         .create_secret()
         .name(unique("gateway/api-key"))

@@ -4,10 +4,10 @@
 //! - leaks: three rounds of requests at concurrency 64 against the real binary leave its
 //!   resident memory flat after the first round.
 //!
-//! Both print what they measured (`cargo test --test server_load -- --nocapture`).
+//! Both print what they measured (`cargo test --test load -- --nocapture`).
 
-mod common;
-mod raw_http;
+#[path = "../it/support/mod.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,14 +29,17 @@ const ISOLATION_BOUND: Duration = Duration::from_millis(500);
 fn slow_stream() -> Value {
     let words: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
     json!({
-        "model": common::MODEL,
+        "model": support::MODEL,
         "stream": true,
         "messages": [{"role": "user", "content": format!("{} [[slowstream:100]]", words.join(" "))}],
     })
 }
 
 /// Latencies of `/health` and of a fast chat, `rounds` of each, one after the other.
-async fn fast_latencies(gw: &common::TestGateway, rounds: usize) -> (Vec<Duration>, Vec<Duration>) {
+async fn fast_latencies(
+    gw: &support::TestGateway,
+    rounds: usize,
+) -> (Vec<Duration>, Vec<Duration>) {
     let (mut health, mut chat) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         let started = Instant::now();
@@ -50,7 +53,7 @@ async fn fast_latencies(gw: &common::TestGateway, rounds: usize) -> (Vec<Duratio
         response.bytes().await.unwrap();
         health.push(started.elapsed());
         let started = Instant::now();
-        let (status, body) = gw.chat(common::user(common::MODEL, "fast")).await;
+        let (status, body) = gw.chat(support::user(support::MODEL, "fast")).await;
         assert_eq!(status, 200, "{body}");
         chat.push(started.elapsed());
     }
@@ -66,7 +69,7 @@ fn summary(latencies: &[Duration]) -> (Duration, Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_streams_do_not_slow_health_or_a_fast_chat() {
     let _alone = ONE_AT_A_TIME.lock().await;
-    let gw = common::start().await;
+    let gw = support::start().await;
     let (health_idle, chat_idle) = fast_latencies(&gw, 20).await;
 
     let started_streams = Arc::new(AtomicUsize::new(0));
@@ -76,7 +79,7 @@ async fn slow_streams_do_not_slow_health_or_a_fast_chat() {
         let response = gw
             .http
             .post(format!("{}/api/v1/chat/completions", gw.url))
-            .bearer_auth(common::KEY)
+            .bearer_auth(support::KEY)
             .json(&slow_stream())
             .send();
         let (started, finished) = (started_streams.clone(), finished_streams.clone());
@@ -149,20 +152,20 @@ async fn round(http: &reqwest::Client, base: &str) {
                     0 => http.get(format!("{base}/health")),
                     1 => http
                         .post(format!("{base}/api/v1/chat/completions"))
-                        .bearer_auth(common::KEY)
-                        .json(&common::user(common::MODEL, "leak check words")),
+                        .bearer_auth(support::KEY)
+                        .json(&support::user(support::MODEL, "leak check words")),
                     2 => http
                         .post(format!("{base}/api/v1/chat/completions"))
-                        .bearer_auth(common::KEY)
+                        .bearer_auth(support::KEY)
                         .json(&json!({
-                            "model": common::MODEL,
+                            "model": support::MODEL,
                             "stream": true,
                             "messages": [{"role": "user", "content": "leak check stream"}],
                         })),
                     _ => http
                         .post(format!("{base}/api/v1/chat/completions"))
                         .bearer_auth("wrong-key")
-                        .json(&common::user(common::MODEL, "no")),
+                        .json(&support::user(support::MODEL, "no")),
                 };
                 let response = request.send().await.expect("answered");
                 let status = response.status().as_u16();
@@ -182,9 +185,9 @@ async fn round(http: &reqwest::Client, base: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_stays_flat_over_rounds_of_requests() {
     let _alone = ONE_AT_A_TIME.lock().await;
-    let gw = raw_http::Binary::start(&[("RUST_LOG", "warn")]).await;
+    let gw = support::raw_http::Binary::start(&[("RUST_LOG", "warn")]).await;
     let pid = gw.child.id().unwrap();
-    let http = common::http_client();
+    let http = support::http_client();
     let base = format!("http://{}", gw.url);
     let started = Instant::now();
     let before = rss_kib(pid);

@@ -3,8 +3,6 @@
 //! redirects to forbidden destinations, huge, slow, missing and non-image bodies. The address
 //! policy must refuse every other loopback, private and metadata destination without dialing it.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -500,14 +498,14 @@ async fn a_request_downloads_its_images_concurrently_and_names_a_failing_part() 
 async fn chat_with_an_http_image_reaches_bedrock_as_an_image_block() {
     let server = ImageServer::start().await;
     let allow = server.addr.to_string();
-    let gateway = common::start_with(
+    let gateway = crate::support::start_with(
         &[("IMAGE_FETCH_ALLOW_HOSTS", allow.as_str())],
         EmulatorConfig::default(),
     )
     .await;
     let (status, body) = gateway
         .chat(
-            json!({"model": common::MODEL, "messages": [{"role": "user", "content": [
+            json!({"model": crate::support::MODEL, "messages": [{"role": "user", "content": [
                 {"type": "text", "text": "what is this?"},
                 {"type": "image_url", "image_url": {"url": server.url("/mislabeled.jpg")}}
             ]}]}),
@@ -523,12 +521,12 @@ async fn chat_with_an_http_image_reaches_bedrock_as_an_image_block() {
 
 #[tokio::test]
 async fn chat_with_a_metadata_image_url_is_a_400() {
-    let gateway = common::start().await;
+    let gateway = crate::support::start().await;
     for stream in [false, true] {
         let response = gateway
             .post(
                 "/chat/completions",
-                &json!({"model": common::MODEL, "stream": stream, "messages": [{"role": "user", "content": [
+                &json!({"model": crate::support::MODEL, "stream": stream, "messages": [{"role": "user", "content": [
                     {"type": "text", "text": "describe"},
                     {"type": "image_url", "image_url": {"url": "http://169.254.169.254/latest/meta-data/"}}
                 ]}]}),

@@ -1,10 +1,9 @@
 //! Bedrock's validation rules, one test (or more) per rule, sent through the
 //! real SDK so each refusal is also proven to decode as a ValidationException.
 
-mod support;
-
 use std::collections::HashMap;
 
+use crate::support::*;
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, DocumentBlock, DocumentFormat, DocumentSource,
@@ -14,7 +13,6 @@ use aws_sdk_bedrockruntime::types::{
     ToolResultContentBlock, ToolResultStatus, ToolUseBlock,
 };
 use serde_json::{Value, json};
-use support::*;
 
 // ----- model ids ----------------------------------------------------------
 

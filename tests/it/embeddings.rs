@@ -3,12 +3,10 @@
 //! received, and answers with vectors derived from the text (`unit_vector`), so every returned
 //! vector can be checked against the text it belongs to.
 
-mod common;
-
+use crate::support::TestGateway;
 use base64::Engine;
 use bedrock_emulator::EmulatorConfig;
 use bedrock_emulator::embeddings::EMBEDDING_PROFILE_ARN;
-use common::TestGateway;
 use serde_json::{Value, json};
 
 const TITAN_V1: &str = "amazon.titan-embed-text-v1";
@@ -43,7 +41,7 @@ async fn embed(gw: &TestGateway, body: Value) -> (u16, Value) {
 
 /// What the emulator's InvokeModel received: `calls` (modelId, inputs, body), `maxInFlight`.
 async fn invoke_log(gw: &TestGateway) -> Value {
-    common::emulator_calls(&gw.emulator, "invoke").await
+    crate::support::emulator_calls(&gw.emulator, "invoke").await
 }
 
 async fn received(gw: &TestGateway) -> Vec<Value> {
@@ -80,7 +78,7 @@ fn assert_close(actual: &[f32], expected: &[f32]) {
 
 #[tokio::test]
 async fn every_family_answers_in_float_and_in_base64() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let texts = ["alpha beta", "gamma"];
     for (model, dimension) in FAMILIES {
         let (status, body) = embed(&gw, json!({"model": model, "input": texts})).await;
@@ -124,7 +122,7 @@ async fn every_family_answers_in_float_and_in_base64() {
 
 #[tokio::test]
 async fn each_family_gets_its_native_body() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     for model in [TITAN_V1, TITAN_V2, COHERE_EN, COHERE_V4, NOVA] {
         let (status, body) = embed(&gw, json!({"model": model, "input": "hello"})).await;
         assert_eq!(status, 200, "{model}: {body}");
@@ -156,7 +154,7 @@ async fn each_family_gets_its_native_body() {
 
 #[tokio::test]
 async fn extra_body_options_reach_bedrock() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let requests = [
         json!({"model": COHERE_ML, "input": "q", "input_type": "search_query", "truncate": "START"}),
         json!({"model": COHERE_V4, "input": "q", "input_type": "classification", "truncate": "END"}),
@@ -195,7 +193,7 @@ async fn extra_body_options_reach_bedrock() {
 
 #[tokio::test]
 async fn dimensions_map_to_each_family_parameter() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let cases = [
         (TITAN_V2, 256, Some(("dimensions", 256))),
         (TITAN_V2, 512, Some(("dimensions", 512))),
@@ -242,7 +240,7 @@ async fn dimensions_map_to_each_family_parameter() {
 
 #[tokio::test]
 async fn sizes_a_family_cannot_produce_are_400_before_bedrock() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     for (model, dimensions, listed) in [
         (TITAN_V2, 300, "1024, 512, 256"),
         (TITAN_V1, 256, "1536"),
@@ -281,7 +279,8 @@ async fn sizes_a_family_cannot_produce_are_400_before_bedrock() {
 #[tokio::test]
 async fn token_ids_are_decoded_before_embedding() {
     let aliases = r#"{"gpt-4o-embedder":"amazon.titan-embed-text-v2:0"}"#;
-    let gw = common::start_with(&[("MODEL_ALIASES", aliases)], EmulatorConfig::default()).await;
+    let gw =
+        crate::support::start_with(&[("MODEL_ALIASES", aliases)], EmulatorConfig::default()).await;
     // "hello world" in cl100k_base, the tokenizer of OpenAI's embedding models.
     let (status, body) = embed(
         &gw,
@@ -329,7 +328,7 @@ async fn token_ids_are_decoded_before_embedding() {
 
 #[tokio::test]
 async fn openai_names_use_the_default_embedding_model() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, body) = embed(
         &gw,
         json!({"model": "text-embedding-3-small", "input": "x"}),
@@ -338,7 +337,7 @@ async fn openai_names_use_the_default_embedding_model() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["model"], TITAN_V2);
 
-    let gw = common::start_with(
+    let gw = crate::support::start_with(
         &[("DEFAULT_EMBEDDING_MODEL", COHERE_V4)],
         EmulatorConfig::default(),
     )
@@ -355,7 +354,7 @@ async fn openai_names_use_the_default_embedding_model() {
 
 #[tokio::test]
 async fn large_batches_are_split_and_kept_in_order() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let texts: Vec<String> = (0..200).map(|i| format!("document number {i}")).collect();
     let (status, body) = embed(&gw, json!({"model": COHERE_EN, "input": texts})).await;
     assert_eq!(status, 200);
@@ -384,7 +383,7 @@ async fn large_batches_are_split_and_kept_in_order() {
     batches.sort_by_key(|batch| texts.iter().position(|t| *t == batch[0]).unwrap());
     assert_eq!(batches.concat(), texts);
 
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let five: Vec<String> = (0..5).map(|i| format!("titan text {i}")).collect();
     let (status, body) = embed(&gw, json!({"model": TITAN_V2, "input": five})).await;
     assert_eq!(status, 200);
@@ -402,7 +401,7 @@ async fn large_batches_are_split_and_kept_in_order() {
 
 #[tokio::test]
 async fn calls_run_at_most_eight_at_a_time() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let texts: Vec<String> = (0..24).map(|i| format!("slow {i} [[delay:300]]")).collect();
     let started = tokio::time::Instant::now();
     let (status, body) = embed(&gw, json!({"model": TITAN_V2, "input": texts})).await;
@@ -425,7 +424,7 @@ async fn calls_run_at_most_eight_at_a_time() {
 
 #[tokio::test]
 async fn bad_input_is_400_and_never_reaches_bedrock() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let too_many: Vec<String> = (0..2049).map(|i| i.to_string()).collect();
     let too_many_lists = vec![vec![1]; 2049];
     let too_long = vec![15339; 8193];
@@ -477,7 +476,7 @@ async fn bad_input_is_400_and_never_reaches_bedrock() {
     let response = gw
         .http
         .post(format!("{}/api/v1/embeddings", gw.url))
-        .bearer_auth(common::KEY)
+        .bearer_auth(crate::support::KEY)
         .body("{not json")
         .send()
         .await
@@ -488,8 +487,8 @@ async fn bad_input_is_400_and_never_reaches_bedrock() {
 
 #[tokio::test]
 async fn chat_and_unknown_models_are_refused_clearly() {
-    let gw = common::start().await;
-    let (status, body) = embed(&gw, json!({"model": common::MODEL, "input": "x"})).await;
+    let gw = crate::support::start().await;
+    let (status, body) = embed(&gw, json!({"model": crate::support::MODEL, "input": "x"})).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["param"], "model");
     let message = body["error"]["message"].as_str().unwrap();
@@ -514,13 +513,13 @@ async fn chat_and_unknown_models_are_refused_clearly() {
     assert!(received(&gw).await.is_empty());
 
     // And the other way round: the chat route refuses embedding models.
-    let (status, body) = gw.chat(common::user(TITAN_V2, "hi")).await;
+    let (status, body) = gw.chat(crate::support::user(TITAN_V2, "hi")).await;
     assert_eq!(status, 400, "{body}");
 }
 
 #[tokio::test]
 async fn bedrock_refusals_and_faults_come_back_as_openai_errors() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     // Bedrock's ValidationException is a 400 with Bedrock's code.
     let (status, body) = embed(
         &gw,
@@ -548,7 +547,7 @@ async fn bedrock_refusals_and_faults_come_back_as_openai_errors() {
 
 #[tokio::test]
 async fn application_profile_arns_resolve_through_the_catalogue() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, body) = embed(
         &gw,
         json!({"model": EMBEDDING_PROFILE_ARN, "input": ["a b", "c"]}),
@@ -568,7 +567,7 @@ async fn application_profile_arns_resolve_through_the_catalogue() {
 
 #[tokio::test]
 async fn a_bare_empty_string_embeds_like_openai_but_not_inside_a_list() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     for model in [TITAN_V2, COHERE_V4, NOVA] {
         let (status, body) = embed(&gw, json!({"model": model, "input": ""})).await;
         assert_eq!(status, 200, "{model}: {body}");
@@ -591,7 +590,7 @@ async fn a_bare_empty_string_embeds_like_openai_but_not_inside_a_list() {
 
 #[tokio::test]
 async fn texts_over_a_family_limit_are_refused_before_any_call() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     // The long text comes last: without the check, the calls before it would run first.
     let mut texts: Vec<String> = (0..5).map(|i| format!("short {i}")).collect();
     texts.push("x".repeat(50_001));
@@ -644,7 +643,7 @@ async fn texts_over_a_family_limit_are_refused_before_any_call() {
 
 #[tokio::test]
 async fn options_a_family_ignores_are_refused_naming_it() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let cases = [
         (
             json!({"model": COHERE_EN, "input": "x", "normalize": true}),
@@ -710,15 +709,15 @@ async fn batches_too_large_for_the_alb_are_refused_before_bedrock() {
         .await
         .unwrap();
     let vars: std::collections::HashMap<String, String> =
-        std::collections::HashMap::from([("API_KEY".to_string(), common::KEY.to_string())]);
+        std::collections::HashMap::from([("API_KEY".to_string(), crate::support::KEY.to_string())]);
     let config = bedrock_gateway::config::Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
     let state = bedrock_gateway::state::AppState::with_sdk_config(
         config,
-        &common::sdk_config(&emulator.url()),
+        &crate::support::sdk_config(&emulator.url()),
     );
     let router = bedrock_gateway::app::router(state);
     let calls = || async {
-        let log = common::emulator_calls(&emulator, "invoke").await;
+        let log = crate::support::emulator_calls(&emulator, "invoke").await;
         log["calls"].as_array().unwrap().len()
     };
     let send = |request: lambda_http::Request| {
@@ -735,7 +734,7 @@ async fn batches_too_large_for_the_alb_are_refused_before_bedrock() {
             )
         }
     };
-    let alb = include_str!("../events/alb-embeddings.json");
+    let alb = include_str!("../../events/alb-embeddings.json");
     let texts: Vec<String> = (0..100).map(|i| format!("chunk {i}")).collect();
 
     // 100 float vectors of 1024 dimensions: about 1.2 MB, over the ALB's 1 MB.
@@ -758,7 +757,7 @@ async fn batches_too_large_for_the_alb_are_refused_before_bedrock() {
     assert_eq!(calls().await, 100);
 
     // Through the Function URL there is no 1 MB limit.
-    let url = include_str!("../events/url-embeddings.json");
+    let url = include_str!("../../events/url-embeddings.json");
     let (status, body) = send(lambda_request(url, &floats)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"].as_array().unwrap().len(), 100);

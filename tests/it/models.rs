@@ -2,11 +2,10 @@
 //! ListFoundationModels and ListInferenceProfiles through the real AWS SDK, the cache in
 //! front of them, and the same catalogue checking `model` on chat and embeddings requests.
 
-mod common;
-
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
+use crate::support::{KEY, MODEL, user};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use bedrock_emulator::catalog::APPLICATION_PROFILE_ARN;
 use bedrock_emulator::embeddings::EMBEDDING_PROFILE_ARN;
@@ -15,7 +14,6 @@ use bedrock_emulator::listing::{DEFAULT_PAGE_SIZE, DENIED_KEY_PREFIX};
 use bedrock_emulator::{EmulatorConfig, RunningEmulator};
 use bedrock_gateway::catalog::Catalog;
 use bedrock_gateway::{app, config::Config, state::AppState};
-use common::{KEY, MODEL, user};
 use serde_json::{Value, json};
 
 const PROFILE: &str = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
@@ -80,7 +78,7 @@ async fn start_gateway(
     });
     Gateway {
         url,
-        http: common::http_client(),
+        http: crate::support::http_client(),
         task,
     }
 }
@@ -124,7 +122,7 @@ async fn emulator() -> RunningEmulator {
 
 /// The listing calls the emulator has received: (ListFoundationModels, ListInferenceProfiles).
 async fn listings(emulator: &RunningEmulator) -> (u64, u64) {
-    let body = common::emulator_calls(emulator, "listing").await;
+    let body = crate::support::emulator_calls(emulator, "listing").await;
     (
         body["listFoundationModels"].as_u64().unwrap(),
         body["listInferenceProfiles"].as_u64().unwrap(),
@@ -133,7 +131,7 @@ async fn listings(emulator: &RunningEmulator) -> (u64, u64) {
 
 /// GetInferenceProfile calls the emulator has received.
 async fn profile_lookups(emulator: &RunningEmulator) -> u64 {
-    common::emulator_calls(emulator, "listing").await["getInferenceProfile"]
+    crate::support::emulator_calls(emulator, "listing").await["getInferenceProfile"]
         .as_u64()
         .unwrap()
 }
@@ -151,7 +149,7 @@ async fn wait_for_listings(emulator: &RunningEmulator, count: u64) {
 
 /// Makes the emulator's listings misbehave from now on (see `ListingBehaviour`).
 async fn set_listing(emulator: &RunningEmulator, behaviour: Value) {
-    let response = common::http_client()
+    let response = crate::support::http_client()
         .post(format!("{}/_emulator/listing", emulator.url()))
         .json(&behaviour)
         .send()
@@ -162,7 +160,7 @@ async fn set_listing(emulator: &RunningEmulator, behaviour: Value) {
 
 /// Creates an application inference profile with the real SDK, as an account admin would.
 async fn create_profile(emulator: &RunningEmulator, name: &str, model_id: &str) -> String {
-    let control = aws_sdk_bedrock::Client::new(&common::sdk_config(&emulator.url()));
+    let control = aws_sdk_bedrock::Client::new(&crate::support::sdk_config(&emulator.url()));
     control
         .create_inference_profile()
         .inference_profile_name(name)
@@ -277,7 +275,7 @@ async fn every_page_of_inference_profiles_is_listed() {
     let listed: BTreeSet<String> = ids(&list).into_iter().collect();
 
     // What Bedrock has, read page by page with the SDK's own paginator.
-    let control = aws_sdk_bedrock::Client::new(&common::sdk_config(&emulator.url()));
+    let control = aws_sdk_bedrock::Client::new(&crate::support::sdk_config(&emulator.url()));
     let pages: Vec<_> = control
         .list_inference_profiles()
         .into_paginator()
@@ -650,7 +648,7 @@ async fn bare_ids_of_profile_only_models_call_the_profile_of_the_region() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let log = common::emulator_calls(&emulator, "invoke").await;
+    let log = crate::support::emulator_calls(&emulator, "invoke").await;
     assert_eq!(log["calls"][0]["modelId"], "us.cohere.embed-v4:0");
 
     let gw = start_gateway(&emulator, "AKIDTEST", &[("AWS_REGION", "eu-west-1")], None).await;

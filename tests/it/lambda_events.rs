@@ -9,9 +9,7 @@
 //! test, and proptest shrinks the event to a minimal one.
 //!
 //! CI runs a short budget with a fixed seed. A longer run, with a new seed each time:
-//! `PROPTEST_CASES=100000 PROPTEST_RNG_SEED=$RANDOM cargo test --release --test lambda_events`.
-
-mod common;
+//! `PROPTEST_CASES=100000 PROPTEST_RNG_SEED=$RANDOM cargo test --release --test it lambda_events::`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -115,7 +113,7 @@ fn body() -> impl Strategy<Value = Option<String>> {
         1 => text.prop_map(Some),
         2 => (text, any::<bool>()).prop_map(|(content, stream)| {
             Some(json!({
-                "model": common::MODEL,
+                "model": crate::support::MODEL,
                 "messages": [{"role": "user", "content": content}],
                 "stream": stream,
                 "max_tokens": 16,
@@ -164,7 +162,7 @@ fn client_request() -> impl Strategy<Value = ClientRequest> {
             if let Some((method, path, body)) = route {
                 request.method = method.to_string();
                 request.path = path.to_string();
-                request.authorization = Some(format!("Bearer {}", common::KEY));
+                request.authorization = Some(format!("Bearer {}", crate::support::KEY));
                 request.broken_base64 = false;
                 // Take whichever generated body suits the route.
                 request.body = match body {
@@ -190,7 +188,7 @@ fn any_client_request() -> impl Strategy<Value = ClientRequest> {
             header_value()
         ]),
         option::of(prop_oneof![
-            3 => Just(format!("Bearer {}", common::KEY)),
+            3 => Just(format!("Bearer {}", crate::support::KEY)),
             1 => header_value(),
         ]),
         btree_map("[a-z][a-z0-9-]{0,8}", header_value(), 0..3),
@@ -481,13 +479,13 @@ async fn gateway() -> (RunningEmulator, Router) {
     let emulator = bedrock_emulator::spawn(EmulatorConfig::default())
         .await
         .expect("emulator starts");
-    let vars = std::collections::HashMap::from([("API_KEY", common::KEY)]);
+    let vars = std::collections::HashMap::from([("API_KEY", crate::support::KEY)]);
     let config =
         bedrock_gateway::config::Config::from_lookup(|k| vars.get(k).map(|v| v.to_string()))
             .unwrap();
     let state = bedrock_gateway::state::AppState::with_sdk_config(
         config,
-        &common::sdk_config(&emulator.url()),
+        &crate::support::sdk_config(&emulator.url()),
     );
     (emulator, bedrock_gateway::app::router(state))
 }
@@ -572,6 +570,6 @@ fn every_generated_event_gets_a_well_formed_answer() {
             "no {status} in {statuses:?}"
         );
     }
-    let embedded = runtime.block_on(common::emulator_calls(&emulator, "invoke"));
+    let embedded = runtime.block_on(crate::support::emulator_calls(&emulator, "invoke"));
     assert!(!embedded["calls"].as_array().unwrap().is_empty());
 }

@@ -2,9 +2,7 @@
 //! model identifiers, structured output and Bedrock pass-through fields, streaming and not,
 //! against the strict emulator.
 
-mod common;
-
-use common::{MODEL, TestGateway, streamed_text, user};
+use crate::support::{MODEL, TestGateway, streamed_text, user};
 use serde_json::{Value, json};
 
 const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
@@ -66,7 +64,7 @@ fn stream(mut body: Value) -> Value {
 
 #[tokio::test]
 async fn required_tool_choice_returns_a_tool_call() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(
             json!({"model": MODEL, "messages": [{"role": "user", "content": "weather in Paris?"}],
@@ -91,7 +89,7 @@ async fn required_tool_choice_returns_a_tool_call() {
 
 #[tokio::test]
 async fn named_tool_choice_and_parallel_calls() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (_, reply) = gw
         .chat(json!({"model": MODEL, "messages": [{"role": "user", "content": "time?"}], "tools": weather_tools(),
                      "tool_choice": {"type": "function", "function": {"name": "get_time"}}}))
@@ -122,7 +120,7 @@ async fn named_tool_choice_and_parallel_calls() {
 
 #[tokio::test]
 async fn tool_results_go_back_to_the_model() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(json!({"model": MODEL, "tools": weather_tools(), "messages": [
             {"role": "user", "content": "weather in Oslo and the time?"},
@@ -142,7 +140,7 @@ async fn tool_results_go_back_to_the_model() {
 
 #[tokio::test]
 async fn streamed_tool_calls_are_indexed_from_zero_after_a_text_block() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, events) = gw
         .chat_stream(stream(
             json!({"model": MODEL, "tools": weather_tools(), "messages": [{"role": "user",
@@ -172,7 +170,7 @@ async fn streamed_tool_calls_are_indexed_from_zero_after_a_text_block() {
 
 #[tokio::test]
 async fn models_that_cannot_stream_tools_still_stream_to_the_client() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, events) = gw
         .chat_stream(stream(json!({"model": LLAMA, "tools": weather_tools(),
             "messages": [{"role": "user", "content": "weather? [[call:get_weather {\"city\":\"Rome\"}]]"}]})))
@@ -194,7 +192,7 @@ async fn models_that_cannot_stream_tools_still_stream_to_the_client() {
 
 #[tokio::test]
 async fn required_tool_choice_on_models_that_only_take_auto_becomes_an_instruction() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(json!({"model": LLAMA, "tools": weather_tools(), "tool_choice": {"type": "function", "function": {"name": "get_time"}},
             "messages": [{"role": "user", "content": "[[echo:request]]"}]}))
@@ -216,7 +214,7 @@ async fn required_tool_choice_on_models_that_only_take_auto_becomes_an_instructi
 
 #[tokio::test]
 async fn tool_choice_none_after_tool_turns_offers_no_tool() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(json!({"model": MODEL, "tools": weather_tools(), "tool_choice": "none", "messages": [
             {"role": "user", "content": "weather?"},
@@ -235,7 +233,7 @@ async fn tool_choice_none_after_tool_turns_offers_no_tool() {
 
 #[tokio::test]
 async fn legacy_functions_work() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let functions = json!([{"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}}]);
     let (status, reply) = gw
         .chat(
@@ -261,7 +259,7 @@ async fn legacy_functions_work() {
 
 #[tokio::test]
 async fn tools_on_a_model_without_tool_use_is_a_clear_400() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(
             json!({"model": "mistral.mistral-7b-instruct-v0:2", "tools": weather_tools(),
@@ -279,7 +277,7 @@ async fn tools_on_a_model_without_tool_use_is_a_clear_400() {
 
 #[tokio::test]
 async fn image_data_urls_reach_bedrock_as_image_blocks() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let body = |model: &str, url: String| {
         json!({"model": model, "messages": [{"role": "user", "content": [
             {"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": url}}]}]})
@@ -339,7 +337,7 @@ fn base64_of(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn file_parts_become_documents_with_sanitized_names() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let pdf = base64_of(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF");
     let (status, reply) = gw
         .chat(json!({"model": "amazon.nova-lite-v1:0", "messages": [{"role": "user", "content": [
@@ -355,7 +353,7 @@ async fn file_parts_become_documents_with_sanitized_names() {
 
 #[tokio::test]
 async fn reasoning_effort_returns_signed_reasoning_that_round_trips_with_tools() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(json!({"model": CLAUDE_37, "reasoning_effort": "low", "max_tokens": 2000, "temperature": 0.5,
             "tools": weather_tools(), "tool_choice": "auto",
@@ -400,7 +398,7 @@ async fn reasoning_effort_returns_signed_reasoning_that_round_trips_with_tools()
 
 #[tokio::test]
 async fn reasoning_streams_as_reasoning_content() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, events) = gw
         .chat_stream(stream(
             json!({"model": CLAUDE_37, "reasoning_effort": "medium",
@@ -423,7 +421,7 @@ async fn reasoning_streams_as_reasoning_content() {
 
 #[tokio::test]
 async fn models_that_always_reason_return_it() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw.chat(user("us.deepseek.r1-v1:0", "ponder")).await;
     assert_eq!(status, 200, "{reply}");
     assert!(
@@ -460,7 +458,7 @@ async fn cached_tokens(gw: &TestGateway, body: Value) -> (Value, u64, u64) {
 
 #[tokio::test]
 async fn cache_control_markers_become_cache_points_and_report_cached_tokens() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let long_system = "You are a meticulous assistant. ".repeat(20);
     let body = json!({"model": MODEL, "messages": [
         {"role": "system", "content": [{"type": "text", "text": long_system, "cache_control": {"type": "ephemeral"}}]},
@@ -487,7 +485,8 @@ async fn cache_control_markers_become_cache_points_and_report_cached_tokens() {
 
 #[tokio::test]
 async fn enable_prompt_caching_adds_points_after_system_and_tools() {
-    let gw = common::start_with(&[("ENABLE_PROMPT_CACHING", "true")], Default::default()).await;
+    let gw =
+        crate::support::start_with(&[("ENABLE_PROMPT_CACHING", "true")], Default::default()).await;
     let (status, reply) = gw
         .chat(json!({"model": MODEL, "tools": weather_tools(), "messages": [
             {"role": "system", "content": "rules"}, {"role": "user", "content": "[[echo:request]]"}]}))
@@ -507,7 +506,7 @@ async fn enable_prompt_caching_adds_points_after_system_and_tools() {
 
 #[tokio::test]
 async fn inference_profiles_and_arns_are_model_ids() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     for model in [
         "us.anthropic.claude-3-5-haiku-20241022-v1:0",
         "eu.anthropic.claude-3-5-haiku-20241022-v1:0",
@@ -523,7 +522,7 @@ async fn inference_profiles_and_arns_are_model_ids() {
 
 #[tokio::test]
 async fn prompt_routers_report_the_model_that_answered() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let router = "arn:aws:bedrock:us-east-1:111122223333:default-prompt-router/anthropic.claude:1";
     let invoked =
         "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0";
@@ -541,7 +540,7 @@ async fn prompt_routers_report_the_model_that_answered() {
 
 #[tokio::test]
 async fn json_schema_output_natively_or_through_a_forced_tool() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let format = json!({"type": "json_schema", "json_schema": {"name": "city", "schema": {
         "type": "object", "properties": {"name": {"type": "string"}, "population": {"type": "integer"}},
         "required": ["name", "population"]}}});
@@ -586,7 +585,7 @@ async fn json_schema_output_natively_or_through_a_forced_tool() {
 
 #[tokio::test]
 async fn bedrock_fields_pass_through_from_extra_body() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(json!({"model": MODEL, "messages": [{"role": "user", "content": "[[echo:request]]"}],
             "additionalModelRequestFields": {"top_k": 5},
@@ -614,7 +613,7 @@ async fn bedrock_fields_pass_through_from_extra_body() {
 
 #[tokio::test]
 async fn temperature_and_top_p_are_not_both_sent_to_models_that_refuse_it() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(json!({"model": "us.anthropic.claude-haiku-4-5-20251001-v1:0", "temperature": 0.2, "top_p": 0.8,
             "messages": [{"role": "user", "content": "hi"}]}))
@@ -624,7 +623,7 @@ async fn temperature_and_top_p_are_not_both_sent_to_models_that_refuse_it() {
 
 #[tokio::test]
 async fn model_aliases_from_the_environment() {
-    let gw = common::start_with(
+    let gw = crate::support::start_with(
         &[("MODEL_ALIASES", r#"{"fast":"amazon.nova-micro-v1:0"}"#)],
         Default::default(),
     )
@@ -636,7 +635,7 @@ async fn model_aliases_from_the_environment() {
 
 #[tokio::test]
 async fn thinking_requests_stay_within_bedrocks_rules() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     // A forced tool choice is refused while thinking: it becomes auto plus an instruction.
     let (status, reply) = gw
         .chat(json!({"model": CLAUDE_37, "reasoning_effort": "low", "tools": weather_tools(), "tool_choice": "required",
@@ -668,7 +667,7 @@ async fn thinking_requests_stay_within_bedrocks_rules() {
 
 #[tokio::test]
 async fn an_assistant_prefill_may_end_in_whitespace() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(json!({"model": MODEL, "messages": [
             {"role": "user", "content": "list three fruits"},
@@ -679,7 +678,7 @@ async fn an_assistant_prefill_may_end_in_whitespace() {
 
 #[tokio::test]
 async fn streamed_reasoning_round_trips_with_tools() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let body = json!({"model": CLAUDE_37, "reasoning_effort": "low", "max_tokens": 2000, "tools": weather_tools(),
         "messages": [{"role": "user", "content": "think, then [[call:get_time]]"}]});
     let (status, events) = gw.chat_stream(stream(body)).await;
@@ -716,7 +715,7 @@ async fn streamed_reasoning_round_trips_with_tools() {
 
 #[tokio::test]
 async fn redacted_thinking_round_trips() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(
             json!({"model": CLAUDE_37, "reasoning_effort": "low", "tools": weather_tools(),
@@ -742,7 +741,7 @@ async fn redacted_thinking_round_trips() {
 
 #[tokio::test]
 async fn tool_call_ids_from_other_providers_are_accepted() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(json!({"model": MODEL, "tools": weather_tools(), "messages": [
             {"role": "user", "content": "weather?"},
@@ -761,7 +760,7 @@ async fn tool_call_ids_from_other_providers_are_accepted() {
 
 #[tokio::test]
 async fn each_mid_stream_exception_maps_to_its_status() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     for (marker, kind, code) in [
         (
             "midstream-throttling",
@@ -798,7 +797,9 @@ async fn each_mid_stream_exception_maps_to_its_status() {
 async fn a_stream_that_goes_quiet_before_its_first_delta_is_a_504() {
     // The gateway waits for the first event past messageStart before committing to a 200, so a
     // stream that stays quiet that long is a plain HTTP 504, not a 200 with an error event.
-    let gw = common::start_with(&[("STREAM_IDLE_TIMEOUT_SECONDS", "1")], Default::default()).await;
+    let gw =
+        crate::support::start_with(&[("STREAM_IDLE_TIMEOUT_SECONDS", "1")], Default::default())
+            .await;
     let started = tokio::time::Instant::now();
     let (status, reply) = gw
         .chat(stream(user(MODEL, "slow words here [[slowstream:2500]]")))
@@ -814,7 +815,7 @@ async fn a_stream_that_goes_quiet_before_its_first_delta_is_a_504() {
 
 #[tokio::test]
 async fn stop_sequences_are_checked() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let mut body = user(MODEL, "a b\nc");
     body["stop"] = json!(["\n", "END"]);
     let (status, reply) = gw.chat(body).await;
@@ -831,7 +832,7 @@ async fn stop_sequences_are_checked() {
 
 #[tokio::test]
 async fn documents_get_unique_names_and_text() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let pdf = |name: &str| json!({"type": "file", "file": {"filename": name, "file_data": format!("data:application/pdf;base64,{}", base64_of(b"%PDF-1.4\n%%EOF"))}});
     let (status, reply) = gw
         .chat(json!({"model": "amazon.nova-pro-v1:0", "messages": [
@@ -845,7 +846,8 @@ async fn documents_get_unique_names_and_text() {
 
 #[tokio::test]
 async fn nova_tool_lists_get_no_cache_points() {
-    let gw = common::start_with(&[("ENABLE_PROMPT_CACHING", "true")], Default::default()).await;
+    let gw =
+        crate::support::start_with(&[("ENABLE_PROMPT_CACHING", "true")], Default::default()).await;
     let mut tools = weather_tools();
     tools[0]["cache_control"] = json!({"type": "ephemeral"});
     let (status, reply) = gw
@@ -866,7 +868,7 @@ async fn nova_tool_lists_get_no_cache_points() {
 
 #[tokio::test]
 async fn tool_results_come_first_even_after_a_user_note() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(json!({"model": MODEL, "tools": weather_tools(), "messages": [
             {"role": "user", "content": "both?"},
@@ -882,7 +884,7 @@ async fn tool_results_come_first_even_after_a_user_note() {
 
 #[tokio::test]
 async fn at_most_four_cache_points_are_sent() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let part = |t: &str| json!({"type": "text", "text": t, "cache_control": {"type": "ephemeral"}});
     let (status, reply) = gw
         .chat(json!({"model": MODEL, "messages": [
@@ -895,7 +897,7 @@ async fn at_most_four_cache_points_are_sent() {
 
 #[tokio::test]
 async fn the_hidden_placeholder_tool_never_reaches_the_client() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(json!({"model": MODEL, "tool_choice": "none", "tools": weather_tools(), "messages": [
             {"role": "user", "content": "q"},
@@ -913,7 +915,7 @@ async fn the_hidden_placeholder_tool_never_reaches_the_client() {
 
 #[tokio::test]
 async fn content_filtered_streams_finish_with_content_filter() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (_, events) = gw
         .chat_stream(stream(user(MODEL, "x [[content_filtered]]")))
         .await;
@@ -925,7 +927,7 @@ async fn content_filtered_streams_finish_with_content_filter() {
 
 #[tokio::test]
 async fn unsupported_parts_are_named_400s() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     for (part, needle) in [
         (
             json!({"type": "input_audio", "input_audio": {"data": "AA==", "format": "wav"}}),
@@ -950,7 +952,7 @@ async fn unsupported_parts_are_named_400s() {
 
 #[tokio::test]
 async fn oversized_bodies_are_413_in_openai_shape() {
-    let gw = common::start_with(&[("MAX_REQUEST_BYTES", "1000")], Default::default()).await;
+    let gw = crate::support::start_with(&[("MAX_REQUEST_BYTES", "1000")], Default::default()).await;
     let (status, reply) = gw.chat(user(MODEL, &"x".repeat(5000))).await;
     assert_eq!(status, 413);
     assert!(
@@ -964,7 +966,7 @@ async fn oversized_bodies_are_413_in_openai_shape() {
 
 #[tokio::test]
 async fn streams_carry_images_documents_and_cached_token_usage() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let long_system = "Stay precise and cite sources. ".repeat(20);
     let body = json!({"model": "amazon.nova-lite-v1:0", "stream": true, "stream_options": {"include_usage": true},
         "messages": [
@@ -997,7 +999,7 @@ async fn streams_carry_images_documents_and_cached_token_usage() {
 
 #[tokio::test]
 async fn bedrock_fields_pass_through_on_streams_too() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, events) = gw
         .chat_stream(stream(json!({"model": MODEL, "messages": [{"role": "user", "content": "bad [[guardrail]]"}],
             "guardrailConfig": {"guardrailIdentifier": "abc123", "guardrailVersion": "1", "trace": "enabled"},
@@ -1022,7 +1024,7 @@ async fn bedrock_fields_pass_through_on_streams_too() {
 
 #[tokio::test]
 async fn allowed_tools_narrow_the_offer_and_set_the_mode() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let choice = json!({"type": "allowed_tools", "allowed_tools": {"mode": "required",
         "tools": [{"type": "function", "function": {"name": "get_time"}}]}});
     let (status, reply) = gw
@@ -1059,7 +1061,7 @@ async fn allowed_tools_narrow_the_offer_and_set_the_mode() {
 /// `reasoning_effort` OpenAI's SDK sends maps to `thinking: adaptive` plus `output_config.effort`.
 #[tokio::test]
 async fn adaptive_thinking_models_get_adaptive_thinking_with_an_effort() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let opus_4_7 = "us.anthropic.claude-opus-4-7";
     for (effort, sent_effort) in [
         ("minimal", "low"),
@@ -1122,7 +1124,7 @@ async fn adaptive_thinking_models_get_adaptive_thinking_with_an_effort() {
 /// Anthropic refuses `top_k` while the model thinks: a client's `top_k` is left out then.
 #[tokio::test]
 async fn top_k_is_dropped_while_thinking() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(json!({"model": CLAUDE_37, "reasoning_effort": "low",
             "additional_model_request_fields": {"top_k": 40},
@@ -1155,7 +1157,7 @@ async fn top_k_is_dropped_while_thinking() {
 /// gateway's region) takes them.
 #[tokio::test]
 async fn claude_3_5_haiku_takes_no_images_and_the_default_model_does() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let body = |model: &str| {
         json!({"model": model, "messages": [{"role": "user", "content": [
             {"type": "text", "text": "describe"},
@@ -1192,7 +1194,7 @@ async fn claude_3_5_haiku_takes_no_images_and_the_default_model_does() {
 /// the request shape is unit-tested in `translate::tools`.
 #[tokio::test]
 async fn a_named_tool_choice_is_any_plus_an_instruction_where_tool_is_refused() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     for model in ["mistral.mistral-large-2407-v1:0", "amazon.nova-lite-v1:0"] {
         let (status, reply) = gw
             .chat(json!({"model": model, "tools": weather_tools(),
@@ -1211,7 +1213,7 @@ async fn a_named_tool_choice_is_any_plus_an_instruction_where_tool_is_refused() 
 /// is left out for Nova, and kept for Claude.
 #[tokio::test]
 async fn no_cache_point_after_a_tool_result_on_nova() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let body = |model: &str| {
         json!({"model": model, "tools": weather_tools(), "messages": [
             {"role": "system", "content": "You answer questions about the weather."},
@@ -1242,7 +1244,7 @@ async fn no_cache_point_after_a_tool_result_on_nova() {
 /// name, streamed or not.
 #[tokio::test]
 async fn tool_names_bedrock_refuses_are_mapped_both_ways() {
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let name = "github.create_issue";
     let tools = json!([{"type": "function", "function": {"name": name,
         "parameters": {"type": "object", "properties": {"title": {"type": "string"}}}}}]);
@@ -1274,7 +1276,7 @@ async fn tool_names_bedrock_refuses_are_mapped_both_ways() {
 #[tokio::test]
 async fn images_over_8000_pixels_get_the_gateways_own_400() {
     use base64::Engine;
-    let gw = common::start().await;
+    let gw = crate::support::start().await;
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
     png.extend(9000u32.to_be_bytes());
     png.extend(20u32.to_be_bytes());

@@ -1,14 +1,12 @@
 //! Fault markers: each must reach the real SDK as the right error variant,
 //! from Converse and from ConverseStream (before the first frame).
 
-mod support;
-
+use crate::support::*;
 use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
 use aws_sdk_bedrockruntime::operation::converse::ConverseError;
 use aws_sdk_bedrockruntime::operation::converse_stream::ConverseStreamError;
 use axum::http::StatusCode;
 use serde_json::json;
-use support::*;
 
 struct Case {
     marker: &'static str,

@@ -5,10 +5,8 @@
 //! sent over HTTP to a real gateway in front of the emulator.
 //!
 //! The seed is fixed and the budget short for CI. A longer run:
-//!     REQUEST_FUZZ_CASES=5000 REQUEST_FUZZ_SEED=7 cargo test --test request_bodies_prop
+//!     REQUEST_FUZZ_CASES=5000 REQUEST_FUZZ_SEED=7 cargo test --test it request_bodies_prop::
 //! (a failure prints the shrunk body that triggered it).
-
-mod common;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
@@ -152,7 +150,7 @@ fn tool() -> impl Strategy<Value = Value> {
 fn model() -> impl Strategy<Value = Value> {
     prop_oneof![
         prop::sample::select(vec![
-            common::MODEL,
+            crate::support::MODEL,
             "us.amazon.nova-lite-v1:0",
             "gpt-4o-mini",
             "amazon.titan-embed-text-v2:0",
@@ -249,34 +247,34 @@ fn huge_body() -> impl Strategy<Value = Vec<u8>> {
         let body = match kind {
             "messages" => format!(
                 r#"{{"model":"{}","messages":[{}]}}"#,
-                common::MODEL,
+                crate::support::MODEL,
                 vec![r#"{"role":"user","content":"x"}"#; 30_000].join(",")
             ),
             "parts" => format!(
                 r#"{{"model":"{}","messages":[{{"role":"user","content":[{}]}}]}}"#,
-                common::MODEL,
+                crate::support::MODEL,
                 vec![r#"{"type":"text","text":"x"}"#; 25_000].join(",")
             ),
             "tools" => format!(
                 r#"{{"model":"{}","messages":[{{"role":"user","content":"x"}}],"tools":[{}]}}"#,
-                common::MODEL,
+                crate::support::MODEL,
                 vec![r#"{"type":"function","function":{"name":"f"}}"#; 5_000].join(",")
             ),
             "values" => format!(
                 r#"{{"model":"{}","messages":[],"x":[{}]}}"#,
-                common::MODEL,
+                crate::support::MODEL,
                 vec!["1"; 2_000_000].join(",")
             ),
             "depth" => format!(r#"{{"model":"m","x":{}1{}}}"#, "[".repeat(5_000), "]".repeat(5_000)),
             "depth_ok" => format!(
                 r#"{{"model":"{}","messages":[{{"role":"user","content":"x"}}],"tools":[{{"type":"function","function":{{"name":"f","parameters":{}{{}}{}}}}}]}}"#,
-                common::MODEL,
+                crate::support::MODEL,
                 r#"{"a":"#.repeat(55),
                 "}".repeat(55)
             ),
             _ => format!(
                 r#"{{"model":"{}","messages":[{{"role":"user","content":"x"}}],{}}}"#,
-                common::MODEL,
+                crate::support::MODEL,
                 (0..50_000)
                     .map(|i| format!(r#""f{i}":{i}"#))
                     .collect::<Vec<_>>()
@@ -365,7 +363,7 @@ fn any_body_gets_an_answer_below_500_and_errors_in_openai_shape() {
         .enable_all()
         .build()
         .unwrap();
-    let gateway = runtime.block_on(common::start());
+    let gateway = runtime.block_on(crate::support::start());
     let cases = env_number("REQUEST_FUZZ_CASES", DEFAULT_CASES as u64) as u32;
     let seed = env_number("REQUEST_FUZZ_SEED", 20261130);
     let mut seed_bytes = [0u8; 32];
@@ -389,7 +387,7 @@ fn any_body_gets_an_answer_below_500_and_errors_in_openai_shape() {
             let response = gateway
                 .http
                 .post(format!("{}/api/v1{path}", gateway.url))
-                .bearer_auth(common::KEY)
+                .bearer_auth(crate::support::KEY)
                 .header("content-type", "application/json")
                 .body(body)
                 .send()

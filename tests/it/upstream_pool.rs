@@ -6,13 +6,11 @@
 //! port is the emulator's (the test process holds both ends; the emulator's own sockets have
 //! the port on the local side and are not counted).
 
-mod common;
-
 use std::time::Duration;
 
+use crate::support::MODEL;
 use bedrock_emulator::EmulatorConfig;
 use bedrock_gateway::bedrock::MAX_IDLE_CONNECTIONS_PER_HOST;
-use common::MODEL;
 use serde_json::json;
 
 /// Established TCP connections from this process to `port` on loopback (IPv4).
@@ -38,7 +36,7 @@ async fn a_burst_leaves_at_most_the_idle_bound_of_connections_open() {
     // Streamed replies arrive a token every 20 ms, so each request holds its own connection
     // for a while and the burst really opens one connection per request.
     let gateway = std::sync::Arc::new(
-        common::start_with(
+        crate::support::start_with(
             &[],
             EmulatorConfig {
                 token_delay: Duration::from_millis(20),
@@ -73,7 +71,7 @@ async fn a_burst_leaves_at_most_the_idle_bound_of_connections_open() {
     for request in requests {
         let (status, events) = request.await.unwrap();
         assert_eq!(status, 200);
-        assert_eq!(common::streamed_text(&events), text);
+        assert_eq!(crate::support::streamed_text(&events), text);
     }
     assert!(
         peak > MAX_IDLE_CONNECTIONS_PER_HOST,

@@ -2,10 +2,8 @@
 //! limit's field, before Bedrock is called), text after the JSON object, two `Authorization`
 //! headers, and `param` naming every missing or mistyped field.
 
-mod common;
-
+use crate::support::{KEY, MODEL, TestGateway, emulator_calls};
 use bedrock_gateway::openai::limits;
-use common::{KEY, MODEL, TestGateway, emulator_calls};
 use serde_json::{Value, json};
 
 /// POSTs raw bytes to `/api/v1{path}`: (status, JSON body).
@@ -61,7 +59,7 @@ fn messages(n: usize) -> Vec<Value> {
 
 #[tokio::test]
 async fn message_count_is_bounded() {
-    let gateway = common::start().await;
+    let gateway = crate::support::start().await;
     let (status, body) = gateway
         .chat(json!({"model": MODEL, "messages": messages(limits::MAX_MESSAGES + 1)}))
         .await;
@@ -79,7 +77,7 @@ async fn message_count_is_bounded() {
 
 #[tokio::test]
 async fn content_parts_are_bounded_over_all_messages() {
-    let gateway = common::start().await;
+    let gateway = crate::support::start().await;
     let parts: Vec<Value> = (0..limits::MAX_CONTENT_PARTS / 2 + 1)
         .map(|i| json!({"type": "text", "text": format!("p{i}")}))
         .collect();
@@ -96,7 +94,7 @@ async fn content_parts_are_bounded_over_all_messages() {
 
 #[tokio::test]
 async fn tools_and_functions_are_bounded() {
-    let gateway = common::start().await;
+    let gateway = crate::support::start().await;
     let tool = |i: usize| json!({"type": "function", "function": {"name": format!("t{i}"), "parameters": {"type": "object"}}});
     let many: Vec<Value> = (0..=limits::MAX_TOOLS).map(tool).collect();
     let (status, body) = gateway
@@ -123,7 +121,7 @@ fn nested(depth: usize) -> Value {
 
 #[tokio::test]
 async fn nesting_is_bounded_on_both_routes() {
-    let gateway = common::start().await;
+    let gateway = crate::support::start().await;
     let body = json!({"model": MODEL, "messages": messages(1), "tools": [
         {"type": "function", "function": {"name": "deep", "parameters": nested(80)}}
     ]});
@@ -160,7 +158,7 @@ async fn nesting_is_bounded_on_both_routes() {
 
 #[tokio::test]
 async fn message_text_is_bounded() {
-    let gateway = common::start().await;
+    let gateway = crate::support::start().await;
     let half = "w".repeat(limits::MAX_TEXT_BYTES / 2 + 1);
     let body = json!({"model": MODEL, "messages": [
         {"role": "user", "content": half},
@@ -175,7 +173,7 @@ async fn message_text_is_bounded() {
 
 #[tokio::test]
 async fn json_values_are_bounded() {
-    let gateway = common::start().await;
+    let gateway = crate::support::start().await;
     let numbers = vec!["0"; limits::MAX_JSON_VALUES].join(",");
     let body = format!(
         r#"{{"model":"{MODEL}","messages":[{{"role":"user","content":"hi"}}],"additionalModelRequestFields":{{"k":[{numbers}]}}}}"#
@@ -194,8 +192,8 @@ async fn json_values_are_bounded() {
 
 #[tokio::test]
 async fn text_after_the_json_object_is_refused() {
-    let gateway = common::start().await;
-    let good = serde_json::to_string(&common::user(MODEL, "hi")).unwrap();
+    let gateway = crate::support::start().await;
+    let good = serde_json::to_string(&crate::support::user(MODEL, "hi")).unwrap();
     for trailer in [" xyz", "{}", "\n]", " 1"] {
         let (status, body) = post_raw(
             &gateway,
@@ -228,12 +226,12 @@ async fn text_after_the_json_object_is_refused() {
 
 #[tokio::test]
 async fn two_authorization_headers_are_refused() {
-    let gateway = common::start().await;
+    let gateway = crate::support::start().await;
     let send = |values: &[&str]| {
         let mut request = gateway
             .http
             .post(format!("{}/api/v1/chat/completions", gateway.url))
-            .json(&common::user(MODEL, "hi"));
+            .json(&crate::support::user(MODEL, "hi"));
         for value in values {
             request = request.header("authorization", *value);
         }
@@ -258,7 +256,7 @@ async fn two_authorization_headers_are_refused() {
 
 #[tokio::test]
 async fn param_names_every_missing_or_mistyped_field() {
-    let gateway = common::start().await;
+    let gateway = crate::support::start().await;
     let user = json!({"role": "user", "content": "hi"});
     let cases = [
         (json!({"messages": [user]}), "model"),
@@ -322,7 +320,7 @@ async fn param_names_every_missing_or_mistyped_field() {
 async fn a_long_agent_session_is_within_the_limits() {
     // The shape of a long coding-agent session: 40 tools with nested schemas, 400 tool calls
     // with their results of about a kilobyte each, then the next user turn.
-    let gateway = common::start().await;
+    let gateway = crate::support::start().await;
     let schema = json!({"type": "object", "properties": {
         "path": {"type": "string"},
         "edits": {"type": "array", "items": {"type": "object", "properties": {
