@@ -24,7 +24,7 @@ FAMILIES = [
     ("amazon.titan-embed-text-v2:0", 1024),
     ("cohere.embed-english-v3", 1024),
     ("cohere.embed-multilingual-v3", 1024),
-    ("cohere.embed-v4:0", 1536),
+    ("us.cohere.embed-v4:0", 1536),  # profile-only on Bedrock: called by its profile
     ("amazon.nova-2-multimodal-embeddings-v1:0", 3072),
 ]
 # The application inference profiles the emulated account owns (ARNs contain `/`).
@@ -168,13 +168,15 @@ def test_models_list_and_retrieve(client):
     assert len(ids) == len(set(ids))
     for expected in (
         CHAT_MODEL,
-        "anthropic.claude-3-5-haiku-20241022-v1:0",
         "amazon.titan-embed-text-v2:0",
-        "cohere.embed-v4:0",
+        "us.cohere.embed-v4:0",
         CHAT_PROFILE_ARN,
         EMBEDDING_PROFILE_ARN,
     ):
         assert expected in ids
+    # Profile-only models (Bedrock refuses their bare ids on demand) are listed by their profiles.
+    assert "anthropic.claude-3-5-haiku-20241022-v1:0" not in ids
+    assert "cohere.embed-v4:0" not in ids
     assert "anthropic.claude-v2:1" not in ids  # legacy
     assert "amazon.titan-image-generator-v2:0" not in ids  # image output
     # Invocable only through an inference profile: the profile is listed, the bare id is not.
