@@ -3,6 +3,15 @@
 //!
 //! Recognised markers are removed from the text the emulator echoes back;
 //! anything else in double brackets is ordinary text.
+//!
+//! Besides markers, the user's own words can ask for a tool: "use NAME" or
+//! "call NAME" (also "use the NAME tool", the name optionally in backticks)
+//! in a text block of the last user turn is a request to call the offered
+//! tool NAME, with input filled from its schema, exactly as `[[call:NAME]]`
+//! would be. This is not a Bedrock rule but the emulator's stand-in for a
+//! model that does what it is told, so that a README tools example written
+//! in plain words works against `make run`. Markers win: when any
+//! `[[call:...]]` marker is present, plain-word requests are ignored.
 
 use std::time::Duration;
 
@@ -45,6 +54,9 @@ pub struct ToolCall {
 pub struct Markers {
     pub echo: Option<Echo>,
     pub calls: Vec<ToolCall>,
+    /// Tools asked for in plain words ("use NAME", "call NAME"), in order,
+    /// each once. Names that are not offered are ignored by the reply.
+    pub asked: Vec<String>,
     pub redacted: bool,
     pub guardrail: bool,
     pub content_filtered: bool,
@@ -76,6 +88,33 @@ impl Markers {
         }
         kept.push_str(rest);
         kept.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// Like [`Markers::scan`], for the user's own text (not tool results):
+    /// also records tools asked for in plain words.
+    pub fn scan_user_text(&mut self, text: &str) -> String {
+        let kept = self.scan(text);
+        for name in tools_asked_for(&kept) {
+            if !self.asked.contains(&name) {
+                self.asked.push(name);
+            }
+        }
+        kept
+    }
+
+    /// The tool calls requested: the `[[call:...]]` markers if there are
+    /// any, else the tools asked for in plain words (input from the schema).
+    pub fn tool_calls(&self) -> Vec<ToolCall> {
+        if !self.calls.is_empty() {
+            return self.calls.clone();
+        }
+        self.asked
+            .iter()
+            .map(|name| ToolCall {
+                name: name.clone(),
+                input: None,
+            })
+            .collect()
     }
 
     /// Parses one marker body starting just after `[[`. Returns how many
@@ -156,6 +195,37 @@ fn parse_call(text: &str) -> Option<(ToolCall, usize)> {
         },
         used,
     ))
+}
+
+/// The tool names that follow "use" or "call" (any case), optionally with
+/// "the" in between, in `text`. A name is what Bedrock allows in a tool name
+/// (letters, digits, `_`, `-`); surrounding punctuation and backticks are
+/// not part of it, so "use `get_weather`." names `get_weather`.
+fn tools_asked_for(text: &str) -> Vec<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let is_name_char = |ch: char| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-';
+    let mut names = Vec::new();
+    for (at, word) in words.iter().enumerate() {
+        let verb = word.trim_matches(|ch: char| !ch.is_ascii_alphabetic());
+        if !(verb.eq_ignore_ascii_case("use") || verb.eq_ignore_ascii_case("call")) {
+            continue;
+        }
+        let mut next = at + 1;
+        if words
+            .get(next)
+            .is_some_and(|w| w.eq_ignore_ascii_case("the"))
+        {
+            next += 1;
+        }
+        let Some(candidate) = words.get(next) else {
+            continue;
+        };
+        let name = candidate.trim_matches(|ch: char| !is_name_char(ch));
+        if !name.is_empty() && name.chars().all(is_name_char) {
+            names.push(name.to_string());
+        }
+    }
+    names
 }
 
 fn parse_fault(kind: &str) -> Option<Fault> {
@@ -265,6 +335,44 @@ mod tests {
         let text = markers.scan("[[call:x {bad json]] [[delay:abc]] [[fault:nope]] [[");
         assert_eq!(text, "[[call:x {bad json]] [[delay:abc]] [[fault:nope]] [[");
         assert_eq!(markers, Markers::default());
+    }
+
+    #[test]
+    fn plain_words_ask_for_tools() {
+        let mut markers = Markers::default();
+        let text = markers.scan_user_text("Use get_weather for Paris, then call `lookup-order`.");
+        assert_eq!(text, "Use get_weather for Paris, then call `lookup-order`.");
+        assert_eq!(markers.asked, vec!["get_weather", "lookup-order"]);
+        markers.scan_user_text("Please use the get_weather tool again");
+        assert_eq!(markers.asked, vec!["get_weather", "lookup-order"]);
+        assert_eq!(
+            markers.tool_calls(),
+            vec![
+                ToolCall {
+                    name: "get_weather".into(),
+                    input: None
+                },
+                ToolCall {
+                    name: "lookup-order".into(),
+                    input: None
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn markers_win_over_plain_words_and_tool_results_ask_for_nothing() {
+        let mut markers = Markers::default();
+        markers.scan_user_text(r#"use get_weather [[call:get_time {"tz": "UTC"}]]"#);
+        assert_eq!(markers.tool_calls().len(), 1);
+        assert_eq!(markers.tool_calls()[0].name, "get_time");
+
+        let mut from_result = Markers::default();
+        from_result.scan("use get_weather");
+        assert!(from_result.tool_calls().is_empty());
+        // "use" at the end, or followed by no name, asks for nothing.
+        assert!(tools_asked_for("what should I use").is_empty());
+        assert!(tools_asked_for("use ... now").is_empty());
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub fn echo_last_user_turn(request: &ConverseRequest, markers: &mut Markers) -> 
     for block in &turn.content {
         let part = match block {
             ContentBlock::Text(text) | ContentBlock::GuardContent(GuardContent::Text(text)) => {
-                markers.scan(text)
+                markers.scan_user_text(text)
             }
             ContentBlock::Image(image) | ContentBlock::GuardContent(GuardContent::Image(image)) => {
                 describe_image(image)
@@ -295,8 +295,8 @@ fn planned_tool_calls(
             .or_else(|| schema_of(name).map(schema_fill::fill))
             .unwrap_or_else(|| Value::Object(Default::default()))
     };
-    let marked: Vec<(String, Value)> = markers
-        .calls
+    let requested = markers.tool_calls();
+    let marked: Vec<(String, Value)> = requested
         .iter()
         .filter(|call| schema_of(&call.name).is_some())
         .map(|call| {
@@ -318,8 +318,7 @@ fn planned_tool_calls(
             (first.into_iter().collect(), true)
         }
         Some(ToolChoice::Tool(name)) => {
-            let given = markers
-                .calls
+            let given = requested
                 .iter()
                 .find(|call| &call.name == name)
                 .and_then(|call| call.input.as_ref());
