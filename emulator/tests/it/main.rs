@@ -7,5 +7,6 @@ mod support;
 mod converse;
 mod converse_stream;
 mod faults;
+mod plain_word_tools;
 mod validation;
 mod wire;

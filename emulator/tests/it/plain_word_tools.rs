@@ -3,11 +3,9 @@
 //! the README's tools example works against `make run`. Decoded by the real AWS SDK over
 //! loopback, through Converse and ConverseStream.
 
-mod support;
-
+use crate::support::*;
 use aws_sdk_bedrockruntime::types::{StopReason, ToolResultBlock, ToolResultContentBlock};
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn use_name_calls_the_offered_tool_with_schema_input() {
