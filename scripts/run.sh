@@ -107,7 +107,7 @@ bedrock-gateway is running (debug build) over $backend.
 
   OpenAI base URL   $base_url
   API key           $API_KEY
-  gpt-* names map to ${DEFAULT_MODEL:-the default model (anthropic.claude-haiku-4-5-20251001-v1:0, called through the region's inference profile)}
+  gpt-* names map to ${DEFAULT_MODEL:-the default model (anthropic.claude-haiku-4-5-20251001-v1:0, called via the inference profile of your region)}
 
 Try it:
 
