@@ -71,6 +71,12 @@ pub struct Config {
     /// `SHUTDOWN_GRACE_SECONDS`: on Ctrl-C or SIGTERM, how long requests in flight may take to
     /// finish before open streams are ended with a `server_shutting_down` error (default 10).
     pub shutdown_grace: Duration,
+
+    // Stored Responses (`store: true`) in the in-memory backend (src/responses/store/memory.rs).
+    /// `RESPONSES_MEMORY_MAX_ITEMS`: stored responses kept at most; oldest evicted (default 1000).
+    pub responses_memory_max_items: usize,
+    /// `RESPONSES_MEMORY_MAX_BYTES`: their total JSON size at most; oldest evicted (default 64 MiB).
+    pub responses_memory_max_bytes: usize,
 }
 
 /// A configuration error: one line saying which variable is wrong and what it should be.
@@ -183,6 +189,12 @@ impl Config {
             )?),
             max_connections: parse_positive(&get, "MAX_CONNECTIONS", 256)?,
             shutdown_grace: Duration::from_secs(parse_number(&get, "SHUTDOWN_GRACE_SECONDS", 10)?),
+            responses_memory_max_items: parse_number(&get, "RESPONSES_MEMORY_MAX_ITEMS", 1000)?,
+            responses_memory_max_bytes: parse_number(
+                &get,
+                "RESPONSES_MEMORY_MAX_BYTES",
+                64 * 1024 * 1024,
+            )?,
         })
     }
 
