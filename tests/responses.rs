@@ -562,3 +562,28 @@ async fn max_output_tokens_makes_an_incomplete_response() {
     assert_eq!(r["incomplete_details"]["reason"], "max_output_tokens");
     assert_eq!(r["max_output_tokens"], 2);
 }
+
+/// The first request Codex CLI 0.169 sends (captured by the `responses-store` helper):
+/// developer messages with ids, seven function tools, a namespace tool, `web_search`,
+/// `client_metadata`, `prompt_cache_key`, encrypted reasoning, `store: false`, streamed.
+#[tokio::test]
+async fn codex_first_request_is_accepted_and_streamed() {
+    let gw = common::start().await;
+    let body: Value = serde_json::from_str(include_str!("data/codex-0.169-request.json")).unwrap();
+    let response = gw.post("/responses", &body).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["x-gateway-dropped-tools"], "web_search");
+    let text = response.text().await.unwrap();
+    let events: Vec<Value> = text
+        .split("\n\n")
+        .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(events.last().unwrap()["type"], "response.completed");
+    let streamed: String = events
+        .iter()
+        .filter(|e| e["type"] == "response.output_text.delta")
+        .filter_map(|e| e["delta"].as_str())
+        .collect();
+    assert!(streamed.ends_with("say hi"), "{streamed}");
+}
