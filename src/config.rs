@@ -77,6 +77,9 @@ pub struct Config {
     pub responses_memory_max_items: usize,
     /// `RESPONSES_MEMORY_MAX_BYTES`: their total JSON size at most; oldest evicted (default 64 MiB).
     pub responses_memory_max_bytes: usize,
+    /// `RESPONSES_REFUSED_TOOLS`: built-in tool types (`web_search,file_search`, or `all`) that
+    /// get a 400 instead of being dropped (default: none; all are dropped and named).
+    pub responses_refused_tools: Vec<String>,
 }
 
 /// A configuration error: one line saying which variable is wrong and what it should be.
@@ -195,6 +198,14 @@ impl Config {
                 "RESPONSES_MEMORY_MAX_BYTES",
                 64 * 1024 * 1024,
             )?,
+            responses_refused_tools: get("RESPONSES_REFUSED_TOOLS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|t| t.trim().to_string())
+                        .filter(|t| !t.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 

@@ -587,3 +587,25 @@ async fn codex_first_request_is_accepted_and_streamed() {
         .collect();
     assert!(streamed.ends_with("say hi"), "{streamed}");
 }
+
+#[tokio::test]
+async fn refused_built_in_tools_are_a_400_when_configured() {
+    let gw = common::start_with(
+        &[("RESPONSES_REFUSED_TOOLS", "web_search")],
+        bedrock_emulator::EmulatorConfig::default(),
+    )
+    .await;
+    let (status, r, _) = create(
+        &gw,
+        json!({"model": MODEL, "input": "hi", "tools": tools()}),
+    )
+    .await;
+    assert_eq!(status, 400, "{r}");
+    assert_eq!(r["error"]["param"], "tools[3].type");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("web_search")
+    );
+}

@@ -5,6 +5,7 @@
 //! keeps; `conversation` resolves `previous_response_id` and `item_reference`s.
 
 pub mod conversation;
+pub mod errors;
 pub mod input;
 pub mod request;
 pub mod store;

@@ -9,7 +9,7 @@
 //!   answered as `custom_tool_call` items;
 //! - built-in tools Bedrock cannot run (`web_search`, `file_search`...) are dropped and listed
 //!   (the route names them in the `x-gateway-dropped-tools` header), unless `tool_choice` forces
-//!   one: then the request is a 400 naming it.
+//!   one or `RESPONSES_REFUSED_TOOLS` lists it: then the request is a 400 naming it.
 
 use std::collections::HashMap;
 
@@ -83,7 +83,8 @@ fn function_definition(tool: &Value, name: String) -> ToolDefinition {
 }
 
 impl Tools {
-    pub fn from_request(tools: &[Value]) -> Result<Tools, ApiError> {
+    /// `refused`: built-in types that are a 400 rather than dropped (`all` for every one).
+    pub fn from_request(tools: &[Value], refused: &[String]) -> Result<Tools, ApiError> {
         let mut out = Tools::default();
         for (i, tool) in tools.iter().enumerate() {
             let param = format!("tools[{i}]");
@@ -138,6 +139,17 @@ impl Tools {
                         },
                         cache_control: None,
                     });
+                }
+                built_in
+                    if BUILT_IN.contains(&built_in)
+                        && refused.iter().any(|r| r == built_in || r == "all") =>
+                {
+                    return Err(ApiError::invalid_param(
+                        format!("{param}.type"),
+                        format!(
+                            "The built-in tool `{built_in}` cannot run on Bedrock, and this gateway refuses it (RESPONSES_REFUSED_TOOLS); remove it from `tools`."
+                        ),
+                    ));
                 }
                 built_in if BUILT_IN.contains(&built_in) => {
                     tracing::info!(
@@ -266,7 +278,7 @@ mod tests {
             json!({"type":"namespace","name":"mcp","description":"d","tools":[{"type":"function","name":"read","parameters":{"type":"object"}}]}),
             json!({"type":"custom","name":"apply_patch","description":"patch"}),
             json!({"type":"web_search","external_web_access":false}),
-        ])
+        ], &[])
         .unwrap()
     }
 
@@ -288,6 +300,14 @@ mod tests {
         let item = t.call_item("c2", "apply_patch", r#"{"input":"*** Begin"}"#);
         assert_eq!(item["type"], "custom_tool_call");
         assert_eq!(item["input"], "*** Begin");
+    }
+
+    #[test]
+    fn refused_built_ins_are_a_400() {
+        let web = [json!({"type":"web_search"})];
+        let err = Tools::from_request(&web, &["all".into()]).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("tools[0].type"));
+        assert!(Tools::from_request(&web, &["file_search".into()]).is_ok());
     }
 
     #[test]

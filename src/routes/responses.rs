@@ -21,6 +21,7 @@ use crate::capabilities::capabilities;
 use crate::error::ApiError;
 use crate::openai::responses::ResponsesRequest;
 use crate::responses::conversation::{not_found, prepare_input, previous};
+use crate::responses::errors::in_responses_terms;
 use crate::responses::input::items;
 use crate::responses::request::{chat_request, shell};
 use crate::responses::store::{ResponseStore, StoredResponse};
@@ -82,7 +83,10 @@ pub async fn create_response(
             ),
         ));
     }
-    let tools = Tools::from_request(req.tools.as_deref().unwrap_or_default())?;
+    let tools = Tools::from_request(
+        req.tools.as_deref().unwrap_or_default(),
+        &state.config.responses_refused_tools,
+    )?;
     let earlier = match req.previous_response_id.as_deref() {
         Some(id) => previous(state.responses.as_ref(), id).await?,
         None => Vec::new(),
@@ -100,11 +104,15 @@ pub async fn create_response(
         prompt_caching: state.config.prompt_caching,
     };
     let images = if caps.images {
-        state.image_fetcher.fetch_images(&chat.messages).await?
+        state
+            .image_fetcher
+            .fetch_images(&chat.messages)
+            .await
+            .map_err(in_responses_terms)?
     } else {
         FetchedImages::new()
     };
-    let input = converse_input(&chat, &target, &images)?;
+    let input = converse_input(&chat, &target, &images).map_err(in_responses_terms)?;
     let created_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -443,3 +443,154 @@ impl ResponseStream {
         self.output.push(item);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
+    use aws_sdk_bedrockruntime::types::{
+        ContentBlock, ConverseOutput as Output, Message, ReasoningContentBlock, ReasoningTextBlock,
+        StopReason, TokenUsage, ToolUseBlock,
+    };
+    use aws_smithy_types::Document;
+
+    use super::*;
+    use crate::translate::stream::replay_as_events;
+
+    fn answer(blocks: Vec<ContentBlock>, stop: StopReason) -> ConverseOutput {
+        ConverseOutput::builder()
+            .output(Output::Message(
+                Message::builder()
+                    .role(aws_sdk_bedrockruntime::types::ConversationRole::Assistant)
+                    .set_content(Some(blocks))
+                    .build()
+                    .unwrap(),
+            ))
+            .stop_reason(stop)
+            .usage(
+                TokenUsage::builder()
+                    .input_tokens(5)
+                    .output_tokens(3)
+                    .total_tokens(8)
+                    .build()
+                    .unwrap(),
+            )
+            .metrics(
+                aws_sdk_bedrockruntime::types::ConverseMetrics::builder()
+                    .latency_ms(1)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    fn run(output: &ConverseOutput, include: bool) -> (Vec<Value>, Value) {
+        let tools = Tools::from_request(
+            &[json!({"type":"function","name":"f","parameters":{"type":"object"}})],
+            &[],
+        )
+        .unwrap();
+        let shell = json!({"id": "resp_abc", "created_at": 1, "model": "m", "output": []});
+        let mut machine = ResponseStream::new(shell, tools, include);
+        let mut events = Vec::new();
+        for event in replay_as_events(output) {
+            events.extend(machine.on_event(&event));
+        }
+        events.extend(machine.finish());
+        assert!(machine.is_done());
+        let last = events.last().unwrap()["response"].clone();
+        (events, last)
+    }
+
+    #[test]
+    fn reasoning_text_and_a_call_in_order_with_increasing_sequence_numbers() {
+        let output = answer(
+            vec![
+                ContentBlock::ReasoningContent(ReasoningContentBlock::ReasoningText(
+                    ReasoningTextBlock::builder()
+                        .text("think")
+                        .signature("sig")
+                        .build()
+                        .unwrap(),
+                )),
+                ContentBlock::Text("hi".into()),
+                ContentBlock::ToolUse(
+                    ToolUseBlock::builder()
+                        .tool_use_id("tooluse_1")
+                        .name("f")
+                        .input(Document::Object(Default::default()))
+                        .build()
+                        .unwrap(),
+                ),
+            ],
+            StopReason::ToolUse,
+        );
+        let (events, response) = run(&output, true);
+        let numbers: Vec<u64> = events
+            .iter()
+            .map(|e| e["sequence_number"].as_u64().unwrap())
+            .collect();
+        assert_eq!(numbers, (0..events.len() as u64).collect::<Vec<_>>());
+        let kinds: Vec<&str> = response["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["reasoning", "message", "function_call"]);
+        assert_eq!(response["status"], "completed");
+        assert_eq!(response["output"][0]["summary"][0]["text"], "think");
+        let blocks = response["output"][0]["encrypted_content"].as_str().unwrap();
+        assert!(!blocks.is_empty());
+        assert_eq!(response["output"][2]["call_id"], "tooluse_1");
+        assert_eq!(response["output"][2]["arguments"], "{}");
+        assert_eq!(response["usage"]["input_tokens"], 5);
+        // Ids in `.added` events are the final ones.
+        let added: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["type"] == "response.output_item.added")
+            .map(|e| &e["item"]["id"])
+            .collect();
+        let finals: Vec<&Value> = response["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| &i["id"])
+            .collect();
+        assert_eq!(added, finals);
+    }
+
+    #[test]
+    fn a_cut_answer_is_incomplete_and_encrypted_content_needs_include() {
+        let output = answer(
+            vec![ContentBlock::Text("a b".into())],
+            StopReason::MaxTokens,
+        );
+        let (events, response) = run(&output, false);
+        assert_eq!(events.last().unwrap()["type"], "response.incomplete");
+        assert_eq!(response["status"], "incomplete");
+        assert_eq!(
+            response["incomplete_details"]["reason"],
+            "max_output_tokens"
+        );
+    }
+
+    #[test]
+    fn a_failure_ends_with_error_then_failed() {
+        let shell = json!({"id": "resp_x", "created_at": 1, "model": "m"});
+        let mut machine = ResponseStream::new(shell, Tools::default(), false);
+        let events = machine.fail(&ApiError::invalid_request("boom").with_code("model_error"));
+        let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "response.created",
+                "response.in_progress",
+                "error",
+                "response.failed"
+            ]
+        );
+        assert_eq!(events[3]["response"]["error"]["code"], "model_error");
+        assert!(machine.finish().is_empty());
+    }
+}
