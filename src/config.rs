@@ -82,6 +82,14 @@ pub struct Config {
     /// `ALLOW_GLOBAL_INFERENCE_PROFILE` (default false): when no geography profile has the
     /// model, a `global.` profile (requests may be served in any region) may be used instead.
     pub allow_global_inference_profile: bool,
+    // Stored Responses (`store: true`) in the in-memory backend (src/responses/store/memory.rs).
+    /// `RESPONSES_MEMORY_MAX_ITEMS`: stored responses kept at most; oldest evicted (default 1000).
+    pub responses_memory_max_items: usize,
+    /// `RESPONSES_MEMORY_MAX_BYTES`: their total JSON size at most; oldest evicted (default 64 MiB).
+    pub responses_memory_max_bytes: usize,
+    /// `RESPONSES_REFUSED_TOOLS`: built-in tool types (`web_search,file_search`, or `all`) that
+    /// get a 400 instead of being dropped (default: none; all are dropped and named).
+    pub responses_refused_tools: Vec<String>,
 }
 
 /// A configuration error: one line saying which variable is wrong and what it should be.
@@ -197,6 +205,20 @@ impl Config {
             auto_inference_profile: get("AUTO_INFERENCE_PROFILE").is_none()
                 || parse_bool(&get, "AUTO_INFERENCE_PROFILE")?,
             allow_global_inference_profile: parse_bool(&get, "ALLOW_GLOBAL_INFERENCE_PROFILE")?,
+            responses_memory_max_items: parse_number(&get, "RESPONSES_MEMORY_MAX_ITEMS", 1000)?,
+            responses_memory_max_bytes: parse_number(
+                &get,
+                "RESPONSES_MEMORY_MAX_BYTES",
+                64 * 1024 * 1024,
+            )?,
+            responses_refused_tools: get("RESPONSES_REFUSED_TOOLS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|t| t.trim().to_string())
+                        .filter(|t| !t.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 

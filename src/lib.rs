@@ -25,6 +25,7 @@ pub mod limits;
 pub mod memory;
 pub mod openai;
 pub mod profile_routing;
+pub mod responses;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -12,6 +12,8 @@ use crate::bedrock::Bedrock;
 use crate::catalog::Catalog;
 use crate::config::{Config, ConfigError};
 use crate::fetch::ImageFetcher;
+use crate::responses::store::ResponseStore;
+use crate::responses::store::memory::MemoryStore;
 
 /// Shared state, cheap to clone into each request.
 #[derive(Clone)]
@@ -23,6 +25,8 @@ pub struct AppState {
     pub image_fetcher: Arc<ImageFetcher>,
     /// Bedrock's model list, cached; validates `model` and serves /models.
     pub catalog: Arc<Catalog>,
+    /// Stored Responses (`store: true`, `previous_response_id`, `GET /responses/{id}`).
+    pub responses: Arc<dyn ResponseStore>,
 }
 
 impl AppState {
@@ -56,14 +60,25 @@ impl AppState {
         .with_miss_refresh_interval(config.api_key_miss_refresh);
         let image_fetcher = Arc::new(ImageFetcher::new(&config));
         let catalog = Arc::new(Catalog::new(bedrock.clone(), config.models_cache));
+        let responses = response_store(&config);
         AppState {
             config: Arc::new(config),
             bedrock,
             keys: Arc::new(keys),
             image_fetcher,
             catalog,
+            responses,
         }
     }
+}
+
+/// The backend for stored Responses. In memory by default.
+// DynamoDB backend: when `RESPONSES_TABLE` is set, build it here (branch `responses-store`).
+fn response_store(config: &Config) -> Arc<dyn ResponseStore> {
+    Arc::new(MemoryStore::new(
+        config.responses_memory_max_items,
+        config.responses_memory_max_bytes,
+    ))
 }
 
 /// How long the start-up credentials check may take. Environment variables and files answer at

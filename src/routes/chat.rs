@@ -12,14 +12,14 @@ use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use futures_util::stream;
 
-use crate::bedrock::ConverseEvents;
 use crate::capabilities::capabilities;
 use crate::error::ApiError;
 use crate::openai::chat::ChatRequest;
+use crate::routes::event_source::EventSource;
 use crate::routes::{parse_body, sse};
 use crate::state::AppState;
 use crate::translate::images::FetchedImages;
-use crate::translate::stream::{ChunkStream, replay_as_events};
+use crate::translate::stream::ChunkStream;
 use crate::translate::tool_names::ToolNames;
 use crate::translate::usage::stop_error;
 use crate::translate::{ResponseContext, Target, chat_completion, converse_input};
@@ -80,79 +80,17 @@ pub async fn chat_completions(
         return Ok(Json(chat_completion(&output, &ctx)).into_response());
     }
     let machine = ChunkStream::new(ctx, req.include_usage());
-    let source = if input.tool_config.is_some() && !caps.tool_streaming {
-        // Bedrock cannot stream tool use for this model: ask once, replay the answer as a stream.
-        let output = state.bedrock.converse(input).await?;
-        EventSource::Replay(replay_as_events(&output).into_iter())
-    } else {
-        let events = state.bedrock.converse_stream(input).await?;
-        open_live(events, state.config.stream_idle_timeout).await?
-    };
+    // Bedrock cannot stream tool use for some models: ask once, replay the answer as a stream.
+    let replay = input.tool_config.is_some() && !caps.tool_streaming;
+    let source = EventSource::open(
+        &state.bedrock,
+        input,
+        replay,
+        state.config.stream_idle_timeout,
+    )
+    .await?;
     let idle = state.config.stream_idle_timeout;
     Ok(sse::response(chunk_stream(source, machine, idle)))
-}
-
-/// `messageStart` events held at most before the first content event, whatever Bedrock sends.
-const MAX_HELD_EVENTS: usize = 4;
-
-/// Reads a live stream up to its first event past `messageStart` before anything is sent to the
-/// client. Bedrock relays errors the model raises ("The model returned the following errors:
-/// ...") inside a stream it has already answered with HTTP 200; waiting for the first event lets
-/// such an immediate failure become a proper HTTP error (400, 429, ...) instead of a 200 followed
-/// by an error event. Each wait is bounded by `STREAM_IDLE_TIMEOUT_SECONDS`.
-async fn open_live(mut events: ConverseEvents, idle: Duration) -> Result<EventSource, ApiError> {
-    let mut held = Vec::new();
-    while held.len() < MAX_HELD_EVENTS {
-        let next = tokio::time::timeout(idle, events.next())
-            .await
-            .unwrap_or_else(|_| Err(stream_stalled(idle)))?;
-        match next {
-            Some(event @ ConverseStreamOutput::MessageStart(_)) => held.push(event),
-            Some(event) => {
-                held.push(event);
-                break;
-            }
-            None => break,
-        }
-    }
-    Ok(EventSource::Live {
-        held: held.into_iter(),
-        events: Box::new(events),
-    })
-}
-
-/// Where stream events come from: Bedrock's live stream, or a replayed Converse answer.
-enum EventSource {
-    /// Bedrock's stream; `held` are the events already read before the response was committed.
-    Live {
-        held: std::vec::IntoIter<ConverseStreamOutput>,
-        events: Box<ConverseEvents>,
-    },
-    Replay(std::vec::IntoIter<ConverseStreamOutput>),
-}
-
-impl EventSource {
-    async fn next(&mut self) -> Result<Option<ConverseStreamOutput>, ApiError> {
-        match self {
-            EventSource::Live { held, events } => match held.next() {
-                Some(event) => Ok(Some(event)),
-                None => events.next().await,
-            },
-            EventSource::Replay(events) => Ok(events.next()),
-        }
-    }
-}
-
-fn stream_stalled(idle: Duration) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::GATEWAY_TIMEOUT,
-        "timeout_error",
-        format!(
-            "Bedrock sent nothing for {} s, so the stream was ended (STREAM_IDLE_TIMEOUT_SECONDS).",
-            idle.as_secs()
-        ),
-    )
-    .with_code("stream_idle_timeout")
 }
 
 /// Drives the state machine over the event source, one SSE piece per Bedrock event. A Bedrock
@@ -167,9 +105,7 @@ fn chunk_stream(
     stream::unfold(Some((source, machine)), move |state| async move {
         let (mut source, mut machine) = state?;
         let mut buf = BytesMut::new();
-        let next = tokio::time::timeout(idle, source.next())
-            .await
-            .unwrap_or_else(|_| Err(stream_stalled(idle)));
+        let next = source.next_within(idle).await;
         match next {
             Ok(Some(ConverseStreamOutput::MessageStop(stop)))
                 if let Some(err) = stop_error(&stop.stop_reason) =>

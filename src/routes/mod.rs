@@ -3,8 +3,10 @@
 
 pub mod chat;
 pub mod embeddings;
+pub mod event_source;
 pub mod health;
 pub mod models;
+pub mod responses;
 pub mod sse;
 
 use axum::body::Bytes;

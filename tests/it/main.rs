@@ -19,6 +19,7 @@ mod log_redaction;
 mod models;
 mod request_bodies;
 mod request_bodies_prop;
+mod responses;
 mod server_lifecycle;
 mod server_limits;
 mod startup_errors;
