@@ -7,6 +7,7 @@
 //! the state machine over ConverseStream events that reuses the others.
 
 pub mod caching;
+pub mod conversation_rules;
 pub mod documents;
 pub mod errors;
 pub mod images;
