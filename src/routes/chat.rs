@@ -14,7 +14,7 @@ use futures_util::stream;
 
 use crate::bedrock::ConverseEvents;
 use crate::capabilities::capabilities;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::openai::chat::ChatRequest;
 use crate::routes::{parse_body, sse};
 use crate::state::AppState;
@@ -147,7 +147,7 @@ impl EventSource {
 fn stream_stalled(idle: Duration) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::GATEWAY_TIMEOUT,
-        "timeout_error",
+        ErrorKind::TimeoutError,
         format!(
             "Bedrock sent nothing for {} s, so the stream was ended (STREAM_IDLE_TIMEOUT_SECONDS).",
             idle.as_secs()

@@ -4,7 +4,7 @@
 //! counts them; OpenAI's `prompt_tokens` includes cached tokens, so that prompt + completion
 //! = total holds for a client that checks it.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use aws_sdk_bedrockruntime::types::{StopReason, TokenUsage};
 
 use crate::openai::chat::{PromptTokensDetails, Usage};
@@ -70,7 +70,7 @@ pub fn stop_error(stop: &StopReason) -> Option<ApiError> {
     Some(
         ApiError::new(
             axum::http::StatusCode::BAD_GATEWAY,
-            "api_error",
+            ErrorKind::ApiError,
             format!("The model produced {what} (Bedrock stopReason `{code}`). Retry the request."),
         )
         .with_code(code),
