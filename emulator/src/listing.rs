@@ -16,10 +16,10 @@
 //!
 //! A caller whose SigV4 access key id starts with [`DENIED_KEY_PREFIX`] is refused both
 //! listings with AccessDeniedException, as a role without `bedrock:List*` permissions is (it
-//! may still call GetInferenceProfile). `GET /_emulator/calls/listing` counts the calls
-//! received, for caching tests; `POST /_emulator/listing` with a [`ListingBehaviour`] makes
-//! the listings fail, slow down or page badly from then on, for tests of what a client does
-//! when Bedrock's control plane misbehaves.
+//! may still call GetInferenceProfile). The [`ControlPlane`] state counts the calls received
+//! and holds the [`ListingBehaviour`] that makes the listings fail, slow down or page badly,
+//! for tests of what a client does when Bedrock's control plane misbehaves; `control.rs`
+//! serves both under `/_emulator/`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,7 +31,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
 use serde::Deserialize;
@@ -77,7 +77,7 @@ pub struct ListingBehaviour {
 
 /// One emulator's control-plane state: call counts, behaviour, profiles created through it.
 #[derive(Debug, Default)]
-struct ControlPlane {
+pub struct ControlPlane {
     foundation_models: AtomicU64,
     inference_profiles: AtomicU64,
     get_inference_profile: AtomicU64,
@@ -90,6 +90,23 @@ struct ControlPlane {
 impl ControlPlane {
     fn behaviour(&self) -> ListingBehaviour {
         self.behaviour.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+
+    /// Replaces the whole behaviour (`POST /_emulator/listing`).
+    pub(crate) fn set_behaviour(&self, behaviour: ListingBehaviour) {
+        if let Ok(mut current) = self.behaviour.lock() {
+            *current = behaviour;
+        }
+    }
+
+    /// The calls received per operation (`GET /_emulator/calls/listing`).
+    pub(crate) fn call_counts(&self) -> Value {
+        json!({
+            "listFoundationModels": self.foundation_models.load(Ordering::SeqCst),
+            "listInferenceProfiles": self.inference_profiles.load(Ordering::SeqCst),
+            "getInferenceProfile": self.get_inference_profile.load(Ordering::SeqCst),
+            "createInferenceProfile": self.create_inference_profile.load(Ordering::SeqCst),
+        })
     }
 
     fn created(&self) -> Vec<Value> {
@@ -116,30 +133,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
             get(list_inference_profiles).post(create_inference_profile),
         )
         .route("/inference-profiles/{id}", get(get_inference_profile))
-        .route("/_emulator/calls/listing", get(report))
-        .route("/_emulator/listing", post(set_behaviour))
-        .layer(Extension(Arc::new(ControlPlane::default())))
-}
-
-async fn report(Extension(state): Extension<Arc<ControlPlane>>) -> Json<Value> {
-    Json(json!({
-        "listFoundationModels": state.foundation_models.load(Ordering::SeqCst),
-        "listInferenceProfiles": state.inference_profiles.load(Ordering::SeqCst),
-        "getInferenceProfile": state.get_inference_profile.load(Ordering::SeqCst),
-        "createInferenceProfile": state.create_inference_profile.load(Ordering::SeqCst),
-    }))
-}
-
-async fn set_behaviour(Extension(state): Extension<Arc<ControlPlane>>, body: Bytes) -> Response {
-    match serde_json::from_slice::<ListingBehaviour>(&body) {
-        Ok(behaviour) => {
-            if let Ok(mut current) = state.behaviour.lock() {
-                *current = behaviour;
-            }
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
-    }
 }
 
 /// One row of ListFoundationModels.
