@@ -4,24 +4,25 @@
 //! One builder per OpenAI role turns a message into blocks of a Converse turn; Bedrock's
 //! conversation rules (alternation, first turn user, no blank text, tool results first, ...) live
 //! in `conversation_rules.rs`, one function per rule.
+//!
+//! Over ~450 lines only with its tests (the code is ~320): whole conversations through the
+//! builders and the rules together, which the rules' own unit tests cannot show.
 
 use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, Message, SystemContentBlock};
 
 use crate::capabilities::Capabilities;
 use crate::error::ApiError;
-use crate::openai::chat::{
-    AssistantMessage, ChatMessage, Content, PartKind, Role, ThinkingBlock, ToolCall,
-};
+use crate::openai::chat::{AssistantMessage, ChatMessage, Role, ThinkingBlock, ToolCall};
 use crate::translate::caching::CacheBudget;
 use crate::translate::conversation_rules::{
-    Turns, documents_need_text, first_turn_is_user, is_blank_text,
-    late_system_message_becomes_user_text, prefill_has_no_trailing_whitespace,
-    system_only_conversation_becomes_user_turn, tool_result_may_take_cache_point,
-    tool_results_first,
+    Turns, documents_need_text, first_turn_is_user, late_system_message_becomes_user_text,
+    prefill_has_no_trailing_whitespace, system_only_conversation_becomes_user_turn,
+    tool_result_may_take_cache_point, tool_results_first,
 };
-use crate::translate::documents::{DocumentNames, document_block};
-use crate::translate::images::{FetchedImages, image_block};
+use crate::translate::documents::DocumentNames;
+use crate::translate::images::FetchedImages;
 use crate::translate::json_doc::to_value;
+use crate::translate::message_parts::{joined_text, text_pieces, user_blocks};
 use crate::translate::reasoning::{reasoning_block, thinking_block};
 use crate::translate::structured::RESPONSE_TOOL;
 use crate::translate::tools::{tool_call, tool_result_block, tool_use_block};
@@ -316,127 +317,6 @@ fn push_message_cache_point(blocks: &mut Vec<ContentBlock>, marked: bool, cache:
     {
         blocks.push(ContentBlock::CachePoint(point));
     }
-}
-
-/// The non-blank text pieces of a text-only message, with their part-level cache markers.
-fn text_pieces(
-    content: Option<&Content>,
-    param: &str,
-    role: &str,
-) -> Result<Vec<(String, bool)>, ApiError> {
-    let mut pieces = Vec::new();
-    match content {
-        None => {}
-        Some(Content::Text(text)) => pieces.push((text.clone(), false)),
-        Some(Content::Parts(parts)) => {
-            for (j, part) in parts.iter().enumerate() {
-                match &part.kind {
-                    PartKind::Text { text } => {
-                        pieces.push((text.clone(), part.cache_control.is_some()))
-                    }
-                    PartKind::Refusal { refusal } => pieces.push((refusal.clone(), false)),
-                    _ => {
-                        return Err(ApiError::invalid_param(
-                            format!("{param}.content[{j}]"),
-                            format!(
-                                "`{param}.content[{j}]`: {role} messages take text parts only."
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    pieces.retain(|(text, _)| !is_blank_text(text));
-    Ok(pieces)
-}
-
-/// All text of a tool or function message as one string.
-fn joined_text(content: Option<&Content>, param: &str) -> Result<String, ApiError> {
-    Ok(text_pieces(content, param, "tool")?
-        .into_iter()
-        .map(|(text, _)| text)
-        .collect::<Vec<_>>()
-        .join("\n"))
-}
-
-/// A user message's content -> text, image and document blocks, with cache points.
-fn user_blocks(
-    content: Option<&Content>,
-    param: &str,
-    ctx: &MessageContext,
-    cache: &mut CacheBudget,
-    documents: &mut DocumentNames,
-) -> Result<Vec<ContentBlock>, ApiError> {
-    let mut blocks = Vec::new();
-    let parts = match content {
-        None => return Ok(blocks),
-        Some(Content::Text(text)) => {
-            if !is_blank_text(text) {
-                blocks.push(ContentBlock::Text(text.clone()));
-            }
-            return Ok(blocks);
-        }
-        Some(Content::Parts(parts)) => parts,
-    };
-    for (j, part) in parts.iter().enumerate() {
-        let part_param = format!("{param}.content[{j}]");
-        let before = blocks.len();
-        match &part.kind {
-            PartKind::Text { text } | PartKind::Refusal { refusal: text } => {
-                if !is_blank_text(text) {
-                    blocks.push(ContentBlock::Text(text.clone()));
-                }
-            }
-            PartKind::ImageUrl { image_url } => {
-                if !ctx.caps.images {
-                    return Err(unsupported(ctx.model_id, "image input", &part_param));
-                }
-                blocks.push(ContentBlock::Image(image_block(
-                    &image_url.url,
-                    ctx.images,
-                    &part_param,
-                )?));
-            }
-            PartKind::File { file } => {
-                if !ctx.caps.documents {
-                    return Err(unsupported(
-                        ctx.model_id,
-                        "document (file) input",
-                        &part_param,
-                    ));
-                }
-                blocks.push(ContentBlock::Document(document_block(
-                    file,
-                    &part_param,
-                    documents,
-                )?));
-            }
-            PartKind::InputAudio { .. } => {
-                return Err(ApiError::invalid_param(
-                    part_param.clone(),
-                    format!(
-                        "`{part_param}`: audio input is not supported by Bedrock's Converse API."
-                    ),
-                ));
-            }
-        }
-        if blocks.len() > before
-            && let Some(point) = cache.take_if(part.cache_control.is_some())
-        {
-            blocks.push(ContentBlock::CachePoint(point));
-        }
-    }
-    Ok(blocks)
-}
-
-fn unsupported(model_id: &str, what: &str, param: &str) -> ApiError {
-    ApiError::invalid_param(
-        param,
-        format!(
-            "The model `{model_id}` does not accept {what} on Bedrock (`{param}`). Choose a model that does, or remove that part."
-        ),
-    )
 }
 
 /// Reply: Converse content blocks -> OpenAI's assistant message.

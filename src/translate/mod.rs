@@ -13,6 +13,7 @@ pub mod documents;
 pub mod errors;
 pub mod images;
 pub mod json_doc;
+pub mod message_parts;
 pub mod messages;
 pub mod prompt_router;
 pub mod reasoning;

@@ -8,6 +8,9 @@
 //!
 //! Tool calls are numbered from 0 in the order they start: Bedrock's `contentBlockIndex`
 //! counts every block (reasoning, text, tools), so it is not OpenAI's tool-call `index`.
+//!
+//! Over ~450 lines only with its tests (the state machine is ~250): one test per event
+//! sequence Bedrock sends, kept beside the machine they pin down.
 
 use aws_sdk_bedrockruntime::types::{
     ContentBlockDelta, ContentBlockStart, ConversationRole, ConverseStreamOutput,
