@@ -44,10 +44,32 @@ pub fn with_state<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router
         .layer(Extension(Arc::new(ControlPlane::default())))
 }
 
+/// Records of calls, in arrival order.
+#[derive(Debug)]
+struct Calls<T>(Mutex<Vec<T>>);
+
+impl<T> Default for Calls<T> {
+    fn default() -> Self {
+        Calls(Mutex::new(Vec::new()))
+    }
+}
+
+impl<T: Clone> Calls<T> {
+    fn push(&self, call: T) {
+        if let Ok(mut calls) = self.0.lock() {
+            calls.push(call);
+        }
+    }
+
+    fn snapshot(&self) -> Vec<T> {
+        self.0.lock().map(|calls| calls.clone()).unwrap_or_default()
+    }
+}
+
 /// The Converse and ConverseStream calls received.
 #[derive(Debug, Default)]
 pub struct ConverseLog {
-    calls: Mutex<Vec<ConverseCall>>,
+    calls: Calls<ConverseCall>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -62,29 +84,22 @@ struct ConverseCall {
 
 impl ConverseLog {
     pub fn record(&self, operation: &'static str, model_id: &str, body: &[u8]) {
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.push(ConverseCall {
-                operation,
-                model_id: model_id.to_string(),
-                body: serde_json::from_slice(body).unwrap_or(Value::Null),
-            });
-        }
+        self.calls.push(ConverseCall {
+            operation,
+            model_id: model_id.to_string(),
+            body: serde_json::from_slice(body).unwrap_or(Value::Null),
+        });
     }
 }
 
 async fn converse_calls(Extension(log): Extension<Arc<ConverseLog>>) -> Json<Value> {
-    let calls = log
-        .calls
-        .lock()
-        .map(|calls| calls.clone())
-        .unwrap_or_default();
-    Json(json!({ "calls": calls }))
+    Json(json!({ "calls": log.calls.snapshot() }))
 }
 
 /// The InvokeModel calls received, and how many were in flight at once.
 #[derive(Debug, Default)]
 pub struct InvokeLog {
-    calls: Mutex<Vec<InvokeCall>>,
+    calls: Calls<InvokeCall>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
 }
@@ -108,13 +123,11 @@ impl InvokeLog {
     }
 
     pub fn record(&self, model_id: &str, inputs: usize, body: &[u8]) {
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.push(InvokeCall {
-                model_id: model_id.to_string(),
-                inputs,
-                body: serde_json::from_slice(body).unwrap_or(Value::Null),
-            });
-        }
+        self.calls.push(InvokeCall {
+            model_id: model_id.to_string(),
+            inputs,
+            body: serde_json::from_slice(body).unwrap_or(Value::Null),
+        });
     }
 }
 
@@ -128,13 +141,8 @@ impl Drop for InFlight<'_> {
 }
 
 async fn invoke_calls(Extension(log): Extension<Arc<InvokeLog>>) -> Json<Value> {
-    let calls = log
-        .calls
-        .lock()
-        .map(|calls| calls.clone())
-        .unwrap_or_default();
     Json(json!({
-        "calls": calls,
+        "calls": log.calls.snapshot(),
         "maxInFlight": log.max_in_flight.load(Ordering::SeqCst),
     }))
 }

@@ -24,6 +24,22 @@ fn content(reply: &Value) -> &str {
         .unwrap_or_default()
 }
 
+/// Asserts that the assistant turn (the second message) of the last Converse call reached
+/// Bedrock without reasoning blocks.
+async fn assert_history_holds_no_reasoning(gw: &TestGateway) {
+    let sent = last_converse_call(&gw.emulator).await;
+    let assistant = &sent["body"]["messages"][1];
+    assert_eq!(assistant["role"], "assistant", "{sent}");
+    assert!(
+        assistant["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b.get("reasoningContent").is_none()),
+        "the reasoning stays out of the history: {sent}"
+    );
+}
+
 /// The tool calls of a stream, reassembled the way OpenAI clients do it (by `index`).
 fn streamed_tool_calls(events: &[Value]) -> Vec<(String, String, String)> {
     let mut calls: Vec<(String, String, String)> = Vec::new();
@@ -443,17 +459,7 @@ async fn models_that_always_reason_return_it() {
             {"role": "user", "content": "again"}]}))
         .await;
     assert_eq!(status, 200, "{reply}");
-    let sent = last_converse_call(&gw.emulator).await;
-    let assistant = &sent["body"]["messages"][1];
-    assert_eq!(assistant["role"], "assistant", "{sent}");
-    assert!(
-        assistant["content"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|b| b.get("reasoningContent").is_none()),
-        "the reasoning stays out of the history: {sent}"
-    );
+    assert_history_holds_no_reasoning(&gw).await;
 }
 
 async fn cached_tokens(gw: &TestGateway, body: Value) -> (Value, u64, u64) {
@@ -686,17 +692,7 @@ async fn thinking_requests_stay_within_bedrocks_rules() {
             {"role": "user", "content": "again"}]}))
         .await;
     assert_eq!(status, 200, "{reply}");
-    let sent = last_converse_call(&gw.emulator).await;
-    let assistant = &sent["body"]["messages"][1];
-    assert_eq!(assistant["role"], "assistant", "{sent}");
-    assert!(
-        assistant["content"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|b| b.get("reasoningContent").is_none()),
-        "the reasoning stays out of the history: {sent}"
-    );
+    assert_history_holds_no_reasoning(&gw).await;
 }
 
 #[tokio::test]

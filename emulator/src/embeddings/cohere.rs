@@ -28,32 +28,40 @@ pub(super) struct Shape {
     pub(super) max_tokens: Option<u64>,
 }
 
+/// What differs between the versions in the members both take.
+struct Version {
+    max_chars: usize,
+    input_types: &'static [&'static str],
+    truncations: &'static [&'static str],
+}
+
+const V3: Version = Version {
+    max_chars: COHERE_V3_MAX_CHARS,
+    input_types: &[
+        "search_document",
+        "search_query",
+        "classification",
+        "clustering",
+        "image",
+    ],
+    truncations: &["NONE", "START", "END"],
+};
+
+const V4: Version = Version {
+    max_chars: usize::MAX,
+    input_types: &[
+        "search_document",
+        "search_query",
+        "classification",
+        "clustering",
+    ],
+    truncations: &["NONE", "LEFT", "RIGHT"],
+};
+
 pub(super) fn parse_v3(body: &Value) -> Result<Plan, ApiError> {
     let mut reader = ObjectReader::new(body, "")?;
-    let texts = texts(&mut reader, COHERE_V3_MAX_CHARS)?;
-    let (value, path) = reader.required("input_type")?;
-    enum_at(
-        value,
-        &path,
-        &[
-            "search_document",
-            "search_query",
-            "classification",
-            "clustering",
-            "image",
-        ],
-    )?;
-    if let Some((value, path)) = reader.optional("truncate") {
-        enum_at(value, &path, &["NONE", "START", "END"])?;
-    }
-    let by_type = match reader.optional("embedding_types") {
-        Some((value, path)) => Some(type_list_at(
-            value,
-            &path,
-            &["float", "int8", "uint8", "binary", "ubinary"],
-        )?),
-        None => None,
-    };
+    let texts = shared_members(&mut reader, &V3)?;
+    let by_type = embedding_types(&mut reader)?;
     reader.finish()?;
     Ok(Plan {
         model_id: "",
@@ -68,21 +76,7 @@ pub(super) fn parse_v3(body: &Value) -> Result<Plan, ApiError> {
 
 pub(super) fn parse_v4(body: &Value) -> Result<Plan, ApiError> {
     let mut reader = ObjectReader::new(body, "")?;
-    let texts = texts(&mut reader, usize::MAX)?;
-    let (value, path) = reader.required("input_type")?;
-    enum_at(
-        value,
-        &path,
-        &[
-            "search_document",
-            "search_query",
-            "classification",
-            "clustering",
-        ],
-    )?;
-    if let Some((value, path)) = reader.optional("truncate") {
-        enum_at(value, &path, &["NONE", "LEFT", "RIGHT"])?;
-    }
+    let texts = shared_members(&mut reader, &V4)?;
     let dimension = match reader.optional("output_dimension") {
         Some((value, path)) => int_enum_at(value, &path, &[256, 512, 1024, 1536])?,
         None => 1536,
@@ -100,14 +94,7 @@ pub(super) fn parse_v4(body: &Value) -> Result<Plan, ApiError> {
         }
         None => None,
     };
-    let by_type = match reader.optional("embedding_types") {
-        Some((value, path)) => type_list_at(
-            value,
-            &path,
-            &["float", "int8", "uint8", "binary", "ubinary"],
-        )?,
-        None => vec!["float".to_string()],
-    };
+    let by_type = embedding_types(&mut reader)?.unwrap_or_else(|| vec!["float".to_string()]);
     reader.finish()?;
     Ok(Plan {
         model_id: "",
@@ -118,6 +105,32 @@ pub(super) fn parse_v4(body: &Value) -> Result<Plan, ApiError> {
             max_tokens,
         }),
     })
+}
+
+/// `texts`, the required `input_type` and the optional `truncate`, as the version takes them.
+fn shared_members(
+    reader: &mut ObjectReader<'_>,
+    version: &Version,
+) -> Result<Vec<String>, ApiError> {
+    let texts = texts(reader, version.max_chars)?;
+    let (value, path) = reader.required("input_type")?;
+    enum_at(value, &path, version.input_types)?;
+    if let Some((value, path)) = reader.optional("truncate") {
+        enum_at(value, &path, version.truncations)?;
+    }
+    Ok(texts)
+}
+
+/// The optional `embedding_types`: a non-empty list of distinct type names.
+fn embedding_types(reader: &mut ObjectReader<'_>) -> Result<Option<Vec<String>>, ApiError> {
+    match reader.optional("embedding_types") {
+        Some((value, path)) => Ok(Some(type_list_at(
+            value,
+            &path,
+            &["float", "int8", "uint8", "binary", "ubinary"],
+        )?)),
+        None => Ok(None),
+    }
 }
 
 /// Cohere's `texts`: 1 to 96 non-empty strings. Image inputs are not emulated.
