@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use tower_http::cors::{AllowHeaders, AllowOrigin, Any, CorsLayer};
 
 use crate::auth::bearer_token;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::routes;
 use crate::state::AppState;
 
@@ -109,7 +109,7 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
 async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        "invalid_request_error",
+        ErrorKind::InvalidRequestError,
         format!("{method} is not allowed on {}.", uri.path()),
     )
     .with_code("method_not_allowed")

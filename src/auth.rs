@@ -23,7 +23,7 @@ use subtle::ConstantTimeEq;
 use tokio::time::Duration;
 
 use crate::cache::{Early, OnStale, Policy, Refreshing};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 
 pub use store::{KEY_STORE_TIMEOUT, KeyStore, LoadError, keys_from_secret, split_keys};
 
@@ -88,7 +88,7 @@ impl ApiKeys {
     fn unavailable(&self, summary: &str) -> ApiError {
         ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "api_error",
+            ErrorKind::ApiError,
             format!(
                 "The gateway could not load its API key from {} ({summary}). This is a problem with the gateway's configuration or AWS, not with your key; try again shortly.",
                 self.keys.source().kind()

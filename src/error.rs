@@ -8,13 +8,52 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+/// OpenAI's error `type`, serialised as the string OpenAI clients read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The client must change the request (400, 404 and the like).
+    InvalidRequestError,
+    /// A missing or wrong API key (401).
+    AuthenticationError,
+    /// Bedrock refused access (403).
+    PermissionError,
+    /// Bedrock does not know the resource (404).
+    NotFoundError,
+    /// Throttled or out of quota (429).
+    RateLimitError,
+    /// The model or the request timed out.
+    TimeoutError,
+    /// Bedrock or the model failed; the client may retry.
+    ApiError,
+    /// The gateway itself is overloaded or failed.
+    ServerError,
+}
+
+impl ErrorKind {
+    /// The wire string, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequestError => "invalid_request_error",
+            ErrorKind::AuthenticationError => "authentication_error",
+            ErrorKind::PermissionError => "permission_error",
+            ErrorKind::NotFoundError => "not_found_error",
+            ErrorKind::RateLimitError => "rate_limit_error",
+            ErrorKind::TimeoutError => "timeout_error",
+            ErrorKind::ApiError => "api_error",
+            ErrorKind::ServerError => "server_error",
+        }
+    }
+}
+
 /// An error on its way to an OpenAI client.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{} {message}", status.as_u16())]
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
-    /// OpenAI's `type`: `invalid_request_error`, `authentication_error`, `rate_limit_error`...
-    pub kind: &'static str,
+    /// OpenAI's `type`.
+    pub kind: ErrorKind,
     pub param: Option<String>,
     pub code: Option<String>,
 }
@@ -29,13 +68,13 @@ pub struct ErrorBody<'a> {
 pub struct ErrorDetail<'a> {
     pub message: &'a str,
     #[serde(rename = "type")]
-    pub kind: &'a str,
+    pub kind: ErrorKind,
     pub param: Option<&'a str>,
     pub code: Option<&'a str>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, kind: ErrorKind, message: impl Into<String>) -> Self {
         ApiError {
             status,
             message: message.into(),
@@ -47,7 +86,11 @@ impl ApiError {
 
     /// 400 for a request the client must change.
     pub fn invalid_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", message)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorKind::InvalidRequestError,
+            message,
+        )
     }
 
     /// 400 naming the offending request field.
@@ -56,12 +99,20 @@ impl ApiError {
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "authentication_error", message)
-            .with_code("invalid_api_key")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorKind::AuthenticationError,
+            message,
+        )
+        .with_code("invalid_api_key")
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "invalid_request_error", message)
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorKind::InvalidRequestError,
+            message,
+        )
     }
 
     pub fn with_param(mut self, param: impl Into<String>) -> Self {
@@ -93,14 +144,6 @@ impl ApiError {
     }
 }
 
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.message)
-    }
-}
-
-impl std::error::Error for ApiError {}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (
@@ -131,5 +174,30 @@ mod tests {
         assert_eq!(json["error"]["type"], "invalid_request_error");
         assert_eq!(json["error"]["param"], "messages");
         assert!(json["error"]["code"].is_null());
+    }
+
+    #[test]
+    fn every_kind_serialises_to_its_openai_type() {
+        for kind in [
+            ErrorKind::InvalidRequestError,
+            ErrorKind::AuthenticationError,
+            ErrorKind::PermissionError,
+            ErrorKind::NotFoundError,
+            ErrorKind::RateLimitError,
+            ErrorKind::TimeoutError,
+            ErrorKind::ApiError,
+            ErrorKind::ServerError,
+        ] {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.as_str())
+            );
+        }
+        let err = ApiError::unauthorized("no key");
+        assert_eq!(
+            err.to_json(),
+            r#"{"error":{"message":"no key","type":"authentication_error","param":null,"code":"invalid_api_key"}}"#
+        );
+        assert_eq!(err.to_string(), "401 no key");
     }
 }

@@ -1,14 +1,17 @@
 //! `POST /model/{modelId}/converse`: answers with one JSON ConverseResponse.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::control::ConverseLog;
 use crate::engine::{self, Answer};
 use crate::error::ApiError;
 use crate::reply::OutputBlock;
@@ -16,12 +19,14 @@ use crate::request::Operation;
 
 pub async fn handle(
     State(state): State<AppState>,
+    Extension(calls): Extension<Arc<ConverseLog>>,
     model_id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
     let Ok(Path(model_id)) = model_id else {
         return ApiError::validation("The provided model identifier is invalid.").into_response();
     };
+    calls.record("Converse", &model_id, &body);
     match engine::answer(
         &model_id,
         &body,

@@ -2,11 +2,12 @@
 //! ConverseStream events, delta by delta, optionally slowed down, optionally
 //! cut into small wire pieces, optionally failing part-way through.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -15,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::AppState;
+use crate::control::ConverseLog;
 use crate::engine::{self, Answer};
 use crate::error::ApiError;
 use crate::event_stream::{self, StreamException};
@@ -29,12 +31,14 @@ const DELTAS_BEFORE_INTERRUPTION: usize = 3;
 
 pub async fn handle(
     State(state): State<AppState>,
+    Extension(calls): Extension<Arc<ConverseLog>>,
     model_id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
     let Ok(Path(model_id)) = model_id else {
         return ApiError::validation("The provided model identifier is invalid.").into_response();
     };
+    calls.record("ConverseStream", &model_id, &body);
     let answer = match engine::answer(
         &model_id,
         &body,

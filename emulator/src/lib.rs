@@ -15,6 +15,7 @@
 //! ```
 
 pub mod catalog;
+mod control;
 mod converse;
 mod converse_stream;
 pub mod embeddings;
@@ -87,7 +88,7 @@ pub fn router(config: EmulatorConfig) -> Router {
         cache: PromptCache::default(),
         next_request: AtomicU64::new(1),
     });
-    Router::new()
+    let router = Router::new()
         .route("/model/{model_id}/converse", post(converse::handle))
         .route(
             "/model/{model_id}/converse-stream",
@@ -95,6 +96,8 @@ pub fn router(config: EmulatorConfig) -> Router {
         )
         .merge(embeddings::routes())
         .merge(listing::routes())
+        .merge(control::routes());
+    control::with_state(router)
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
         .layer(axum::middleware::map_response_with_state(

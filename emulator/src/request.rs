@@ -2,6 +2,9 @@
 //! types. This layer checks shape only: required members, member types, enum
 //! values and unknown keys. Rules that depend on the model or on several
 //! members together live in `validate`.
+//!
+//! Longer than the usual ~450 lines because it mirrors botocore's ConverseRequest shape member
+//! by member (22 types, one parser each); split by member group if it grows further.
 
 use std::collections::BTreeMap;
 

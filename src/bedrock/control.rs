@@ -8,7 +8,7 @@ use aws_sdk_bedrock::types::{
 use axum::http::StatusCode;
 
 use super::Bedrock;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::translate::errors::from_sdk_error;
 
 /// Profiles asked for per ListInferenceProfiles page: the API's maximum.
@@ -98,7 +98,7 @@ impl Bedrock {
 pub fn listing_failed(detail: &str) -> ApiError {
     ApiError::new(
         StatusCode::BAD_GATEWAY,
-        "api_error",
+        ErrorKind::ApiError,
         format!("Bedrock's model list could not be read: {detail}."),
     )
 }

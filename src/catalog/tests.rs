@@ -2,6 +2,7 @@
 //! control plane (tests/it/models.rs covers the same calls against the emulator).
 
 use super::*;
+use crate::error::ErrorKind;
 use aws_sdk_bedrock::types::{FoundationModelSummary, InferenceType, ModelModality};
 use axum::http::StatusCode;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -61,7 +62,7 @@ fn listing(ids: &[&str]) -> ModelListing {
 }
 
 fn denied() -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "permission_error", "denied")
+    ApiError::new(StatusCode::FORBIDDEN, ErrorKind::PermissionError, "denied")
 }
 
 fn catalog(

@@ -18,7 +18,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 
 use crate::bedrock::Bedrock;
 use crate::embeddings::families::{Family, Options, Parsed};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 
 /// Calls to Bedrock one request may have in flight at once: enough to embed a few hundred
 /// texts quickly, few enough not to trip the account's per-model rate limits by itself.
@@ -92,5 +92,9 @@ async fn invoke_batch(
 }
 
 fn unexpected(message: String) -> ApiError {
-    ApiError::new(axum::http::StatusCode::BAD_GATEWAY, "api_error", message)
+    ApiError::new(
+        axum::http::StatusCode::BAD_GATEWAY,
+        ErrorKind::ApiError,
+        message,
+    )
 }

@@ -7,8 +7,6 @@
 //! nothing. Host names that are IP literals never reach a resolver; `super::destination`
 //! checks those before the request is sent.
 
-use std::error::Error;
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -16,26 +14,25 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use super::policy::{BlockedRange, blocked_range};
 
 /// A destination the address policy refuses; found again in the HTTP client's error chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Displayed client-facing: it names the range but, for a host name, not the address it
+/// resolved to, so the gateway cannot be used to read internal DNS records (the log has the
+/// address).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", client_facing(.host, .ip, .range))]
 pub struct RefusedDestination {
     pub host: String,
     pub ip: IpAddr,
     pub range: BlockedRange,
 }
 
-/// Client-facing: names the range but, for a host name, not the address it resolved to, so the
-/// gateway cannot be used to read internal DNS records (the log has the address).
-impl fmt::Display for RefusedDestination {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host == self.ip.to_string() {
-            write!(f, "{} is {}", self.ip, self.range)
-        } else {
-            write!(f, "{} resolves to {}", self.host, self.range)
-        }
+fn client_facing(host: &str, ip: &IpAddr, range: &BlockedRange) -> String {
+    if host == ip.to_string() {
+        format!("{ip} is {range}")
+    } else {
+        format!("{host} resolves to {range}")
     }
 }
-
-impl Error for RefusedDestination {}
 
 /// Refuses the whole answer when any address is refused: a name that mixes public and private
 /// addresses is not one an image URL needs, and refusing is easier to reason about than

@@ -15,7 +15,7 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde::Serialize;
 
 use super::trigger::{ALB_MAX_RESPONSE_BYTES, BUFFERED_MAX_RESPONSE_BYTES, Trigger};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 
 /// A buffered answer: an ALB document or an API Gateway payload 2.0 document.
 #[derive(Debug, Clone, Serialize)]
@@ -122,7 +122,7 @@ async fn http_api_response(response: Response) -> ApiGatewayV2httpResponse {
 fn response_too_large(message: &str) -> (StatusCode, HeaderMap, Bytes) {
     let err = ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "invalid_request_error",
+        ErrorKind::InvalidRequestError,
         message,
     )
     .with_code("response_too_large");

@@ -40,7 +40,7 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
 use lambda_runtime::{FunctionResponse, LambdaEvent};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 
 pub use buffered::{AlbResponse, BufferedDocument};
 pub use request::router_request;
@@ -123,7 +123,7 @@ fn answer_deadline(lambda_deadline: SystemTime) -> tokio::time::Instant {
 fn out_of_time() -> ApiError {
     ApiError::new(
         StatusCode::GATEWAY_TIMEOUT,
-        "timeout_error",
+        ErrorKind::TimeoutError,
         "The answer took longer than the gateway's Lambda timeout allows. Ask for less (max_tokens), or raise the function's Timeout.",
     )
     .with_code("lambda_timeout")

@@ -8,7 +8,7 @@ use lambda_http::request::LambdaRequest;
 
 use super::sanitize::sanitize;
 use super::trigger::Trigger;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 
 /// The request the router gets for `event`, or the error to answer instead. This is the whole
 /// conversion the Lambda adapter does before routing; public so that tests can route an event
@@ -59,7 +59,7 @@ fn refuse_body(request: &LambdaRequest, max_bytes: Option<usize>) -> Option<ApiE
     (size > max_bytes).then(|| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request_error",
+            ErrorKind::InvalidRequestError,
             format!(
                 "The request body is {size} bytes; an Application Load Balancer forwards at most 1 MB to Lambda. Send large requests (big images or documents) to the streaming Function URL, or make them smaller."
             ),

@@ -52,7 +52,7 @@ use lambda_http::request::LambdaRequest;
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 
 /// What replaces a Host (or HTTP API `domainName`) that `lambda_http` cannot build a URL from.
 /// The router never reads the Host; `.invalid` is reserved (RFC 6761) so the name can never
@@ -145,7 +145,7 @@ fn uri_lambda_http_builds(
         if length > usize::from(u16::MAX - 1) {
             ApiError::new(
                 StatusCode::URI_TOO_LONG,
-                "invalid_request_error",
+                ErrorKind::InvalidRequestError,
                 format!(
                     "The request URI is {length} bytes; the gateway takes at most 65534. Send large parameters in the JSON body instead."
                 ),

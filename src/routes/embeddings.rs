@@ -16,7 +16,7 @@ use crate::embeddings::response::{
     EmbeddingList, embedding_list, estimated_size, max_vectors_within,
 };
 use crate::embeddings::token_input::{Vocabulary, decode};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::limits::ResponseLimit;
 use crate::routes::parse_body;
 use crate::state::AppState;
@@ -91,7 +91,7 @@ async fn decode_off_thread(
         .map_err(|_| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "api_error",
+                ErrorKind::ApiError,
                 "Decoding the token ids failed.",
             )
         })?
@@ -124,7 +124,7 @@ fn check_fits(
     };
     Err(ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "invalid_request_error",
+        ErrorKind::InvalidRequestError,
         format!(
             "{count} embeddings of {dimension} dimensions as {encoding} come to about {:.1} MB, more than {}. Send at most {most} inputs per request (LangChain: `OpenAIEmbeddings(chunk_size={most})`){base64_hint}, fewer `dimensions`, or {}.",
             estimate as f64 / 1_000_000.0,

@@ -8,9 +8,9 @@ use std::time::Duration;
 use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 
 use crate::bedrock::{Bedrock, ConverseEvents};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::translate::ConverseInput;
-use crate::translate::stream::replay_as_events;
+use crate::translate::converse_replay::replay_as_events;
 
 /// `messageStart` events held at most before the first content event, whatever Bedrock sends.
 const MAX_HELD_EVENTS: usize = 4;
@@ -94,7 +94,7 @@ async fn open_live(mut events: ConverseEvents, idle: Duration) -> Result<EventSo
 pub fn stream_stalled(idle: Duration) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::GATEWAY_TIMEOUT,
-        "timeout_error",
+        ErrorKind::TimeoutError,
         format!(
             "Bedrock sent nothing for {} s, so the stream was ended (STREAM_IDLE_TIMEOUT_SECONDS).",
             idle.as_secs()

@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::openai::request::parse_json;
 
 /// A request body parsed as `T`, or the OpenAI-style error for it: 413 past
@@ -29,7 +29,7 @@ pub fn parse_body<T: DeserializeOwned>(
         } else {
             format!("The request body could not be read: {rejection}")
         };
-        ApiError::new(status, "invalid_request_error", message)
+        ApiError::new(status, ErrorKind::InvalidRequestError, message)
     })?;
     parse_json(&body)
 }

@@ -27,9 +27,9 @@ use crate::responses::tools::Tools;
 use crate::routes::event_source::EventSource;
 use crate::routes::{parse_body, sse};
 use crate::state::AppState;
+use crate::translate::converse_replay::replay_as_events;
 use crate::translate::images::FetchedImages;
 use crate::translate::responses_stream::ResponseStream;
-use crate::translate::stream::replay_as_events;
 use crate::translate::tool_names::ToolNames;
 use crate::translate::{Target, converse_input};
 

@@ -13,7 +13,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 
 /// The end-of-stream marker OpenAI clients wait for.
 pub const DONE: &[u8] = b"data: [DONE]\n\n";
@@ -39,7 +39,7 @@ pub fn shutdown_event() -> Bytes {
     error_event(
         &ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "server_error",
+            ErrorKind::ServerError,
             "The gateway is shutting down, so this stream was ended before the model finished. Send the request again.",
         )
         .with_code("server_shutting_down"),

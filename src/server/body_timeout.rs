@@ -20,7 +20,7 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 
 /// Set once the deadline passed while the body was still being read.
 #[derive(Clone, Default)]
@@ -53,7 +53,7 @@ pub fn with_deadline(
 pub fn timeout_response(limit: Duration) -> Response {
     let mut response = ApiError::new(
         StatusCode::REQUEST_TIMEOUT,
-        "invalid_request_error",
+        ErrorKind::InvalidRequestError,
         format!(
             "The request body did not arrive within {} s (HTTP_BODY_READ_TIMEOUT_SECONDS). Send the whole body at once, or raise the limit.",
             limit.as_secs_f64()
@@ -78,20 +78,9 @@ pub struct DeadlineBody {
 }
 
 /// The error the router sees in place of the rest of the body.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within {} s", .0.as_secs_f64())]
 struct BodyReadTimeout(Duration);
-
-impl std::fmt::Display for BodyReadTimeout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the request body did not arrive within {} s",
-            self.0.as_secs_f64()
-        )
-    }
-}
-
-impl Error for BodyReadTimeout {}
 
 impl Body for DeadlineBody {
     type Data = Bytes;

@@ -15,7 +15,7 @@
 
 use axum::http::StatusCode;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 
 /// The longest request target (path and query) accepted.
 pub const MAX_TARGET_BYTES: usize = 8 * 1024;
@@ -34,7 +34,7 @@ pub fn check<B>(request: &axum::http::Request<B>) -> Option<ApiError> {
         return Some(
             ApiError::new(
                 StatusCode::URI_TOO_LONG,
-                "invalid_request_error",
+                ErrorKind::InvalidRequestError,
                 format!(
                     "The request URL is {target} bytes long; this gateway accepts at most {MAX_TARGET_BYTES}. Send parameters in the JSON body."
                 ),
@@ -52,7 +52,7 @@ pub fn check<B>(request: &axum::http::Request<B>) -> Option<ApiError> {
         return Some(
             ApiError::new(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                "invalid_request_error",
+                ErrorKind::InvalidRequestError,
                 format!(
                     "The request has {count} headers of {bytes} bytes; this gateway accepts at most {MAX_HEADERS} headers of {MAX_HEADER_BYTES} bytes together. Send fewer or smaller headers."
                 ),

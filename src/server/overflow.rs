@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tower_service::Service;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 
 /// Seconds a client is told to wait before retrying.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -52,7 +52,7 @@ pub async fn serve_connection(
 fn busy() -> Response {
     let mut response = ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        "server_error",
+        ErrorKind::ServerError,
         "The gateway is serving as many connections as it allows (MAX_CONNECTIONS). Retry in a moment.",
     )
     .with_code("server_busy")

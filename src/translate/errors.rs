@@ -5,7 +5,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use axum::http::StatusCode;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 
 /// Maps a Bedrock error code (`ThrottlingException`...) and message to an API error.
 pub fn from_bedrock_code(code: Option<&str>, message: Option<&str>) -> ApiError {
@@ -16,26 +16,26 @@ pub fn from_bedrock_code(code: Option<&str>, message: Option<&str>) -> ApiError 
         .unwrap_or_else(|| format!("Bedrock returned {code_name}."));
     let (status, kind) = match code_name {
         "ValidationException" | "validationException" => {
-            (StatusCode::BAD_REQUEST, "invalid_request_error")
+            (StatusCode::BAD_REQUEST, ErrorKind::InvalidRequestError)
         }
         "AccessDeniedException" | "accessDeniedException" => {
-            (StatusCode::FORBIDDEN, "permission_error")
+            (StatusCode::FORBIDDEN, ErrorKind::PermissionError)
         }
         "ResourceNotFoundException" | "resourceNotFoundException" => {
-            (StatusCode::NOT_FOUND, "not_found_error")
+            (StatusCode::NOT_FOUND, ErrorKind::NotFoundError)
         }
         "ThrottlingException"
         | "throttlingException"
         | "ServiceQuotaExceededException"
         | "serviceQuotaExceededException"
-        | "ModelNotReadyException" => (StatusCode::TOO_MANY_REQUESTS, "rate_limit_error"),
+        | "ModelNotReadyException" => (StatusCode::TOO_MANY_REQUESTS, ErrorKind::RateLimitError),
         "ModelTimeoutException" | "modelTimeoutException" => {
-            (StatusCode::GATEWAY_TIMEOUT, "timeout_error")
+            (StatusCode::GATEWAY_TIMEOUT, ErrorKind::TimeoutError)
         }
         "ServiceUnavailableException" | "serviceUnavailableException" => {
-            (StatusCode::SERVICE_UNAVAILABLE, "api_error")
+            (StatusCode::SERVICE_UNAVAILABLE, ErrorKind::ApiError)
         }
-        _ => (StatusCode::BAD_GATEWAY, "api_error"),
+        _ => (StatusCode::BAD_GATEWAY, ErrorKind::ApiError),
     };
     ApiError::new(status, kind, message).with_code(code_name)
 }
@@ -53,13 +53,13 @@ where
         }
         SdkError::TimeoutError(_) => ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
-            "timeout_error",
+            ErrorKind::TimeoutError,
             "Bedrock did not answer in time. Try again, or stream the response.",
         ),
         SdkError::DispatchFailure(failure) if failure.is_timeout() || failure.is_io() => {
             ApiError::new(
                 StatusCode::BAD_GATEWAY,
-                "api_error",
+                ErrorKind::ApiError,
                 format!(
                     "Could not reach Bedrock ({}).",
                     if failure.is_timeout() {
@@ -75,7 +75,7 @@ where
             Some(credentials) => no_credentials(credentials),
             None => ApiError::new(
                 StatusCode::BAD_GATEWAY,
-                "api_error",
+                ErrorKind::ApiError,
                 format!(
                     "Could not call Bedrock ({}). Check the gateway's AWS credentials and region.",
                     error_chain(err)
@@ -84,7 +84,7 @@ where
         },
         other => ApiError::new(
             StatusCode::BAD_GATEWAY,
-            "api_error",
+            ErrorKind::ApiError,
             format!(
                 "Bedrock returned an unexpected response ({}).",
                 error_chain(other)
@@ -119,7 +119,7 @@ fn no_credentials(err: &CredentialsError) -> ApiError {
             error_chain(other)
         ),
     };
-    ApiError::new(StatusCode::BAD_GATEWAY, "api_error", message)
+    ApiError::new(StatusCode::BAD_GATEWAY, ErrorKind::ApiError, message)
         .with_code("aws_credentials_unavailable")
 }
 

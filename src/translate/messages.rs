@@ -1,31 +1,33 @@
 //! Messages: OpenAI `messages` -> Converse `system` + `messages`, and a Converse reply's content
 //! blocks -> OpenAI's assistant message, side by side.
 //!
-//! Bedrock wants a conversation that starts with a user turn and alternates roles, with no blank
-//! text. OpenAI allows consecutive same-role messages, tool results as separate messages and
-//! empty strings, so turns are merged by role here (tool results join the user turn) and blank
-//! text is dropped.
+//! One builder per OpenAI role turns a message into blocks of a Converse turn; Bedrock's
+//! conversation rules (alternation, first turn user, no blank text, tool results first, ...) live
+//! in `conversation_rules.rs`, one function per rule.
+//!
+//! Over ~450 lines only with its tests (the code is ~320): whole conversations through the
+//! builders and the rules together, which the rules' own unit tests cannot show.
 
 use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, Message, SystemContentBlock};
 
 use crate::capabilities::Capabilities;
 use crate::error::ApiError;
-use crate::openai::chat::{
-    AssistantMessage, ChatMessage, Content, PartKind, Role, ThinkingBlock, ToolCall,
-};
+use crate::openai::chat::{AssistantMessage, ChatMessage, Role, ThinkingBlock, ToolCall};
 use crate::translate::caching::CacheBudget;
-use crate::translate::documents::{DocumentNames, document_block};
-use crate::translate::images::{FetchedImages, image_block};
+use crate::translate::conversation_rules::{
+    Turns, documents_need_text, first_turn_is_user, late_system_message_becomes_user_text,
+    prefill_has_no_trailing_whitespace, system_only_conversation_becomes_user_turn,
+    tool_result_may_take_cache_point, tool_results_first,
+};
+use crate::translate::documents::DocumentNames;
+use crate::translate::images::FetchedImages;
 use crate::translate::json_doc::to_value;
+use crate::translate::message_parts::{joined_text, text_pieces, user_blocks};
 use crate::translate::reasoning::{reasoning_block, thinking_block};
 use crate::translate::structured::RESPONSE_TOOL;
 use crate::translate::tools::{tool_call, tool_result_block, tool_use_block};
 
-/// Text inserted when a conversation starts with an assistant turn, which Bedrock refuses.
-pub const CONVERSATION_START: &str = "(conversation start)";
-
-/// Text added to a user turn that holds documents and nothing else (Bedrock requires text).
-pub const DOCUMENTS_ONLY: &str = "(see the attached documents)";
+pub use crate::translate::conversation_rules::{CONVERSATION_START, DOCUMENTS_ONLY};
 
 /// The Converse side of a conversation.
 #[derive(Debug, Default)]
@@ -48,274 +50,236 @@ pub struct MessageContext<'a> {
     pub keep_reasoning: bool,
 }
 
-/// Turns merged by role as they are built.
-#[derive(Default)]
-struct Turns {
-    turns: Vec<(ConversationRole, Vec<ContentBlock>)>,
-}
-
-impl Turns {
-    fn push(&mut self, role: ConversationRole, blocks: Vec<ContentBlock>) {
-        // A turn of nothing but cache points would be an empty turn to Bedrock.
-        if blocks
-            .iter()
-            .all(|b| matches!(b, ContentBlock::CachePoint(_)))
-        {
-            return;
-        }
-        match self.turns.last_mut() {
-            Some((last, existing)) if *last == role => existing.extend(blocks),
-            _ => self.turns.push((role, blocks)),
-        }
-    }
-}
-
-/// OpenAI messages -> Converse system blocks and alternating turns.
+/// OpenAI messages -> Converse system blocks and alternating turns: each message goes to the
+/// builder for its role, then Bedrock's conversation rules shape the turns.
 pub fn conversation(
     messages: &[ChatMessage],
     ctx: &MessageContext,
     cache: &mut CacheBudget,
 ) -> Result<Conversation, ApiError> {
-    let mut system = Vec::new();
-    let mut folded_system = Vec::new();
-    let mut turns = Turns::default();
-    let mut legacy_calls: Vec<(String, String)> = Vec::new();
-    let mut documents = DocumentNames::default();
-    let mut has_tool_blocks = false;
-    let mut seen_user = false;
-
+    let mut builder = ConversationBuilder {
+        ctx,
+        cache,
+        system: Vec::new(),
+        folded_system: Vec::new(),
+        turns: Turns::default(),
+        legacy_calls: Vec::new(),
+        documents: DocumentNames::default(),
+        has_tool_blocks: false,
+        seen_user: false,
+    };
     for (i, message) in messages.iter().enumerate() {
-        let param = format!("messages[{i}]");
-        let message_cached = message.cache_control.is_some();
-        match message.role {
-            // A system or developer message after the first user turn stays where it is, as user
-            // text: hoisted into `system`, it could leave the conversation ending with an
-            // assistant turn, an accidental prefill (NextChat asks for its memory summary this
-            // way), which newer Claude models refuse and older ones merely continue.
-            Role::System | Role::Developer if seen_user => {
-                let blocks = text_pieces(message.content.as_ref(), &param, "system")?
-                    .into_iter()
-                    .map(|(text, _)| ContentBlock::Text(text))
-                    .collect();
-                turns.push(ConversationRole::User, blocks);
-            }
-            Role::System | Role::Developer => {
-                for (text, part_cached) in text_pieces(message.content.as_ref(), &param, "system")?
-                {
-                    if ctx.caps.system_prompt {
-                        system.push(SystemContentBlock::Text(text));
-                        if let Some(point) = cache.take_if(part_cached) {
-                            system.push(SystemContentBlock::CachePoint(point));
-                        }
-                    } else {
-                        folded_system.push(text);
-                    }
-                }
-                if ctx.caps.system_prompt
-                    && !system.is_empty()
-                    && let Some(point) =
-                        cache.take_if(message_cached && !ends_with_cache_point(&system))
-                {
-                    system.push(SystemContentBlock::CachePoint(point));
-                }
-            }
-            Role::User => {
-                seen_user = true;
-                let mut blocks =
-                    user_blocks(message.content.as_ref(), &param, ctx, cache, &mut documents)?;
-                push_message_cache_point(&mut blocks, message_cached, cache);
-                turns.push(ConversationRole::User, blocks);
-            }
-            Role::Assistant => {
-                let mut blocks = Vec::new();
-                let thinking_blocks = message
-                    .thinking_blocks
-                    .iter()
-                    .flatten()
-                    .filter(|_| ctx.keep_reasoning);
-                for (j, thinking) in thinking_blocks.enumerate() {
-                    let thinking = with_reasoning_text(thinking, message);
-                    blocks.push(reasoning_block(
-                        &thinking,
-                        &format!("{param}.thinking_blocks[{j}]"),
-                    )?);
-                }
-                for (text, _) in text_pieces(message.content.as_ref(), &param, "assistant")? {
-                    blocks.push(ContentBlock::Text(text));
-                }
-                for (j, call) in message.tool_calls.iter().flatten().enumerate() {
-                    blocks.push(tool_use_block(
-                        &call.id,
-                        &call.function,
-                        &format!("{param}.tool_calls[{j}]"),
-                    )?);
-                    has_tool_blocks = true;
-                }
-                if let Some(function) = &message.function_call {
-                    let id = format!("call_{}_{i}", function.name);
-                    blocks.push(tool_use_block(
-                        &id,
-                        function,
-                        &format!("{param}.function_call"),
-                    )?);
-                    legacy_calls.push((function.name.clone(), id));
-                    has_tool_blocks = true;
-                }
-                push_message_cache_point(&mut blocks, message_cached, cache);
-                turns.push(ConversationRole::Assistant, blocks);
-            }
-            Role::Tool => {
-                let id = message.tool_call_id.as_deref().filter(|id| !id.is_empty()).ok_or_else(|| {
-                    ApiError::invalid_param(
-                        format!("{param}.tool_call_id"),
-                        format!("`{param}` has role \"tool\" but no `tool_call_id`; it must name the tool call it answers."),
-                    )
-                })?;
-                let text = joined_text(message.content.as_ref(), &param)?;
-                let mut blocks = vec![tool_result_block(id, &text)?];
-                // Nova (no tool caching) refuses a cache point right after a toolResult: the
-                // marker is left out there.
-                push_message_cache_point(
-                    &mut blocks,
-                    message_cached && ctx.caps.tool_caching,
-                    cache,
-                );
-                turns.push(ConversationRole::User, blocks);
-                has_tool_blocks = true;
-            }
-            Role::Function => {
-                let name = message.name.as_deref().unwrap_or_default();
-                let id = legacy_calls
-                    .iter()
-                    .rev()
-                    .find(|(called, _)| called == name)
-                    .map(|(_, id)| id.clone())
-                    .ok_or_else(|| {
-                        ApiError::invalid_param(
-                            format!("{param}.name"),
-                            format!("`{param}` has role \"function\" but answers no earlier `function_call` named `{name}`."),
-                        )
-                    })?;
-                let text = joined_text(message.content.as_ref(), &param)?;
-                turns.push(ConversationRole::User, vec![tool_result_block(&id, &text)?]);
-                has_tool_blocks = true;
-            }
-        }
+        builder.add(i, message)?;
     }
-
-    if ctx.cache_after_system
-        && !system.is_empty()
-        && !ends_with_cache_point(&system)
-        && let Some(point) = cache.take()
-    {
-        system.push(SystemContentBlock::CachePoint(point));
-    }
-    let mut turns = turns.turns;
-    if turns.is_empty() {
-        // OpenAI answers a conversation of system messages alone; Bedrock needs a user turn.
-        let mut texts: Vec<String> = system
-            .drain(..)
-            .filter_map(|block| match block {
-                SystemContentBlock::Text(text) => Some(text),
-                _ => None,
-            })
-            .collect();
-        texts.append(&mut folded_system);
-        if texts.is_empty() {
-            return Err(ApiError::invalid_param(
-                "messages",
-                "`messages` must contain at least one message with content.",
-            ));
-        }
-        turns.push((
-            ConversationRole::User,
-            vec![ContentBlock::Text(texts.join("\n\n"))],
-        ));
-    }
-    for (role, blocks) in &mut turns {
-        if *role == ConversationRole::User {
-            tool_results_first(blocks);
-            // Bedrock refuses a turn of documents without any text.
-            let has_document = blocks
-                .iter()
-                .any(|b| matches!(b, ContentBlock::Document(_)));
-            if has_document && !blocks.iter().any(|b| matches!(b, ContentBlock::Text(_))) {
-                blocks.push(ContentBlock::Text(DOCUMENTS_ONLY.into()));
-            }
-        }
-    }
-    // The model takes no system prompt: the instructions lead the first user turn instead.
-    let folded =
-        (!folded_system.is_empty()).then(|| ContentBlock::Text(folded_system.join("\n\n")));
-    if turns
-        .first()
-        .is_some_and(|(role, _)| *role == ConversationRole::Assistant)
-    {
-        // Bedrock wants the user to speak first; OpenAI lets an assistant greeting lead.
-        let opening = folded.unwrap_or_else(|| ContentBlock::Text(CONVERSATION_START.into()));
-        turns.insert(0, (ConversationRole::User, vec![opening]));
-    } else if let Some(text) = folded {
-        turns[0].1.insert(0, text);
-    }
-    // A conversation may end with an assistant prefill; Bedrock refuses one that ends in
-    // whitespace.
-    if let Some((ConversationRole::Assistant, blocks)) = turns.last_mut()
-        && let Some(ContentBlock::Text(text)) = blocks.last_mut()
-    {
-        let trimmed = text.trim_end().len();
-        text.truncate(trimmed);
-    }
-    let messages = turns
-        .into_iter()
-        .map(|(role, content)| {
-            Message::builder()
-                .role(role)
-                .set_content(Some(content))
-                .build()
-                .map_err(|e| ApiError::invalid_request(e.to_string()))
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(Conversation {
-        system,
-        messages,
-        has_tool_blocks,
-    })
+    builder.finish()
 }
 
-/// Moves toolResult blocks (each with the cache point that follows it) ahead of the other
-/// blocks of a user turn, keeping both groups in order: Bedrock wants tool results first, and a
-/// client may put a user note between two tool messages.
-fn tool_results_first(blocks: &mut Vec<ContentBlock>) {
-    let first_other = blocks
-        .iter()
-        .position(|b| !matches!(b, ContentBlock::ToolResult(_) | ContentBlock::CachePoint(_)));
-    let Some(first_other) = first_other else {
-        return;
-    };
-    if !blocks[first_other..]
-        .iter()
-        .any(|b| matches!(b, ContentBlock::ToolResult(_)))
-    {
-        return;
-    }
-    let mut results = Vec::new();
-    let mut others = Vec::new();
-    let mut last_was_result = false;
-    for block in blocks.drain(..) {
-        let is_result = match block {
-            ContentBlock::ToolResult(_) => true,
-            ContentBlock::CachePoint(_) => last_was_result,
-            _ => false,
-        };
-        last_was_result = is_result;
-        if is_result {
-            results.push(block)
-        } else {
-            others.push(block)
+/// The state of one conversation while its messages are translated in order.
+struct ConversationBuilder<'a, 'c> {
+    ctx: &'a MessageContext<'a>,
+    cache: &'c mut CacheBudget,
+    system: Vec<SystemContentBlock>,
+    /// System text for a model that takes no system prompt: it leads the first user turn.
+    folded_system: Vec<String>,
+    turns: Turns,
+    /// Legacy `function_call`s by name and the tool-use id made up for each.
+    legacy_calls: Vec<(String, String)>,
+    documents: DocumentNames,
+    has_tool_blocks: bool,
+    seen_user: bool,
+}
+
+impl ConversationBuilder<'_, '_> {
+    fn add(&mut self, i: usize, message: &ChatMessage) -> Result<(), ApiError> {
+        let param = format!("messages[{i}]");
+        match message.role {
+            Role::System | Role::Developer if self.seen_user => {
+                let texts = text_pieces(message.content.as_ref(), &param, "system")?
+                    .into_iter()
+                    .map(|(text, _)| text)
+                    .collect();
+                late_system_message_becomes_user_text(&mut self.turns, texts);
+                Ok(())
+            }
+            Role::System | Role::Developer => self.system_message(message, &param),
+            Role::User => self.user_message(message, &param),
+            Role::Assistant => self.assistant_message(i, message, &param),
+            Role::Tool => self.tool_message(message, &param),
+            Role::Function => self.function_message(message, &param),
         }
     }
-    results.append(&mut others);
-    *blocks = results;
+
+    /// A system or developer message before the first user turn: system blocks, or folded text
+    /// for a model without a system prompt.
+    fn system_message(&mut self, message: &ChatMessage, param: &str) -> Result<(), ApiError> {
+        let system_prompt = self.ctx.caps.system_prompt;
+        for (text, part_cached) in text_pieces(message.content.as_ref(), param, "system")? {
+            if system_prompt {
+                self.system.push(SystemContentBlock::Text(text));
+                if let Some(point) = self.cache.take_if(part_cached) {
+                    self.system.push(SystemContentBlock::CachePoint(point));
+                }
+            } else {
+                self.folded_system.push(text);
+            }
+        }
+        if system_prompt
+            && !self.system.is_empty()
+            && let Some(point) = self
+                .cache
+                .take_if(message.cache_control.is_some() && !ends_with_cache_point(&self.system))
+        {
+            self.system.push(SystemContentBlock::CachePoint(point));
+        }
+        Ok(())
+    }
+
+    fn user_message(&mut self, message: &ChatMessage, param: &str) -> Result<(), ApiError> {
+        self.seen_user = true;
+        let mut blocks = user_blocks(
+            message.content.as_ref(),
+            param,
+            self.ctx,
+            self.cache,
+            &mut self.documents,
+        )?;
+        push_message_cache_point(&mut blocks, message.cache_control.is_some(), self.cache);
+        self.turns.push(ConversationRole::User, blocks);
+        Ok(())
+    }
+
+    /// Reasoning (when kept), text, tool calls and a legacy function call, in that order.
+    fn assistant_message(
+        &mut self,
+        i: usize,
+        message: &ChatMessage,
+        param: &str,
+    ) -> Result<(), ApiError> {
+        let mut blocks = Vec::new();
+        let thinking_blocks = message
+            .thinking_blocks
+            .iter()
+            .flatten()
+            .filter(|_| self.ctx.keep_reasoning);
+        for (j, thinking) in thinking_blocks.enumerate() {
+            let thinking = with_reasoning_text(thinking, message);
+            blocks.push(reasoning_block(
+                &thinking,
+                &format!("{param}.thinking_blocks[{j}]"),
+            )?);
+        }
+        for (text, _) in text_pieces(message.content.as_ref(), param, "assistant")? {
+            blocks.push(ContentBlock::Text(text));
+        }
+        for (j, call) in message.tool_calls.iter().flatten().enumerate() {
+            blocks.push(tool_use_block(
+                &call.id,
+                &call.function,
+                &format!("{param}.tool_calls[{j}]"),
+            )?);
+            self.has_tool_blocks = true;
+        }
+        if let Some(function) = &message.function_call {
+            let id = format!("call_{}_{i}", function.name);
+            blocks.push(tool_use_block(
+                &id,
+                function,
+                &format!("{param}.function_call"),
+            )?);
+            self.legacy_calls.push((function.name.clone(), id));
+            self.has_tool_blocks = true;
+        }
+        push_message_cache_point(&mut blocks, message.cache_control.is_some(), self.cache);
+        self.turns.push(ConversationRole::Assistant, blocks);
+        Ok(())
+    }
+
+    fn tool_message(&mut self, message: &ChatMessage, param: &str) -> Result<(), ApiError> {
+        let id = message.tool_call_id.as_deref().filter(|id| !id.is_empty()).ok_or_else(|| {
+            ApiError::invalid_param(
+                format!("{param}.tool_call_id"),
+                format!("`{param}` has role \"tool\" but no `tool_call_id`; it must name the tool call it answers."),
+            )
+        })?;
+        let text = joined_text(message.content.as_ref(), param)?;
+        let mut blocks = vec![tool_result_block(id, &text)?];
+        push_message_cache_point(
+            &mut blocks,
+            message.cache_control.is_some()
+                && tool_result_may_take_cache_point(self.ctx.caps.tool_caching),
+            self.cache,
+        );
+        self.turns.push(ConversationRole::User, blocks);
+        self.has_tool_blocks = true;
+        Ok(())
+    }
+
+    /// A legacy `function` message answers the latest `function_call` of the same name.
+    fn function_message(&mut self, message: &ChatMessage, param: &str) -> Result<(), ApiError> {
+        let name = message.name.as_deref().unwrap_or_default();
+        let id = self
+            .legacy_calls
+            .iter()
+            .rev()
+            .find(|(called, _)| called == name)
+            .map(|(_, id)| id.clone())
+            .ok_or_else(|| {
+                ApiError::invalid_param(
+                    format!("{param}.name"),
+                    format!("`{param}` has role \"function\" but answers no earlier `function_call` named `{name}`."),
+                )
+            })?;
+        let text = joined_text(message.content.as_ref(), param)?;
+        self.turns
+            .push(ConversationRole::User, vec![tool_result_block(&id, &text)?]);
+        self.has_tool_blocks = true;
+        Ok(())
+    }
+
+    /// Applies the rules that need the whole conversation and builds the Converse messages.
+    fn finish(self) -> Result<Conversation, ApiError> {
+        let ConversationBuilder {
+            ctx,
+            cache,
+            mut system,
+            mut folded_system,
+            turns,
+            has_tool_blocks,
+            ..
+        } = self;
+        if ctx.cache_after_system
+            && !system.is_empty()
+            && !ends_with_cache_point(&system)
+            && let Some(point) = cache.take()
+        {
+            system.push(SystemContentBlock::CachePoint(point));
+        }
+        let mut turns = turns.into_vec();
+        system_only_conversation_becomes_user_turn(&mut turns, &mut system, &mut folded_system)?;
+        for (role, blocks) in &mut turns {
+            if *role == ConversationRole::User {
+                tool_results_first(blocks);
+                documents_need_text(blocks);
+            }
+        }
+        first_turn_is_user(&mut turns, folded_system);
+        prefill_has_no_trailing_whitespace(&mut turns);
+        let messages = turns
+            .into_iter()
+            .map(|(role, content)| {
+                Message::builder()
+                    .role(role)
+                    .set_content(Some(content))
+                    .build()
+                    .map_err(|e| ApiError::invalid_request(e.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Conversation {
+            system,
+            messages,
+            has_tool_blocks,
+        })
+    }
 }
 
 /// A signed block whose text the client left empty (it kept the text in `reasoning_content`,
@@ -353,127 +317,6 @@ fn push_message_cache_point(blocks: &mut Vec<ContentBlock>, marked: bool, cache:
     {
         blocks.push(ContentBlock::CachePoint(point));
     }
-}
-
-/// The non-blank text pieces of a text-only message, with their part-level cache markers.
-fn text_pieces(
-    content: Option<&Content>,
-    param: &str,
-    role: &str,
-) -> Result<Vec<(String, bool)>, ApiError> {
-    let mut pieces = Vec::new();
-    match content {
-        None => {}
-        Some(Content::Text(text)) => pieces.push((text.clone(), false)),
-        Some(Content::Parts(parts)) => {
-            for (j, part) in parts.iter().enumerate() {
-                match &part.kind {
-                    PartKind::Text { text } => {
-                        pieces.push((text.clone(), part.cache_control.is_some()))
-                    }
-                    PartKind::Refusal { refusal } => pieces.push((refusal.clone(), false)),
-                    _ => {
-                        return Err(ApiError::invalid_param(
-                            format!("{param}.content[{j}]"),
-                            format!(
-                                "`{param}.content[{j}]`: {role} messages take text parts only."
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    pieces.retain(|(text, _)| !text.trim().is_empty());
-    Ok(pieces)
-}
-
-/// All text of a tool or function message as one string.
-fn joined_text(content: Option<&Content>, param: &str) -> Result<String, ApiError> {
-    Ok(text_pieces(content, param, "tool")?
-        .into_iter()
-        .map(|(text, _)| text)
-        .collect::<Vec<_>>()
-        .join("\n"))
-}
-
-/// A user message's content -> text, image and document blocks, with cache points.
-fn user_blocks(
-    content: Option<&Content>,
-    param: &str,
-    ctx: &MessageContext,
-    cache: &mut CacheBudget,
-    documents: &mut DocumentNames,
-) -> Result<Vec<ContentBlock>, ApiError> {
-    let mut blocks = Vec::new();
-    let parts = match content {
-        None => return Ok(blocks),
-        Some(Content::Text(text)) => {
-            if !text.trim().is_empty() {
-                blocks.push(ContentBlock::Text(text.clone()));
-            }
-            return Ok(blocks);
-        }
-        Some(Content::Parts(parts)) => parts,
-    };
-    for (j, part) in parts.iter().enumerate() {
-        let part_param = format!("{param}.content[{j}]");
-        let before = blocks.len();
-        match &part.kind {
-            PartKind::Text { text } | PartKind::Refusal { refusal: text } => {
-                if !text.trim().is_empty() {
-                    blocks.push(ContentBlock::Text(text.clone()));
-                }
-            }
-            PartKind::ImageUrl { image_url } => {
-                if !ctx.caps.images {
-                    return Err(unsupported(ctx.model_id, "image input", &part_param));
-                }
-                blocks.push(ContentBlock::Image(image_block(
-                    &image_url.url,
-                    ctx.images,
-                    &part_param,
-                )?));
-            }
-            PartKind::File { file } => {
-                if !ctx.caps.documents {
-                    return Err(unsupported(
-                        ctx.model_id,
-                        "document (file) input",
-                        &part_param,
-                    ));
-                }
-                blocks.push(ContentBlock::Document(document_block(
-                    file,
-                    &part_param,
-                    documents,
-                )?));
-            }
-            PartKind::InputAudio { .. } => {
-                return Err(ApiError::invalid_param(
-                    part_param.clone(),
-                    format!(
-                        "`{part_param}`: audio input is not supported by Bedrock's Converse API."
-                    ),
-                ));
-            }
-        }
-        if blocks.len() > before
-            && let Some(point) = cache.take_if(part.cache_control.is_some())
-        {
-            blocks.push(ContentBlock::CachePoint(point));
-        }
-    }
-    Ok(blocks)
-}
-
-fn unsupported(model_id: &str, what: &str, param: &str) -> ApiError {
-    ApiError::invalid_param(
-        param,
-        format!(
-            "The model `{model_id}` does not accept {what} on Bedrock (`{param}`). Choose a model that does, or remove that part."
-        ),
-    )
 }
 
 /// Reply: Converse content blocks -> OpenAI's assistant message.

@@ -7,11 +7,15 @@
 //! the state machine over ConverseStream events that reuses the others.
 
 pub mod caching;
+pub mod conversation_rules;
+pub mod converse_replay;
 pub mod documents;
 pub mod errors;
 pub mod images;
 pub mod json_doc;
+pub mod message_parts;
 pub mod messages;
+pub mod prompt_router;
 pub mod reasoning;
 pub mod responses_stream;
 pub mod stream;
@@ -342,15 +346,9 @@ pub fn chat_completion(output: &ConverseOutput, ctx: &ResponseContext) -> ChatCo
     for call in message.tool_calls.iter_mut().flatten() {
         call.function.name = ctx.tool_names.original(&call.function.name);
     }
-    let mut finish_reason = usage::finish_reason(&output.stop_reason);
-    if finish_reason == "tool_calls" && message.tool_calls.is_none() {
-        finish_reason = "stop"; // only the hidden placeholder tool was called
-    }
-    let model = output
-        .trace
-        .as_ref()
-        .and_then(|t| t.prompt_router.as_ref())
-        .and_then(|r| r.invoked_model_id.clone())
+    let finish_reason =
+        usage::reply_finish_reason(&output.stop_reason, message.tool_calls.is_some());
+    let model = prompt_router::invoked_model_of_reply(output.trace.as_ref())
         .unwrap_or_else(|| ctx.model.clone());
     ChatCompletion {
         id: ctx.id.clone(),

@@ -464,7 +464,7 @@ mod tests {
     use aws_smithy_types::Document;
 
     use super::*;
-    use crate::translate::stream::replay_as_events;
+    use crate::translate::converse_replay::replay_as_events;
 
     fn answer(blocks: Vec<ContentBlock>, stop: StopReason) -> ConverseOutput {
         ConverseOutput::builder()

@@ -8,23 +8,22 @@
 //!
 //! Tool calls are numbered from 0 in the order they start: Bedrock's `contentBlockIndex`
 //! counts every block (reasoning, text, tools), so it is not OpenAI's tool-call `index`.
+//!
+//! Over ~450 lines only with its tests (the state machine is ~250): one test per event
+//! sequence Bedrock sends, kept beside the machine they pin down.
 
-use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ContentBlockDelta, ContentBlockDeltaEvent, ContentBlockStart,
-    ContentBlockStartEvent, ContentBlockStopEvent, ConversationRole, ConverseStreamMetadataEvent,
-    ConverseStreamOutput, ConverseStreamTrace, MessageStartEvent, MessageStopEvent,
-    ReasoningContentBlock, ReasoningContentBlockDelta, StopReason, ToolUseBlockDelta,
-    ToolUseBlockStart,
+    ContentBlockDelta, ContentBlockStart, ConversationRole, ConverseStreamOutput,
+    MessageStartEvent, ReasoningContentBlockDelta,
 };
 
 use crate::openai::chat::{ChatChunk, ChunkChoice, Delta, Usage};
-use crate::translate::json_doc::to_value;
+use crate::translate::ResponseContext;
+use crate::translate::prompt_router::invoked_model_of_stream;
 use crate::translate::reasoning::reasoning_delta;
 use crate::translate::structured::RESPONSE_TOOL;
 use crate::translate::tools::{is_internal_tool, tool_call_fragment, tool_call_start};
-use crate::translate::usage::{finish_reason, usage_from_bedrock};
-use crate::translate::{ResponseContext, reply_blocks};
+use crate::translate::usage::{reply_finish_reason, usage_from_bedrock};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -171,20 +170,15 @@ impl ChunkStream {
                 }
             }
             ConverseStreamOutput::MessageStop(stop) => {
-                let mut reason = finish_reason(&stop.stop_reason);
-                if reason == "tool_calls" && self.next_tool_index == 0 {
-                    reason = "stop"; // only the gateway's own tools were called
-                }
-                self.finish_reason = Some(reason);
+                self.finish_reason = Some(reply_finish_reason(
+                    &stop.stop_reason,
+                    self.next_tool_index > 0,
+                ));
                 self.phase = Phase::Stopped;
             }
             ConverseStreamOutput::Metadata(metadata) => {
                 self.usage = metadata.usage.as_ref().map(usage_from_bedrock);
-                self.invoked_model = metadata
-                    .trace
-                    .as_ref()
-                    .and_then(|t| t.prompt_router.as_ref())
-                    .and_then(|r| r.invoked_model_id.clone());
+                self.invoked_model = invoked_model_of_stream(metadata.trace.as_ref());
             }
             _ => {}
         }
@@ -259,103 +253,15 @@ impl ChunkStream {
     }
 }
 
-/// A whole Converse answer as the event sequence ConverseStream would have sent, for models
-/// that cannot stream tool use: the client still gets a stream, through the same state machine.
-pub fn replay_as_events(output: &ConverseOutput) -> Vec<ConverseStreamOutput> {
-    let mut events = vec![ConverseStreamOutput::MessageStart(
-        MessageStartEvent::builder()
-            .role(ConversationRole::Assistant)
-            .build()
-            .expect("role is set"),
-    )];
-    for (i, block) in reply_blocks(output).iter().enumerate() {
-        let index = i32::try_from(i).unwrap_or(i32::MAX);
-        let delta = |delta| {
-            ConverseStreamOutput::ContentBlockDelta(
-                ContentBlockDeltaEvent::builder()
-                    .content_block_index(index)
-                    .delta(delta)
-                    .build()
-                    .expect("fields set"),
-            )
-        };
-        match block {
-            ContentBlock::Text(text) => events.push(delta(ContentBlockDelta::Text(text.clone()))),
-            ContentBlock::ToolUse(tool) => {
-                events.push(ConverseStreamOutput::ContentBlockStart(
-                    ContentBlockStartEvent::builder()
-                        .content_block_index(index)
-                        .start(ContentBlockStart::ToolUse(
-                            ToolUseBlockStart::builder()
-                                .tool_use_id(&tool.tool_use_id)
-                                .name(&tool.name)
-                                .build()
-                                .expect("fields set"),
-                        ))
-                        .build()
-                        .expect("fields set"),
-                ));
-                events.push(delta(ContentBlockDelta::ToolUse(
-                    ToolUseBlockDelta::builder()
-                        .input(to_value(&tool.input).to_string())
-                        .build()
-                        .expect("input set"),
-                )));
-            }
-            ContentBlock::ReasoningContent(ReasoningContentBlock::ReasoningText(text)) => {
-                events.push(delta(ContentBlockDelta::ReasoningContent(
-                    ReasoningContentBlockDelta::Text(text.text.clone()),
-                )));
-                if let Some(signature) = &text.signature {
-                    events.push(delta(ContentBlockDelta::ReasoningContent(
-                        ReasoningContentBlockDelta::Signature(signature.clone()),
-                    )));
-                }
-            }
-            ContentBlock::ReasoningContent(ReasoningContentBlock::RedactedContent(blob)) => {
-                events.push(delta(ContentBlockDelta::ReasoningContent(
-                    ReasoningContentBlockDelta::RedactedContent(blob.clone()),
-                )));
-            }
-            _ => {}
-        }
-        events.push(ConverseStreamOutput::ContentBlockStop(
-            ContentBlockStopEvent::builder()
-                .content_block_index(index)
-                .build()
-                .expect("index set"),
-        ));
-    }
-    events.push(ConverseStreamOutput::MessageStop(
-        MessageStopEvent::builder()
-            .stop_reason(output.stop_reason.clone())
-            .build()
-            .unwrap_or_else(|_| {
-                MessageStopEvent::builder()
-                    .stop_reason(StopReason::EndTurn)
-                    .build()
-                    .expect("set")
-            }),
-    ));
-    let trace = output
-        .trace
-        .as_ref()
-        .and_then(|t| t.prompt_router.clone())
-        .map(|router| ConverseStreamTrace::builder().prompt_router(router).build());
-    events.push(ConverseStreamOutput::Metadata(
-        ConverseStreamMetadataEvent::builder()
-            .set_usage(output.usage.clone())
-            .set_trace(trace)
-            .build(),
-    ));
-    events
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::translate::tools::PLACEHOLDER_TOOL;
-    use aws_sdk_bedrockruntime::types::{PromptRouterTrace, TokenUsage};
+    use aws_sdk_bedrockruntime::types::{
+        ContentBlockDeltaEvent, ContentBlockStartEvent, ContentBlockStopEvent,
+        ConverseStreamMetadataEvent, ConverseStreamTrace, MessageStopEvent, PromptRouterTrace,
+        StopReason, TokenUsage, ToolUseBlockDelta, ToolUseBlockStart,
+    };
 
     fn ctx() -> ResponseContext {
         ResponseContext {

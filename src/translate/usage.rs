@@ -4,7 +4,7 @@
 //! counts them; OpenAI's `prompt_tokens` includes cached tokens, so that prompt + completion
 //! = total holds for a client that checks it.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use aws_sdk_bedrockruntime::types::{StopReason, TokenUsage};
 
 use crate::openai::chat::{PromptTokensDetails, Usage};
@@ -43,6 +43,16 @@ pub fn finish_reason(stop: &StopReason) -> &'static str {
     }
 }
 
+/// The `finish_reason` a client sees, stream or not: `tool_calls` only when the reply holds
+/// tool calls for the client; a reply that called only the gateway's own tools (the hidden
+/// placeholder, the structured-output tool) finished with `stop`.
+pub fn reply_finish_reason(stop: &StopReason, has_client_tool_calls: bool) -> &'static str {
+    match finish_reason(stop) {
+        "tool_calls" if !has_client_tool_calls => "stop",
+        reason => reason,
+    }
+}
+
 /// The error for a reply Bedrock ended as unusable: `malformed_model_output` (the model's
 /// output could not be parsed) and `malformed_tool_use` (a tool call that does not parse).
 /// OpenAI has no finish reason for either, and a client given `stop` or `tool_calls` would act
@@ -60,7 +70,7 @@ pub fn stop_error(stop: &StopReason) -> Option<ApiError> {
     Some(
         ApiError::new(
             axum::http::StatusCode::BAD_GATEWAY,
-            "api_error",
+            ErrorKind::ApiError,
             format!("The model produced {what} (Bedrock stopReason `{code}`). Retry the request."),
         )
         .with_code(code),
@@ -93,6 +103,16 @@ mod tests {
         let plain = usage_from_bedrock(&usage(3, 4, None, None));
         assert_eq!((plain.prompt_tokens, plain.total_tokens), (3, 7));
         assert!(plain.prompt_tokens_details.is_none());
+    }
+
+    #[test]
+    fn tool_use_without_client_tool_calls_is_stop() {
+        assert_eq!(
+            reply_finish_reason(&StopReason::ToolUse, true),
+            "tool_calls"
+        );
+        assert_eq!(reply_finish_reason(&StopReason::ToolUse, false), "stop");
+        assert_eq!(reply_finish_reason(&StopReason::MaxTokens, false), "length");
     }
 
     #[test]

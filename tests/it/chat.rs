@@ -88,6 +88,14 @@ async fn the_v1_prefix_without_api_works_too() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    let reply: Value = response.json().await.unwrap();
+    assert!(
+        reply["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("short path"),
+        "{reply}"
+    );
 }
 
 /// The Converse request the emulator received, via its `[[echo:request]]` marker.

@@ -2,7 +2,7 @@
 //! model identifiers, structured output and Bedrock pass-through fields, streaming and not,
 //! against the strict emulator.
 
-use crate::support::{MODEL, TestGateway, streamed_text, user};
+use crate::support::{MODEL, TestGateway, last_converse_call, streamed_text, user};
 use serde_json::{Value, json};
 
 const PNG_1X1: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
@@ -22,6 +22,22 @@ fn content(reply: &Value) -> &str {
     reply["choices"][0]["message"]["content"]
         .as_str()
         .unwrap_or_default()
+}
+
+/// Asserts that the assistant turn (the second message) of the last Converse call reached
+/// Bedrock without reasoning blocks.
+async fn assert_history_holds_no_reasoning(gw: &TestGateway) {
+    let sent = last_converse_call(&gw.emulator).await;
+    let assistant = &sent["body"]["messages"][1];
+    assert_eq!(assistant["role"], "assistant", "{sent}");
+    assert!(
+        assistant["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b.get("reasoningContent").is_none()),
+        "the reasoning stays out of the history: {sent}"
+    );
 }
 
 /// The tool calls of a stream, reassembled the way OpenAI clients do it (by `index`).
@@ -443,6 +459,7 @@ async fn models_that_always_reason_return_it() {
             {"role": "user", "content": "again"}]}))
         .await;
     assert_eq!(status, 200, "{reply}");
+    assert_history_holds_no_reasoning(&gw).await;
 }
 
 async fn cached_tokens(gw: &TestGateway, body: Value) -> (Value, u64, u64) {
@@ -619,6 +636,11 @@ async fn temperature_and_top_p_are_not_both_sent_to_models_that_refuse_it() {
             "messages": [{"role": "user", "content": "hi"}]}))
         .await;
     assert_eq!(status, 200, "{reply}");
+    let sent = last_converse_call(&gw.emulator).await;
+    let config = &sent["body"]["inferenceConfig"];
+    let temperature = config["temperature"].as_f64().unwrap();
+    assert!((temperature - 0.2).abs() < 1e-6, "{sent}");
+    assert!(config.get("topP").is_none(), "top_p left out: {sent}");
 }
 
 #[tokio::test]
@@ -654,6 +676,13 @@ async fn thinking_requests_stay_within_bedrocks_rules() {
         .await;
     assert_eq!(status, 200, "{reply}");
     assert!(content(&reply).contains("noon"));
+    let sent = last_converse_call(&gw.emulator).await;
+    assert!(
+        sent["body"]["additionalModelRequestFields"]
+            .get("thinking")
+            .is_none(),
+        "answered without thinking: {sent}"
+    );
 
     // Signed reasoning from a Claude turn, sent on to a model that does not reason: dropped.
     let (status, reply) = gw
@@ -663,6 +692,7 @@ async fn thinking_requests_stay_within_bedrocks_rules() {
             {"role": "user", "content": "again"}]}))
         .await;
     assert_eq!(status, 200, "{reply}");
+    assert_history_holds_no_reasoning(&gw).await;
 }
 
 #[tokio::test]
@@ -674,6 +704,14 @@ async fn an_assistant_prefill_may_end_in_whitespace() {
             {"role": "assistant", "content": "Sure, here they are: "}]}))
         .await;
     assert_eq!(status, 200, "{reply}");
+    let sent = last_converse_call(&gw.emulator).await;
+    let prefill = &sent["body"]["messages"][1];
+    assert_eq!(prefill["role"], "assistant", "{sent}");
+    assert_eq!(
+        prefill["content"],
+        json!([{"text": "Sure, here they are:"}]),
+        "trailing whitespace trimmed: {sent}"
+    );
 }
 
 #[tokio::test]
@@ -737,6 +775,13 @@ async fn redacted_thinking_round_trips() {
             {"role": "tool", "tool_call_id": call["id"], "content": "later"}]}))
         .await;
     assert_eq!(status, 200, "{reply}");
+    let sent = last_converse_call(&gw.emulator).await;
+    let turn = sent["body"]["messages"][1]["content"].as_array().unwrap();
+    assert!(
+        turn.iter()
+            .any(|b| b["reasoningContent"]["redactedContent"].is_string()),
+        "the redacted block went back to Bedrock: {sent}"
+    );
 }
 
 #[tokio::test]
@@ -823,6 +868,12 @@ async fn stop_sequences_are_checked() {
         status, 200,
         "Claude refuses whitespace-only stop sequences: {reply}"
     );
+    let sent = last_converse_call(&gw.emulator).await;
+    assert_eq!(
+        sent["body"]["inferenceConfig"]["stopSequences"],
+        json!(["END"]),
+        "{sent}"
+    );
     let mut body = user(MODEL, "a");
     body["stop"] = json!(["1", "2", "3", "4", "5"]);
     let (status, reply) = gw.chat(body).await;
@@ -880,6 +931,15 @@ async fn tool_results_come_first_even_after_a_user_note() {
             {"role": "tool", "tool_call_id": "c2", "content": "b"}]}))
         .await;
     assert_eq!(status, 200, "{reply}");
+    let sent = last_converse_call(&gw.emulator).await;
+    let turn = sent["body"]["messages"][2]["content"].as_array().unwrap();
+    let kinds: Vec<&str> = turn
+        .iter()
+        .map(|b| b.as_object().unwrap().keys().next().unwrap().as_str())
+        .collect();
+    assert_eq!(kinds, ["toolResult", "toolResult", "text"], "{sent}");
+    assert_eq!(turn[0]["toolResult"]["toolUseId"], "c1");
+    assert_eq!(turn[1]["toolResult"]["toolUseId"], "c2");
 }
 
 #[tokio::test]
@@ -1010,6 +1070,17 @@ async fn bedrock_fields_pass_through_on_streams_too() {
         .iter()
         .find_map(|e| e["choices"][0]["finish_reason"].as_str());
     assert_eq!(finish, Some("content_filter"));
+    let sent = last_converse_call(&gw.emulator).await;
+    assert_eq!(sent["operation"], "ConverseStream");
+    assert_eq!(
+        sent["body"]["guardrailConfig"]["guardrailIdentifier"],
+        "abc123"
+    );
+    assert_eq!(
+        sent["body"]["performanceConfig"],
+        json!({"latency": "optimized"})
+    );
+    assert_eq!(sent["body"]["requestMetadata"], json!({"team": "search"}));
     let (status, events) = gw
         .chat_stream(stream(
             json!({"model": MODEL, "messages": [{"role": "user", "content": "x"}],

@@ -109,8 +109,8 @@ impl TestGateway {
     }
 }
 
-/// The emulator's record of the calls it received for `kind` (`invoke` or `listing`), from its
-/// `GET /_emulator/calls/{kind}` control route.
+/// The emulator's record of the calls it received for `kind` (`converse`, `invoke` or
+/// `listing`), from its `GET /_emulator/calls/{kind}` control route.
 pub async fn emulator_calls(emulator: &RunningEmulator, kind: &str) -> Value {
     http_client()
         .get(format!("{}/_emulator/calls/{kind}", emulator.url()))
@@ -120,6 +120,17 @@ pub async fn emulator_calls(emulator: &RunningEmulator, kind: &str) -> Value {
         .json()
         .await
         .expect("the call log is JSON")
+}
+
+/// The last Converse or ConverseStream call the emulator received: `operation`, `modelId` and
+/// the request `body` as Bedrock got it.
+pub async fn last_converse_call(emulator: &RunningEmulator) -> Value {
+    let log = emulator_calls(emulator, "converse").await;
+    log["calls"]
+        .as_array()
+        .and_then(|calls| calls.last())
+        .cloned()
+        .expect("the emulator received a Converse call")
 }
 
 /// The `data:` payloads of an SSE body, in order.
