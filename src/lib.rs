@@ -24,6 +24,7 @@ pub mod lambda;
 pub mod limits;
 pub mod memory;
 pub mod openai;
+pub mod responses;
 pub mod routes;
 pub mod server;
 pub mod state;
