@@ -3,7 +3,7 @@
 //! Bad configuration stops the process with one clear line rather than surfacing as errors on
 //! the first requests. The AWS SDK reads its own variables (`AWS_REGION`, credentials,
 //! `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL_BEDROCK`, `AWS_ENDPOINT_URL_SSM`,
-//! `AWS_MAX_ATTEMPTS`...); they are not repeated here.
+//! `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_MAX_ATTEMPTS`...); they are not repeated here.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -71,6 +71,13 @@ pub struct Config {
     /// `SHUTDOWN_GRACE_SECONDS`: on Ctrl-C or SIGTERM, how long requests in flight may take to
     /// finish before open streams are ended with a `server_shutting_down` error (default 10).
     pub shutdown_grace: Duration,
+
+    // Stored Responses on DynamoDB (src/responses/store/dynamo.rs).
+    /// `RESPONSES_TABLE`: the DynamoDB table for stored responses (`store: true`); unset keeps
+    /// them in memory. The stack sets it on Lambda.
+    pub responses_table: Option<String>,
+    /// `RESPONSES_TTL_DAYS`: how long a stored response is kept in the table (default 30).
+    pub responses_ttl_days: u32,
 }
 
 /// A configuration error: one line saying which variable is wrong and what it should be.
@@ -183,6 +190,8 @@ impl Config {
             )?),
             max_connections: parse_positive(&get, "MAX_CONNECTIONS", 256)?,
             shutdown_grace: Duration::from_secs(parse_number(&get, "SHUTDOWN_GRACE_SECONDS", 10)?),
+            responses_table: get("RESPONSES_TABLE"),
+            responses_ttl_days: parse_positive(&get, "RESPONSES_TTL_DAYS", 30)?,
         })
     }
 
@@ -397,6 +406,25 @@ mod tests {
         ] {
             let err = config(&[("API_KEY", "k"), (name, value)]).unwrap_err();
             assert!(err.0.contains(name), "{name}={value}: {}", err.0);
+        }
+    }
+
+    #[test]
+    fn responses_store_settings() {
+        let c = config(&[("API_KEY", "k")]).unwrap();
+        assert_eq!(c.responses_table, None);
+        assert_eq!(c.responses_ttl_days, 30);
+        let c = config(&[
+            ("API_KEY", "k"),
+            ("RESPONSES_TABLE", " gateway-responses "),
+            ("RESPONSES_TTL_DAYS", "7"),
+        ])
+        .unwrap();
+        assert_eq!(c.responses_table.as_deref(), Some("gateway-responses"));
+        assert_eq!(c.responses_ttl_days, 7);
+        for value in ["0", "-1", "a month"] {
+            let err = config(&[("API_KEY", "k"), ("RESPONSES_TTL_DAYS", value)]).unwrap_err();
+            assert!(err.0.contains("RESPONSES_TTL_DAYS"), "{value}: {}", err.0);
         }
     }
 }

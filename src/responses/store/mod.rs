@@ -1,8 +1,9 @@
 //! Where stored Responses live (`store: true`): what `GET /responses/{id}` returns and what
 //! `previous_response_id` continues. In memory locally; DynamoDB on Lambda.
+use crate::error::ApiError;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use crate::error::ApiError;
+pub mod dynamo;
 pub mod memory;
 /// One stored response.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

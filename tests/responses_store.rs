@@ -1,0 +1,341 @@
+//! The DynamoDB response store against a real DynamoDB API on loopback: moto's server, spoken
+//! to by the real aws-sdk-dynamodb client, exactly as the gateway does on Lambda.
+//!
+//! Each test makes its own table in the shared moto. moto enforces DynamoDB's 400 KB item limit
+//! (checked below), so the large-response tests prove the split, not just the round trip.
+
+#[path = "common/moto.rs"]
+mod moto;
+
+mod common;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+use base64::Engine;
+use bedrock_gateway::responses::store::dynamo::{DynamoStore, EXPIRES_AT};
+use bedrock_gateway::responses::store::{ResponseStore, StoredResponse};
+use serde_json::{Value, json};
+
+const DAY: i64 = 86_400;
+
+fn dynamodb(url: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&common::sdk_config(url))
+}
+
+/// A new table shaped as template.yaml makes it (string key `id`, TTL on `expires_at`).
+async fn new_table() -> (String, aws_sdk_dynamodb::Client) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "responses-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let client = dynamodb(&moto::shared().url);
+    client
+        .create_table()
+        .table_name(&name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("moto creates the table");
+    client
+        .update_time_to_live()
+        .table_name(&name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(EXPIRES_AT)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("moto enables TTL");
+    (name, client)
+}
+
+fn store(table: &str, ttl_days: u32) -> DynamoStore {
+    DynamoStore::new(&common::sdk_config(&moto::shared().url), table, ttl_days)
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A stored response whose assistant text is `text` and whose conversation holds `image`
+/// (a data URL) when given.
+fn response(id: &str, text: &str, image: Option<&str>) -> StoredResponse {
+    let mut user = json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": "describe"}]});
+    if let Some(url) = image {
+        user["content"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "input_image", "image_url": url}));
+    }
+    let output = json!({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}]});
+    StoredResponse {
+        id: id.to_string(),
+        created_at: now(),
+        response: json!({"id": id, "object": "response", "status": "completed", "output": [output.clone()]}),
+        input_items: vec![user.clone()],
+        conversation: vec![user, output],
+    }
+}
+
+/// `len` bytes that do not compress (xorshift), as a base64 data URL: an image, to deflate.
+fn incompressible_image(len: usize) -> String {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let bytes: Vec<u8> = (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+async fn raw_item(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    id: &str,
+) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    client
+        .get_item()
+        .table_name(table)
+        .key("id", AttributeValue::S(id.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("moto answers")
+        .item
+}
+
+fn n(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> i64 {
+    item[name].as_n().unwrap().parse().unwrap()
+}
+
+/// DynamoDB's size of an item: attribute names plus values (binary and string lengths; a
+/// number's digits are an upper bound of its size).
+fn item_size(item: &std::collections::HashMap<String, AttributeValue>) -> usize {
+    item.iter()
+        .map(|(name, value)| {
+            name.len()
+                + match value {
+                    AttributeValue::B(b) => b.as_ref().len(),
+                    AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
+                    other => panic!("unexpected attribute {other:?}"),
+                }
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn put_get_delete_round_trip_with_the_ttl_attribute() {
+    let (table, client) = new_table().await;
+    let store = store(&table, 7);
+    let original = response("resp_roundtrip", "Hello there.", None);
+    store.put(original.clone()).await.expect("stored");
+
+    assert_eq!(store.get("resp_roundtrip").await.unwrap(), Some(original));
+
+    let item = raw_item(&client, &table, "resp_roundtrip").await.unwrap();
+    assert_eq!(item["kind"].as_s().unwrap(), "response");
+    assert_eq!(item["format"].as_s().unwrap(), "json+deflate/1");
+    assert!(item["body"].as_b().is_ok(), "inline body: {item:?}");
+    assert!(!item.contains_key("parts"));
+    let expires_at = n(&item, EXPIRES_AT);
+    let expected = now() + 7 * DAY;
+    assert!(
+        (expected - 60..=expected + 1).contains(&expires_at),
+        "expires_at {expires_at}, expected about {expected}"
+    );
+    // Nothing of the conversation is readable in the item: it is compressed.
+    let body = item["body"].as_b().unwrap().as_ref();
+    assert!(!body.windows(12).any(|w| w == b"Hello there."));
+
+    assert!(store.delete("resp_roundtrip").await.unwrap());
+    assert_eq!(store.get("resp_roundtrip").await.unwrap(), None);
+    assert!(raw_item(&client, &table, "resp_roundtrip").await.is_none());
+    assert!(!store.delete("resp_roundtrip").await.unwrap());
+}
+
+#[tokio::test]
+async fn the_default_ttl_is_thirty_days() {
+    let (table, client) = new_table().await;
+    let config =
+        bedrock_gateway::config::Config::from_lookup(|k| (k == "API_KEY").then(|| "k".to_string()))
+            .unwrap();
+    let store = store(&table, config.responses_ttl_days);
+    store.put(response("resp_ttl", "ok", None)).await.unwrap();
+    let item = raw_item(&client, &table, "resp_ttl").await.unwrap();
+    let expected = now() + 30 * DAY;
+    assert!((expected - 60..=expected + 1).contains(&n(&item, EXPIRES_AT)));
+}
+
+#[tokio::test]
+async fn moto_refuses_items_over_400_kb_as_dynamodb_does() {
+    // Without this the split test below could pass against a table that takes anything.
+    let (table, client) = new_table().await;
+    let err = client
+        .put_item()
+        .table_name(&table)
+        .item("id", AttributeValue::S("too-big".into()))
+        .item("body", AttributeValue::B(Blob::new(vec![7u8; 410 * 1024])))
+        .send()
+        .await
+        .expect_err("a 410 KB item is refused");
+    let text = format!(
+        "{}",
+        aws_smithy_types::error::display::DisplayErrorContext(&err)
+    );
+    assert!(text.contains("ValidationException"), "{text}");
+}
+
+#[tokio::test]
+async fn a_one_megabyte_response_is_compressed_split_and_joined_back() {
+    let (table, client) = new_table().await;
+    let store = store(&table, 30);
+    let image = incompressible_image(768 * 1024); // ~1 MB of base64, as an image would be
+    let original = response("resp_big", "A picture of noise.", Some(&image));
+    let json_len = serde_json::to_vec(&original).unwrap().len();
+    assert!(json_len > 1_000_000, "{json_len}");
+    store
+        .put(original.clone())
+        .await
+        .expect("a 1 MB response is stored");
+
+    let manifest = raw_item(&client, &table, "resp_big").await.unwrap();
+    assert!(!manifest.contains_key("body"));
+    let parts = n(&manifest, "parts");
+    assert!(parts >= 2, "{parts} parts");
+    let size = n(&manifest, "size") as usize;
+    assert!(size < json_len, "compressed {size} of {json_len}");
+    let mut total = 0;
+    for index in 0..parts {
+        let part = raw_item(&client, &table, &format!("resp_big#{index}"))
+            .await
+            .unwrap_or_else(|| panic!("part {index}"));
+        assert_eq!(part["kind"].as_s().unwrap(), "part");
+        assert_eq!(n(&part, EXPIRES_AT), n(&manifest, EXPIRES_AT));
+        assert!(item_size(&part) < 400 * 1024);
+        total += part["body"].as_b().unwrap().as_ref().len();
+    }
+    assert_eq!(total, size);
+
+    assert_eq!(store.get("resp_big").await.unwrap(), Some(original));
+    // A part is not a response, whatever a client asks for.
+    assert_eq!(store.get("resp_big#0").await.unwrap(), None);
+    assert!(!store.delete("resp_big#0").await.unwrap());
+
+    assert!(store.delete("resp_big").await.unwrap());
+    for index in 0..parts {
+        let key = format!("resp_big#{index}");
+        assert!(
+            raw_item(&client, &table, &key).await.is_none(),
+            "{key} left"
+        );
+    }
+    assert_eq!(store.get("resp_big").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_long_text_history_fits_one_item_compressed() {
+    let (table, client) = new_table().await;
+    let store = store(&table, 30);
+    let text = "The quick brown fox jumps over the lazy dog. ".repeat(25_000); // 1.1 MB
+    let original = response("resp_long", &text, None);
+    store.put(original.clone()).await.unwrap();
+    let item = raw_item(&client, &table, "resp_long").await.unwrap();
+    assert!(item.contains_key("body") && !item.contains_key("parts"));
+    assert_eq!(store.get("resp_long").await.unwrap(), Some(original));
+}
+
+#[tokio::test]
+async fn missing_and_expired_responses_are_none() {
+    let (table, client) = new_table().await;
+    let store = store(&table, 30);
+    assert_eq!(store.get("resp_never_stored").await.unwrap(), None);
+    assert!(!store.delete("resp_never_stored").await.unwrap());
+
+    // DynamoDB deletes expired items days late: the store must not serve them meanwhile.
+    store
+        .put(response("resp_expired", "old", None))
+        .await
+        .unwrap();
+    client
+        .update_item()
+        .table_name(&table)
+        .key("id", AttributeValue::S("resp_expired".into()))
+        .update_expression("SET expires_at = :t")
+        .expression_attribute_values(":t", AttributeValue::N((now() - 10).to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(store.get("resp_expired").await.unwrap(), None);
+    assert!(!store.delete("resp_expired").await.unwrap());
+}
+
+#[tokio::test]
+async fn unreachable_dynamodb_is_a_503_that_says_so() {
+    let url = format!("http://127.0.0.1:{}", moto::free_port());
+    let store = DynamoStore::new(&common::sdk_config(&url), "responses", 30);
+    let started = tokio::time::Instant::now();
+    for err in [
+        store
+            .put(response("resp_x", "hi", None))
+            .await
+            .expect_err("nothing listens"),
+        store.get("resp_x").await.expect_err("nothing listens"),
+        store.delete("resp_x").await.expect_err("nothing listens"),
+    ] {
+        assert_eq!(err.status.as_u16(), 503, "{err:?}");
+        assert_eq!(err.kind, "api_error");
+        assert_eq!(err.code.as_deref(), Some("response_store_unavailable"));
+        assert!(err.message.contains("could not connect"), "{}", err.message);
+        assert!(err.message.contains("store: false"), "{}", err.message);
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[tokio::test]
+async fn a_missing_table_is_a_502_naming_the_dynamodb_error() {
+    let store = store("no-such-table", 30);
+    let err = store.get("resp_x").await.expect_err("no table");
+    assert_eq!(err.status.as_u16(), 502, "{err:?}");
+    assert!(
+        err.message.contains("ResourceNotFoundException"),
+        "{}",
+        err.message
+    );
+    let body: Value = serde_json::from_str(&err.to_json()).unwrap();
+    assert_eq!(body["error"]["code"], "response_store_unavailable");
+}
