@@ -27,6 +27,15 @@ pub fn router(state: AppState) -> Router {
         .route("/embeddings", post(routes::embeddings::embeddings))
         .route("/models", get(routes::models::list_models))
         .route("/models/{*id}", get(routes::models::retrieve_model))
+        .route("/responses", post(routes::responses::create_response))
+        .route(
+            "/responses/{id}",
+            get(routes::responses::retrieve_response).delete(routes::responses::delete_response),
+        )
+        .route(
+            "/responses/{id}/input_items",
+            get(routes::responses::list_input_items),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -91,7 +100,7 @@ async fn require_api_key(State(state): State<AppState>, request: Request, next: 
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!(
-        "Unknown route {method} {}. This gateway serves /api/v1/chat/completions, /api/v1/embeddings, /api/v1/models and /health.",
+        "Unknown route {method} {}. This gateway serves /api/v1/chat/completions, /api/v1/responses, /api/v1/embeddings, /api/v1/models and /health.",
         uri.path()
     ))
     .with_code("unknown_url")

@@ -78,6 +78,14 @@ pub struct Config {
     pub responses_table: Option<String>,
     /// `RESPONSES_TTL_DAYS`: how long a stored response is kept in the table (default 30).
     pub responses_ttl_days: u32,
+    // Stored Responses (`store: true`) in the in-memory backend (src/responses/store/memory.rs).
+    /// `RESPONSES_MEMORY_MAX_ITEMS`: stored responses kept at most; oldest evicted (default 1000).
+    pub responses_memory_max_items: usize,
+    /// `RESPONSES_MEMORY_MAX_BYTES`: their total JSON size at most; oldest evicted (default 64 MiB).
+    pub responses_memory_max_bytes: usize,
+    /// `RESPONSES_REFUSED_TOOLS`: built-in tool types (`web_search,file_search`, or `all`) that
+    /// get a 400 instead of being dropped (default: none; all are dropped and named).
+    pub responses_refused_tools: Vec<String>,
 }
 
 /// A configuration error: one line saying which variable is wrong and what it should be.
@@ -192,6 +200,20 @@ impl Config {
             shutdown_grace: Duration::from_secs(parse_number(&get, "SHUTDOWN_GRACE_SECONDS", 10)?),
             responses_table: get("RESPONSES_TABLE"),
             responses_ttl_days: parse_positive(&get, "RESPONSES_TTL_DAYS", 30)?,
+            responses_memory_max_items: parse_number(&get, "RESPONSES_MEMORY_MAX_ITEMS", 1000)?,
+            responses_memory_max_bytes: parse_number(
+                &get,
+                "RESPONSES_MEMORY_MAX_BYTES",
+                64 * 1024 * 1024,
+            )?,
+            responses_refused_tools: get("RESPONSES_REFUSED_TOOLS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|t| t.trim().to_string())
+                        .filter(|t| !t.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 

@@ -12,6 +12,9 @@ use crate::bedrock::Bedrock;
 use crate::catalog::Catalog;
 use crate::config::{Config, ConfigError};
 use crate::fetch::ImageFetcher;
+use crate::responses::store::ResponseStore;
+use crate::responses::store::dynamo::DynamoStore;
+use crate::responses::store::memory::MemoryStore;
 
 /// Shared state, cheap to clone into each request.
 #[derive(Clone)]
@@ -23,6 +26,8 @@ pub struct AppState {
     pub image_fetcher: Arc<ImageFetcher>,
     /// Bedrock's model list, cached; validates `model` and serves /models.
     pub catalog: Arc<Catalog>,
+    /// Stored Responses (`store: true`, `previous_response_id`, `GET /responses/{id}`).
+    pub responses: Arc<dyn ResponseStore>,
 }
 
 impl AppState {
@@ -51,13 +56,28 @@ impl AppState {
         .with_miss_refresh_interval(config.api_key_miss_refresh);
         let image_fetcher = Arc::new(ImageFetcher::new(&config));
         let catalog = Arc::new(Catalog::new(bedrock.clone(), config.models_cache));
+        let responses = response_store(&config, sdk);
         AppState {
             config: Arc::new(config),
             bedrock,
             keys: Arc::new(keys),
             image_fetcher,
             catalog,
+            responses,
         }
+    }
+}
+
+/// The backend for stored Responses: the DynamoDB table `RESPONSES_TABLE` names (on Lambda,
+/// where memory does not outlive an instance; its client comes from the shared SDK config, so
+/// `AWS_ENDPOINT_URL_DYNAMODB` applies), otherwise bounded process memory.
+fn response_store(config: &Config, sdk: &aws_config::SdkConfig) -> Arc<dyn ResponseStore> {
+    match &config.responses_table {
+        Some(table) => Arc::new(DynamoStore::new(sdk, table, config.responses_ttl_days)),
+        None => Arc::new(MemoryStore::new(
+            config.responses_memory_max_items,
+            config.responses_memory_max_bytes,
+        )),
     }
 }
 

@@ -1038,3 +1038,68 @@ async fn unparsable_hosts_and_empty_query_lists_are_answered_and_the_function_li
     healthy(&alb_reply(&event, &function.invoke(&event).await), "after");
     function.assert_healthy();
 }
+
+/// The chat sample events re-aimed at `/api/v1/responses` with a Responses body.
+fn responses_event(name: &str, body: &Value) -> Value {
+    let mut event = with_body(sample(name), body);
+    if is_alb(&event) {
+        event["path"] = json!("/api/v1/responses");
+    } else {
+        event["rawPath"] = json!("/api/v1/responses");
+        event["requestContext"]["http"]["path"] = json!("/api/v1/responses");
+    }
+    event
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_responses_request_is_buffered_for_alb_and_streamed_for_a_function_url() {
+    let mut function = Function::start().await;
+    let (_, _, chat) = request_of(&sample("alb-chat.json"));
+    let model = serde_json::from_slice::<Value>(&chat).unwrap()["model"].clone();
+
+    let event = responses_event(
+        "alb-chat.json",
+        &json!({"model": model, "input": "hello from the load balancer"}),
+    );
+    let reply = reply(&event, &function.invoke(&event).await);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let response = reply.json();
+    assert_eq!(response["object"], "response");
+    assert_eq!(
+        response["output"][0]["content"][0]["text"],
+        "hello from the load balancer"
+    );
+
+    let event = responses_event(
+        "url-chat-stream.json",
+        &json!({"model": model, "stream": true,
+                "input": "one two three four five six [[slowstream:100]]"}),
+    );
+    let outcome = function.invoke(&event).await;
+    let reply = url_reply(&outcome);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("text/event-stream"));
+    let text = reply.text();
+    let events: Vec<Value> = text
+        .split("\n\n")
+        .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let streamed: String = events
+        .iter()
+        .filter(|e| e["type"] == "response.output_text.delta")
+        .filter_map(|e| e["delta"].as_str())
+        .collect();
+    assert_eq!(streamed, "one two three four five six");
+    assert_eq!(events.last().unwrap()["type"], "response.completed");
+    // Streamed: the deltas arrived in separate chunks spread over the model's time.
+    let delta_chunks: Vec<Instant> = outcome
+        .chunks
+        .iter()
+        .filter(|(_, c)| c.windows(17).any(|w| w == b"output_text.delta"))
+        .map(|(at, _)| *at)
+        .collect();
+    assert!(delta_chunks.len() >= 4, "{} chunks", delta_chunks.len());
+    assert!(*delta_chunks.last().unwrap() - delta_chunks[0] >= Duration::from_millis(300));
+    function.assert_healthy();
+}

@@ -3,3 +3,4 @@
 pub mod chat;
 pub mod limits;
 pub mod request;
+pub mod responses;

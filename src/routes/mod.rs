@@ -5,6 +5,7 @@ pub mod chat;
 pub mod embeddings;
 pub mod health;
 pub mod models;
+pub mod responses;
 pub mod sse;
 
 use axum::body::Bytes;

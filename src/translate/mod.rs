@@ -13,6 +13,7 @@ pub mod images;
 pub mod json_doc;
 pub mod messages;
 pub mod reasoning;
+pub mod responses_stream;
 pub mod stream;
 pub mod structured;
 pub mod tools;
