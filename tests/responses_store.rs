@@ -3,76 +3,26 @@
 //!
 //! Each test makes its own table in the shared moto. moto enforces DynamoDB's 400 KB item limit
 //! (checked below), so the large-response tests prove the split, not just the round trip.
+//! The gateway end to end over the same table: tests/responses_store_gateway.rs.
 
 #[path = "common/moto.rs"]
 mod moto;
 
 mod common;
 
+#[path = "common/responses_table.rs"]
+mod responses_table;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
-};
-use base64::Engine;
+use aws_sdk_dynamodb::types::AttributeValue;
 use bedrock_gateway::responses::store::dynamo::{DynamoStore, EXPIRES_AT};
 use bedrock_gateway::responses::store::{ResponseStore, StoredResponse};
+use responses_table::{Item, incompressible_image, n, new_table, raw_item};
 use serde_json::{Value, json};
 
 const DAY: i64 = 86_400;
-
-fn dynamodb(url: &str) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&common::sdk_config(url))
-}
-
-/// A new table shaped as template.yaml makes it (string key `id`, TTL on `expires_at`).
-async fn new_table() -> (String, aws_sdk_dynamodb::Client) {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "responses-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
-    let client = dynamodb(&moto::shared().url);
-    client
-        .create_table()
-        .table_name(&name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("moto creates the table");
-    client
-        .update_time_to_live()
-        .table_name(&name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name(EXPIRES_AT)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("moto enables TTL");
-    (name, client)
-}
 
 fn store(table: &str, ttl_days: u32) -> DynamoStore {
     DynamoStore::new(&common::sdk_config(&moto::shared().url), table, ttl_days)
@@ -106,46 +56,9 @@ fn response(id: &str, text: &str, image: Option<&str>) -> StoredResponse {
     }
 }
 
-/// `len` bytes that do not compress (xorshift), as a base64 data URL: an image, to deflate.
-fn incompressible_image(len: usize) -> String {
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let bytes: Vec<u8> = (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
-    format!(
-        "data:image/png;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    )
-}
-
-async fn raw_item(
-    client: &aws_sdk_dynamodb::Client,
-    table: &str,
-    id: &str,
-) -> Option<std::collections::HashMap<String, AttributeValue>> {
-    client
-        .get_item()
-        .table_name(table)
-        .key("id", AttributeValue::S(id.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("moto answers")
-        .item
-}
-
-fn n(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> i64 {
-    item[name].as_n().unwrap().parse().unwrap()
-}
-
 /// DynamoDB's size of an item: attribute names plus values (binary and string lengths; a
 /// number's digits are an upper bound of its size).
-fn item_size(item: &std::collections::HashMap<String, AttributeValue>) -> usize {
+fn item_size(item: &Item) -> usize {
     item.iter()
         .map(|(name, value)| {
             name.len()
