@@ -1,0 +1,96 @@
+"""Codex CLI against the gateway: `codex exec` from `@openai/codex` 0.169 (its Linux binary ships
+in the npm package, installed by `make test` into tests/clients/node/node_modules) with a
+`CODEX_HOME` whose config.toml names the gateway as a custom Responses provider, exactly as the
+README tells users to set it up. Codex streams every turn (`stream: true`, `store: false`) with
+its own tools (function, namespace and `web_search`) and resends the whole history itself.
+
+What reached Bedrock is read from the emulator's answers: `[[echo:request]]` makes the reply
+the Converse request it received, and `[[call:NAME {...}]]` makes the "model" call a tool.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import API_KEY, CHAT_MODEL, REPO_ROOT
+
+CODEX = REPO_ROOT / "tests" / "clients" / "node" / "node_modules" / ".bin" / "codex"
+CODEX_TIMEOUT_SECONDS = 120
+
+
+@pytest.fixture
+def codex(tmp_path, base_url):
+    """Runs `codex exec --skip-git-repo-check PROMPT` in a fresh work directory; returns the
+    completed process (stdout: Codex's final message; stderr: its transcript)."""
+    if not CODEX.exists():
+        pytest.fail(f"{CODEX} is missing: run `npm ci` in tests/clients/node (make test does)")
+    home = tmp_path / "codex-home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        f'model = "{CHAT_MODEL}"\n'
+        'model_provider = "gateway"\n'
+        "\n"
+        "[model_providers.gateway]\n"
+        'name = "bedrock-gateway"\n'
+        f'base_url = "{base_url}"\n'
+        'env_key = "GATEWAY_API_KEY"\n'
+        'wire_api = "responses"\n'
+    )
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+
+    def run(prompt: str) -> subprocess.CompletedProcess:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(tmp_path),
+            "CODEX_HOME": str(home),
+            "GATEWAY_API_KEY": API_KEY,
+        }
+        result = subprocess.run(
+            [str(CODEX), "exec", "--skip-git-repo-check", prompt],
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=CODEX_TIMEOUT_SECONDS,
+        )
+        assert result.returncode == 0, f"codex exited {result.returncode}:\n{result.stderr[-4000:]}"
+        return result
+
+    return run
+
+
+def test_codex_answers_text_and_its_request_reaches_bedrock(codex):
+    result = codex("[[echo:request]]")
+    sent = json.loads(result.stdout)
+    # Codex's own system prompt and developer messages arrive as the system prompt...
+    system = " ".join(block.get("text", "") for block in sent.get("system", []))
+    assert "Codex" in system
+    # ...its environment context and the prompt as the user turn(s)...
+    user_text = " ".join(
+        block.get("text", "")
+        for message in sent["messages"]
+        if message["role"] == "user"
+        for block in message["content"]
+    )
+    assert "<environment_context>" in user_text
+    # ...and its tools as Bedrock tools: the function tools and the namespace's, not web_search.
+    names = {tool["toolSpec"]["name"] for tool in sent["toolConfig"]["tools"] if "toolSpec" in tool}
+    assert "exec_command" in names, names
+    assert "spawn_agent" in " ".join(names), names
+    assert not any("web_search" in name for name in names), names
+
+
+def test_codex_calls_exec_command_and_sends_its_output_back(codex):
+    result = codex('Run it. [[call:exec_command {"cmd": "echo codex-tool-ran"}]]')
+    # The final answer is the emulator's echo of the second turn's last user message: the
+    # tool result Codex sent back, with the command's output in it.
+    assert "[toolResult" in result.stdout, result.stdout
+    assert "codex-tool-ran" in result.stdout, result.stdout
+    assert "echo codex-tool-ran" in result.stderr  # Codex shows the command it ran
