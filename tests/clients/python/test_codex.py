@@ -23,16 +23,33 @@ CODEX = REPO_ROOT / "tests" / "clients" / "node" / "node_modules" / ".bin" / "co
 CODEX_TIMEOUT_SECONDS = 120
 
 
-@pytest.fixture
-def codex(tmp_path, base_url):
-    """Runs `codex exec --skip-git-repo-check PROMPT` in a fresh work directory; returns the
-    completed process (stdout: Codex's final message; stderr: its transcript)."""
+# Codex shapes its request by model: for a name it does not know (a Bedrock id) it sends a
+# `namespace` tool; for one of its own (`gpt-5.5`, which the gateway maps to DEFAULT_MODEL) a
+# free-form `custom` apply_patch tool and a `tool_search` tool instead.
+# Until the gateway handles `tool_search` (it answers 400 "Tool type `tool_search` is not
+# supported"), Codex with gpt-5.5 exits 1. Strict: the suite fails once it works, so that this
+# marker is removed then.
+CODEX_MODELS = [
+    pytest.param(CHAT_MODEL, id="bedrock-id"),
+    pytest.param(
+        "gpt-5.5",
+        id="gpt-5.5",
+        marks=pytest.mark.xfail(strict=True, reason="the gateway refuses Codex's tool_search tool"),
+    ),
+]
+
+
+@pytest.fixture(params=CODEX_MODELS)
+def codex(request, tmp_path, base_url):
+    """Runs `codex exec --skip-git-repo-check PROMPT` in a fresh work directory, once per model
+    of CODEX_MODELS; returns the completed process (stdout: Codex's final message; stderr: its
+    transcript)."""
     if not CODEX.exists():
         pytest.fail(f"{CODEX} is missing: run `npm ci` in tests/clients/node (make test does)")
     home = tmp_path / "codex-home"
     home.mkdir()
     (home / "config.toml").write_text(
-        f'model = "{CHAT_MODEL}"\n'
+        f'model = "{request.param}"\n'
         'model_provider = "gateway"\n'
         "\n"
         "[model_providers.gateway]\n"
@@ -63,6 +80,7 @@ def codex(tmp_path, base_url):
         assert result.returncode == 0, f"codex exited {result.returncode}:\n{result.stderr[-4000:]}"
         return result
 
+    run.model = request.param
     return run
 
 
@@ -80,10 +98,14 @@ def test_codex_answers_text_and_its_request_reaches_bedrock(codex):
         for block in message["content"]
     )
     assert "<environment_context>" in user_text
-    # ...and its tools as Bedrock tools: the function tools and the namespace's, not web_search.
+    # ...and its tools as Bedrock tools: the function tools and the namespace's (Bedrock id) or
+    # the custom apply_patch (gpt-5.5); never web_search, which Bedrock cannot run.
     names = {tool["toolSpec"]["name"] for tool in sent["toolConfig"]["tools"] if "toolSpec" in tool}
     assert "exec_command" in names, names
-    assert "spawn_agent" in " ".join(names), names
+    if codex.model == CHAT_MODEL:
+        assert "spawn_agent" in " ".join(names), names
+    else:
+        assert "apply_patch" in names, names
     assert not any("web_search" in name for name in names), names
 
 
