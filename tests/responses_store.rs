@@ -252,3 +252,24 @@ async fn a_missing_table_is_a_502_naming_the_dynamodb_error() {
     let body: Value = serde_json::from_str(&err.to_json()).unwrap();
     assert_eq!(body["error"]["code"], "response_store_unavailable");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_dynamodb_that_never_answers_is_a_503_after_the_store_timeout() {
+    use bedrock_gateway::responses::store::dynamo::STORE_TIMEOUT;
+    // Accepts connections and reads requests, never answers: a blackholed endpoint.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let silent = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let store = DynamoStore::new(&common::sdk_config(&url), "responses", 30);
+    let started = tokio::time::Instant::now();
+    let err = store.get("resp_x").await.expect_err("no answer");
+    assert_eq!(started.elapsed(), STORE_TIMEOUT);
+    assert_eq!(err.status.as_u16(), 503, "{err:?}");
+    assert!(err.message.contains("timed out"), "{}", err.message);
+    silent.abort();
+}
