@@ -87,18 +87,22 @@ def main() -> None:
         e_host, e_port = emulator.host_port
         g_host, g_port = gateway.host_port
 
-        def endpoints(stream: bool) -> tuple[latency.Endpoint, latency.Endpoint]:
+        def endpoints(stream: bool, responses: bool = False) -> tuple[latency.Endpoint, latency.Endpoint]:
             direct = latency.Endpoint(
                 "emulator direct", e_host, e_port, workload.converse_path(stream), bedrock_body, workload.bedrock_headers()
             )
-            through = latency.Endpoint(
-                "gateway", g_host, g_port, "/api/v1/chat/completions", workload.openai_body(stream), workload.gateway_headers()
-            )
+            if responses:
+                path, body = "/api/v1/responses", workload.responses_body(stream)
+            else:
+                path, body = "/api/v1/chat/completions", workload.openai_body(stream)
+            through = latency.Endpoint("gateway", g_host, g_port, path, body, workload.gateway_headers())
             return direct, through
 
         print(f"bench: (a) latency, {args.requests} sequential requests per series after {args.warmup} warm-up...", flush=True)
         plain = latency.compare(*endpoints(False), args.requests, args.warmup)
         streamed = latency.compare(*endpoints(True), args.requests, args.warmup)
+        responses_plain = latency.compare(*endpoints(False, True), args.requests, args.warmup)
+        responses_streamed = latency.compare(*endpoints(True, True), args.requests, args.warmup)
 
         print(f"bench: (b) throughput, {args.connections} connections x {args.seconds} s each...", flush=True)
         loads = {}
@@ -119,7 +123,8 @@ def main() -> None:
         emulator.stop()
 
     report = render(
-        args, started_at, host_info, plain, streamed, loads, cold, rss_start, rss_after_load
+        args, started_at, host_info, plain, streamed, loads, cold, rss_start, rss_after_load,
+        (responses_plain, responses_streamed),
     )
     print()
     print(report)
@@ -128,7 +133,7 @@ def main() -> None:
     print(f"bench: written to {args.out}; server logs in {log_dir}")
 
 
-def render(args, started_at, host_info, plain, streamed, loads, cold, rss_start, rss_after_load) -> str:
+def render(args, started_at, host_info, plain, streamed, loads, cold, rss_start, rss_after_load, responses) -> str:
     def latency_rows(label, pair):
         direct, through = pair
         return [
@@ -173,12 +178,15 @@ def render(args, started_at, host_info, plain, streamed, loads, cold, rss_start,
         f"## (a) Added latency: {args.requests} sequential requests on one kept-alive connection "
         f"(after {args.warmup} warm-up), time to last byte, ms",
         "",
-        "The direct series sends the exact Converse body the gateway sends for the same chat request.",
+        "The direct series sends the exact Converse body the gateway sends for the same chat request "
+        "(the Responses rows send the same conversation as a Responses request, `store: false`).",
         "",
         "| request | path | p50 | p99 | mean |",
         "|---|---|---|---|---|",
         *latency_rows("non-stream", plain),
         *latency_rows("stream", streamed),
+        *latency_rows("responses, non-stream", responses[0]),
+        *latency_rows("responses, stream", responses[1]),
         "",
         *nagle_note(streamed[0]),
         f"## (b) Throughput: wrk, {args.threads} threads, {args.connections} connections, {args.seconds} s each",

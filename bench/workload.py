@@ -24,6 +24,14 @@ def openai_body(stream: bool) -> bytes:
     return json.dumps(body).encode()
 
 
+def responses_body(stream: bool) -> bytes:
+    """The same conversation as a Responses request: the gateway sends Bedrock the same Converse body."""
+    body = {"model": MODEL, "instructions": SYSTEM, "input": PROMPT, "max_output_tokens": 256, "store": False}
+    if stream:
+        body["stream"] = True
+    return json.dumps(body).encode()
+
+
 def gateway_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
 

@@ -1,6 +1,7 @@
 //! The Responses API end to end (`/api/v1/responses`), over HTTP against the strict emulator.
 //! What reached Bedrock is read back with the emulator's `[[echo:request]]` marker (the reply is
-//! the Converse request body it received) and `[[echo:system]]`.
+//! the Converse request body it received) and `[[echo:system]]`. One file for one route family
+//! (over ~450 lines: the tests share their helpers; the lead folds test files into one binary).
 
 mod common;
 

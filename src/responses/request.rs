@@ -61,11 +61,8 @@ pub fn chat_request(
             "`input` must hold at least one user message (or continue a conversation with `previous_response_id`).",
         ));
     }
-    let effort = req
-        .reasoning
-        .as_ref()
-        .and_then(|r| r.effort.clone())
-        .filter(|e| e != "none");
+    // The same values and meaning as chat's `reasoning_effort` (`none` included).
+    let effort = req.reasoning.as_ref().and_then(|r| r.effort.clone());
     let format = req.text.as_ref().and_then(|t| t.format.as_ref());
     Ok(ChatRequest {
         model: model_id.to_string(),

@@ -12,6 +12,8 @@
 //! Reasoning is sent as reasoning *summary* events (`response.reasoning_summary_*`) holding
 //! Bedrock's reasoning text, the events Codex and the SDKs display; Bedrock's signed blocks go
 //! into the item's `encrypted_content` when `include` asks for `reasoning.encrypted_content`.
+//!
+//! Longer than ~450 lines only because its unit tests sit beside it; the machine is ~400.
 
 use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 use serde_json::{Value, json};

@@ -172,3 +172,12 @@ def test_error_classes(client, base_url):
     assert caught.value.body["param"] == "previous_response_id"
     with pytest.raises(openai.RateLimitError):
         client.responses.create(model=CHAT_MODEL, input="[[fault:throttling]]")
+
+
+def test_a_bedrock_failure_mid_stream_is_an_error_event_then_response_failed(client):
+    with client.responses.stream(model=CHAT_MODEL, input="one two three four [[fault:midstream]]") as stream:
+        events = list(stream)
+    assert [e.type for e in events[-2:]] == ["error", "response.failed"]
+    assert events[-2].message
+    assert events[-1].response.status == "failed"
+    assert events[-1].response.error.message == events[-2].message
