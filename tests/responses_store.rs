@@ -198,6 +198,14 @@ async fn missing_and_expired_responses_are_none() {
     let store = store(&table, 30);
     assert_eq!(store.get("resp_never_stored").await.unwrap(), None);
     assert!(!store.delete("resp_never_stored").await.unwrap());
+    // Ids DynamoDB would refuse as keys (empty, over 2048 bytes) are not stored either: a 404
+    // for the client, not a 502. (moto refuses the empty key as DynamoDB does, but not a long
+    // one; codec's `keys` unit test covers the length bound.)
+    let long = format!("resp_{}", "9".repeat(3000));
+    for id in ["", long.as_str()] {
+        assert_eq!(store.get(id).await.unwrap(), None);
+        assert!(!store.delete(id).await.unwrap());
+    }
 
     // DynamoDB deletes expired items days late: the store must not serve them meanwhile.
     store

@@ -93,11 +93,6 @@ impl DynamoStore {
         }
     }
 
-    /// The table's name (for logs).
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     async fn put_now(&self, response: StoredResponse) -> Result<(), StoreFailure> {
         let body = codec::encode(&response).map_err(StoreFailure::permanent)?;
         let expires_at = AttributeValue::N((unix_now() + self.ttl_seconds).to_string());
@@ -167,7 +162,7 @@ impl DynamoStore {
     }
 
     async fn get_now(&self, id: &str) -> Result<Option<StoredResponse>, StoreFailure> {
-        if codec::is_part_key(id) {
+        if !codec::is_response_key(id) {
             return Ok(None);
         }
         let Some(item) = self.get_item(id.to_string()).await? else {
@@ -211,7 +206,12 @@ impl DynamoStore {
     /// The body held in `parts` part items, joined; `None` if one is missing (the response is
     /// being deleted: the manifest goes first).
     async fn read_parts(&self, id: &str, parts: i64) -> Result<Option<Vec<u8>>, StoreFailure> {
-        let keys: Vec<String> = (0..parts.max(0) as usize)
+        if !(1..=codec::MAX_PARTS).contains(&parts) {
+            return Err(StoreFailure::permanent(format!(
+                "stored item {id} claims {parts} parts"
+            )));
+        }
+        let keys: Vec<String> = (0..parts as usize)
             .map(|index| codec::part_key(id, index))
             .collect();
         let reads = keys.into_iter().map(|key| self.get_item(key));
@@ -233,7 +233,7 @@ impl DynamoStore {
     }
 
     async fn delete_now(&self, id: &str) -> Result<bool, StoreFailure> {
-        if codec::is_part_key(id) {
+        if !codec::is_response_key(id) {
             return Ok(false);
         }
         let old = self
@@ -250,7 +250,7 @@ impl DynamoStore {
             return Ok(false);
         };
         if let Some(parts) = number(&old, PARTS) {
-            let keys: Vec<String> = (0..parts.max(0) as usize)
+            let keys: Vec<String> = (0..parts.clamp(0, codec::MAX_PARTS) as usize)
                 .map(|index| codec::part_key(id, index))
                 .collect();
             let deletes = keys.into_iter().map(|key| async move {

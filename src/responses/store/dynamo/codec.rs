@@ -66,15 +66,24 @@ pub fn split(body: &[u8]) -> Vec<&[u8]> {
 }
 
 /// The key of part `index` of response `id`. `#` never occurs in a response id
-/// ([`is_part_key`]), so these cannot collide with one.
+/// ([`is_response_key`]), so these cannot collide with one.
 pub fn part_key(id: &str, index: usize) -> String {
     format!("{id}#{index}")
 }
 
-/// Whether `id` can only be a part's key, never a response's (clients may ask for any id).
-pub fn is_part_key(id: &str) -> bool {
-    id.contains('#')
+/// The longest id looked up. DynamoDB refuses partition keys over 2048 bytes with a
+/// ValidationException; the gateway's own ids are 37 bytes.
+pub const MAX_ID_BYTES: usize = 1024;
+
+/// Whether `id` can name a stored response at all. Clients may send any id; one that cannot
+/// (empty, too long for a key, or a part's key with `#`) is simply not stored, never an error.
+pub fn is_response_key(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID_BYTES && !id.contains('#')
 }
+
+/// The most parts a response can have: [`MAX_DECODED_BYTES`] can compress to no less than
+/// itself, and bodies are cut into [`PART_BYTES`]. A larger count is a damaged item.
+pub const MAX_PARTS: i64 = (MAX_DECODED_BYTES / PART_BYTES as u64) as i64 + 1;
 
 #[cfg(test)]
 mod tests {
@@ -125,9 +134,11 @@ mod tests {
     }
 
     #[test]
-    fn part_keys() {
+    fn keys() {
         assert_eq!(part_key("resp_1", 3), "resp_1#3");
-        assert!(is_part_key("resp_1#0"));
-        assert!(!is_part_key("resp_0123abc"));
+        assert!(is_response_key("resp_0123abc"));
+        assert!(!is_response_key(&part_key("resp_1", 0)));
+        assert!(!is_response_key(""));
+        assert!(!is_response_key(&"r".repeat(MAX_ID_BYTES + 1)));
     }
 }
