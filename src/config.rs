@@ -3,7 +3,7 @@
 //! Bad configuration stops the process with one clear line rather than surfacing as errors on
 //! the first requests. The AWS SDK reads its own variables (`AWS_REGION`, credentials,
 //! `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL_BEDROCK`, `AWS_ENDPOINT_URL_SSM`,
-//! `AWS_MAX_ATTEMPTS`...); they are not repeated here.
+//! `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_MAX_ATTEMPTS`...); they are not repeated here.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -82,6 +82,13 @@ pub struct Config {
     /// `ALLOW_GLOBAL_INFERENCE_PROFILE` (default false): when no geography profile has the
     /// model, a `global.` profile (requests may be served in any region) may be used instead.
     pub allow_global_inference_profile: bool,
+
+    // Stored Responses on DynamoDB (src/responses/store/dynamo.rs).
+    /// `RESPONSES_TABLE`: the DynamoDB table for stored responses (`store: true`); unset keeps
+    /// them in memory. The stack sets it on Lambda.
+    pub responses_table: Option<String>,
+    /// `RESPONSES_TTL_DAYS`: how long a stored response is kept in the table (default 30).
+    pub responses_ttl_days: u32,
     // Stored Responses (`store: true`) in the in-memory backend (src/responses/store/memory.rs).
     /// `RESPONSES_MEMORY_MAX_ITEMS`: stored responses kept at most; oldest evicted (default 1000).
     pub responses_memory_max_items: usize,
@@ -198,6 +205,8 @@ impl Config {
             auto_inference_profile: get("AUTO_INFERENCE_PROFILE").is_none()
                 || parse_bool(&get, "AUTO_INFERENCE_PROFILE")?,
             allow_global_inference_profile: parse_bool(&get, "ALLOW_GLOBAL_INFERENCE_PROFILE")?,
+            responses_table: get("RESPONSES_TABLE"),
+            responses_ttl_days: parse_positive(&get, "RESPONSES_TTL_DAYS", 30)?,
             responses_memory_max_items: parse_number(&get, "RESPONSES_MEMORY_MAX_ITEMS", 1000)?,
             responses_memory_max_bytes: parse_number(
                 &get,
@@ -426,6 +435,25 @@ mod tests {
         ] {
             let err = config(&[("API_KEY", "k"), (name, value)]).unwrap_err();
             assert!(err.0.contains(name), "{name}={value}: {}", err.0);
+        }
+    }
+
+    #[test]
+    fn responses_store_settings() {
+        let c = config(&[("API_KEY", "k")]).unwrap();
+        assert_eq!(c.responses_table, None);
+        assert_eq!(c.responses_ttl_days, 30);
+        let c = config(&[
+            ("API_KEY", "k"),
+            ("RESPONSES_TABLE", " gateway-responses "),
+            ("RESPONSES_TTL_DAYS", "7"),
+        ])
+        .unwrap();
+        assert_eq!(c.responses_table.as_deref(), Some("gateway-responses"));
+        assert_eq!(c.responses_ttl_days, 7);
+        for value in ["0", "-1", "a month"] {
+            let err = config(&[("API_KEY", "k"), ("RESPONSES_TTL_DAYS", value)]).unwrap_err();
+            assert!(err.0.contains("RESPONSES_TTL_DAYS"), "{value}: {}", err.0);
         }
     }
 }

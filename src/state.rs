@@ -13,6 +13,7 @@ use crate::catalog::Catalog;
 use crate::config::{Config, ConfigError};
 use crate::fetch::ImageFetcher;
 use crate::responses::store::ResponseStore;
+use crate::responses::store::dynamo::DynamoStore;
 use crate::responses::store::memory::MemoryStore;
 
 /// Shared state, cheap to clone into each request.
@@ -60,7 +61,7 @@ impl AppState {
         .with_miss_refresh_interval(config.api_key_miss_refresh);
         let image_fetcher = Arc::new(ImageFetcher::new(&config));
         let catalog = Arc::new(Catalog::new(bedrock.clone(), config.models_cache));
-        let responses = response_store(&config);
+        let responses = response_store(&config, sdk);
         AppState {
             config: Arc::new(config),
             bedrock,
@@ -72,13 +73,17 @@ impl AppState {
     }
 }
 
-/// The backend for stored Responses. In memory by default.
-// DynamoDB backend: when `RESPONSES_TABLE` is set, build it here (branch `responses-store`).
-fn response_store(config: &Config) -> Arc<dyn ResponseStore> {
-    Arc::new(MemoryStore::new(
-        config.responses_memory_max_items,
-        config.responses_memory_max_bytes,
-    ))
+/// The backend for stored Responses: the DynamoDB table `RESPONSES_TABLE` names (on Lambda,
+/// where memory does not outlive an instance; its client comes from the shared SDK config, so
+/// `AWS_ENDPOINT_URL_DYNAMODB` applies), otherwise bounded process memory.
+fn response_store(config: &Config, sdk: &aws_config::SdkConfig) -> Arc<dyn ResponseStore> {
+    match &config.responses_table {
+        Some(table) => Arc::new(DynamoStore::new(sdk, table, config.responses_ttl_days)),
+        None => Arc::new(MemoryStore::new(
+            config.responses_memory_max_items,
+            config.responses_memory_max_bytes,
+        )),
+    }
 }
 
 /// How long the start-up credentials check may take. Environment variables and files answer at

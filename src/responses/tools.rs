@@ -33,6 +33,9 @@ pub const BUILT_IN: &[&str] = &[
     "shell",
     "apply_patch",
     "mcp",
+    // Codex sends `{"type":"tool_search","execution":"client",...}` for models it knows (gpt-5.5):
+    // a search over deferred tools, which Bedrock has no counterpart for.
+    "tool_search",
 ];
 
 /// Where a Bedrock tool name came from.

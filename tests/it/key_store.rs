@@ -6,10 +6,10 @@
 //! `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL_SECRETS_MANAGER` pointing at moto, and the Bedrock
 //! emulator behind it, and sends chat requests with various keys.
 //!
-//! moto is installed the way CI installs it: `python3 -m pip install 'moto[server]'`.
+//! moto comes from tests/requirements.txt, which `make test` installs into the repository's `.venv`;
+//! `support::moto` starts it.
 
 use std::process::Stdio;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -17,94 +17,11 @@ use tokio::time::Instant;
 use aws_sdk_ssm::types::ParameterType;
 use bedrock_emulator::{EmulatorConfig, RunningEmulator};
 use serde_json::{Value, json};
+
+use crate::support::moto::{self, Moto, free_port};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const MODEL: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
-
-// ---------------------------------------------------------------------------------------------
-// moto
-// ---------------------------------------------------------------------------------------------
-
-/// A moto server. It runs under a small shell that kills it when its stdin closes, which
-/// happens when this handle is dropped or when the test process exits, however it exits.
-struct Moto {
-    url: String,
-    _guard: std::process::Child,
-}
-
-impl Moto {
-    /// Starts moto on `port` and waits until it answers.
-    fn start(port: u16) -> Moto {
-        let script = r#"
-            if command -v moto_server >/dev/null 2>&1; then
-                moto_server -H 127.0.0.1 -p "$0" >/dev/null 2>&1 &
-            else
-                python3 -m moto.server -H 127.0.0.1 -p "$0" >/dev/null 2>&1 &
-            fi
-            moto=$!
-            read -r _ignored
-            kill "$moto" 2>/dev/null
-        "#;
-        let guard = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .arg(port.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("sh starts");
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let ready = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && probe::http_ok(&format!("{url}/moto-api/"));
-            if ready {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "moto did not start on port {port}; install it with: python3 -m pip install 'moto[server]'"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Moto { url, _guard: guard }
-    }
-}
-
-/// A tiny blocking HTTP probe (moto's readiness), without pulling in a blocking client.
-mod probe {
-    use std::io::{Read, Write};
-
-    pub fn http_ok(url: &str) -> bool {
-        let Some(rest) = url.strip_prefix("http://") else {
-            return false;
-        };
-        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let Ok(mut stream) = std::net::TcpStream::connect(host) else {
-            return false;
-        };
-        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-        let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-        if stream.write_all(request.as_bytes()).is_err() {
-            return false;
-        }
-        let mut response = String::new();
-        let _ = stream.read_to_string(&mut response);
-        response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200")
-    }
-}
-
-/// The moto shared by the tests of this file (each uses its own parameter names).
-fn shared_moto() -> &'static Moto {
-    static MOTO: OnceLock<Moto> = OnceLock::new();
-    MOTO.get_or_init(|| Moto::start(free_port()))
-}
-
-/// A loopback port nothing listens on (right now).
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
 
 /// A name no other test (or earlier run against the same moto) uses.
 fn unique(prefix: &str) -> String {
@@ -279,7 +196,7 @@ impl Gateway {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn securestring_keys_by_plain_and_hierarchical_name() {
-    let moto = shared_moto();
+    let moto = moto::shared();
     let plain = unique("gateway-key");
     let hierarchical = format!("/{}/gateway/key", unique("team"));
     put_parameter(moto, &plain, ParameterType::SecureString, "sk-plain-1").await;
@@ -313,7 +230,7 @@ async fn securestring_keys_by_plain_and_hierarchical_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_keys_in_a_stringlist_or_one_per_line() {
-    let moto = shared_moto();
+    let moto = moto::shared();
     let list = unique("gateway-keys-list");
     let lines = format!("/{}/keys", unique("gateway-keys-lines"));
     put_parameter(moto, &list, ParameterType::StringList, "sk-a,sk-b").await;
@@ -347,7 +264,7 @@ async fn several_keys_in_a_stringlist_or_one_per_line() {
 /// beside the code, in src/auth.rs and src/cache.rs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotated_keys_are_read_again_from_ssm() {
-    let moto = shared_moto();
+    let moto = moto::shared();
     let name = format!("/{}/gateway/key", unique("rotation"));
     put_parameter(moto, &name, ParameterType::SecureString, "sk-old").await;
     let gateway = Gateway::start(
@@ -373,7 +290,7 @@ async fn rotated_keys_are_read_again_from_ssm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_ssm_gives_a_503_then_the_gateway_recovers() {
     // moto starts (once per file) while the outage is tested.
-    let moto = tokio::task::spawn_blocking(shared_moto);
+    let moto = tokio::task::spawn_blocking(moto::shared);
     // Nothing listens on this port yet: every load fails to connect.
     let port = free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
@@ -439,7 +356,7 @@ async fn unreachable_ssm_gives_a_503_then_the_gateway_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_manager_json_secret() {
-    let moto = shared_moto();
+    let moto = moto::shared();
     let client = aws_sdk_secretsmanager::Client::new(&crate::support::sdk_config(&moto.url));
     let single = client
         .create_secret()
@@ -502,7 +419,7 @@ async fn secrets_manager_json_secret() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_parameter_is_a_503_that_names_the_problem() {
-    let moto = shared_moto();
+    let moto = moto::shared();
     let gateway = Gateway::start(&moto.url, &[("API_KEY_PARAM_NAME", "/no/such/parameter")]).await;
     let (status, body) = gateway.chat("anything").await;
     assert_eq!(status, 503, "{body}");

@@ -20,6 +20,8 @@ mod models;
 mod request_bodies;
 mod request_bodies_prop;
 mod responses;
+mod responses_store;
+mod responses_store_gateway;
 mod server_lifecycle;
 mod server_limits;
 mod startup_errors;

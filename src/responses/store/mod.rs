@@ -3,6 +3,7 @@
 use crate::error::ApiError;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
+pub mod dynamo;
 pub mod memory;
 /// One stored response.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,9 @@
 //! with the real AWS SDK clients in between. Tests drive the gateway over HTTP.
 #![allow(dead_code)]
 
+pub mod moto;
 pub mod raw_http;
+pub mod responses_table;
 
 use std::collections::HashMap;
 
