@@ -90,6 +90,9 @@ pub struct ChatCapabilities {
     /// conversation must end with a user message.": Skyvern-AI/skyvern#4795, which names
     /// Bedrock too; langchain-ai/deepagents#1585; anomalyco/opencode#13768).
     pub rejects_prefill: bool,
+    /// Serves the `priority` and `flex` service tiers (`serviceTier.type`); every model serves
+    /// `default`. See `validate::service_tier` for the evidence and what is unverified.
+    pub flex_and_priority_tiers: bool,
 }
 
 /// What kind of model a row describes.
@@ -143,6 +146,7 @@ const CLAUDE_3: ChatCapabilities = ChatCapabilities {
     efforts: &[],
     refuses_reasoning_history: false,
     rejects_prefill: false,
+    flex_and_priority_tiers: false,
 };
 
 /// No image input: AWS's "Supported models and model features" table gives Claude 3.5 Haiku
@@ -222,6 +226,7 @@ const NOVA_MICRO: ChatCapabilities = ChatCapabilities {
     efforts: &[],
     refuses_reasoning_history: false,
     rejects_prefill: false,
+    flex_and_priority_tiers: false,
 };
 
 const NOVA_MULTIMODAL: ChatCapabilities = ChatCapabilities {
@@ -254,6 +259,7 @@ const LLAMA_3: ChatCapabilities = ChatCapabilities {
     efforts: &[],
     refuses_reasoning_history: false,
     rejects_prefill: false,
+    flex_and_priority_tiers: false,
 };
 
 const MISTRAL_LARGE: ChatCapabilities = ChatCapabilities {
@@ -292,6 +298,10 @@ const GPT_OSS: ChatCapabilities = ChatCapabilities {
     // OpenAI's chat format allows up to 4 `stop` strings.
     max_stop_sequences: Some(4),
     request_field_keys: GPT_OSS_KEYS,
+    // Priority and Flex on gpt-oss: build-on-aws/swift-bedrock-library#61 calls
+    // openai.gpt-oss-20b with `serviceTier` priority, and a re:Post answer
+    // (repost.aws QUBuhKumN7Qsm6Whi0HaeJuw) names the gpt-oss models as supporting both.
+    flex_and_priority_tiers: true,
     ..LLAMA_3
 };
 

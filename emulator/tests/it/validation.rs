@@ -9,8 +9,8 @@ use aws_sdk_bedrockruntime::types::{
     ContentBlock, ConversationRole, DocumentBlock, DocumentFormat, DocumentSource,
     GuardrailConfiguration, ImageFormat, InferenceConfiguration, JsonSchemaDefinition, Message,
     OutputConfig, OutputFormat, OutputFormatStructure, OutputFormatType, PromptVariableValues,
-    ReasoningContentBlock, ReasoningTextBlock, SystemContentBlock, Tool, ToolResultBlock,
-    ToolResultContentBlock, ToolResultStatus, ToolUseBlock,
+    ReasoningContentBlock, ReasoningTextBlock, ServiceTier, ServiceTierType, SystemContentBlock,
+    Tool, ToolResultBlock, ToolResultContentBlock, ToolResultStatus, ToolUseBlock,
 };
 use serde_json::{Value, json};
 
@@ -1285,4 +1285,54 @@ async fn structured_output_needs_model_support_and_a_closed_schema() {
     )
     .await;
     assert!(message.contains("outputConfig.effort"), "{message}");
+}
+
+// ----- service tiers ------------------------------------------------------
+
+fn tier(kind: ServiceTierType) -> ServiceTier {
+    ServiceTier::builder().r#type(kind).build().unwrap()
+}
+
+#[tokio::test]
+async fn service_tiers_depend_on_the_model() {
+    let h = start().await;
+    let gpt_oss = "openai.gpt-oss-20b-1:0";
+    let claude = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    for kind in [
+        ServiceTierType::Priority,
+        ServiceTierType::Flex,
+        ServiceTierType::Default,
+    ] {
+        h.converse(gpt_oss)
+            .messages(user("hi"))
+            .service_tier(tier(kind.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("gpt-oss {kind:?}: {e:?}"));
+    }
+    h.converse(claude)
+        .messages(user("hi"))
+        .service_tier(tier(ServiceTierType::Default))
+        .send()
+        .await
+        .expect("every model serves the default tier");
+    for kind in [ServiceTierType::Priority, ServiceTierType::Flex] {
+        let message = validation_error(
+            h.converse(claude)
+                .messages(user("hi"))
+                .service_tier(tier(kind)),
+        )
+        .await;
+        assert_eq!(
+            message,
+            "The provided service tier is not supported for this model."
+        );
+    }
+    let message = validation_error(
+        h.converse(gpt_oss)
+            .messages(user("hi"))
+            .service_tier(tier(ServiceTierType::Reserved)),
+    )
+    .await;
+    assert_eq!(message, "Reservation not found.");
 }
