@@ -40,6 +40,8 @@ pub struct Capabilities {
     pub prompt_caching: bool,
     /// Accepts `cachePoint` blocks in the tool list too (Claude does, Nova does not).
     pub tool_caching: bool,
+    /// Takes `cachePoint.ttl` `1h` (Claude 4.5 and later, per AWS's prompt-caching page).
+    pub one_hour_cache: bool,
     /// Rejects `temperature` and `topP` in the same request.
     pub temperature_xor_top_p: bool,
     /// Accepts stop sequences made only of whitespace (`"\n"`); Claude refuses them.
@@ -63,6 +65,7 @@ pub const PERMISSIVE: Capabilities = Capabilities {
     reasoning: Reasoning::None,
     prompt_caching: false,
     tool_caching: false,
+    one_hour_cache: false,
     temperature_xor_top_p: false,
     structured_output: false,
     embedding: false,
@@ -80,6 +83,7 @@ const CLAUDE: Capabilities = Capabilities {
     reasoning: Reasoning::None,
     prompt_caching: false,
     tool_caching: false,
+    one_hour_cache: false,
     temperature_xor_top_p: false,
     structured_output: false,
     embedding: false,
@@ -101,6 +105,7 @@ const CLAUDE_THINKING: Capabilities = Capabilities {
 };
 const CLAUDE_4_5: Capabilities = Capabilities {
     temperature_xor_top_p: true,
+    one_hour_cache: true,
     structured_output: true,
     ..CLAUDE_THINKING
 };

@@ -128,7 +128,8 @@ pub fn converse_input(
         ..model_caps
     };
 
-    let mut cache = CacheBudget::new(caps.prompt_caching);
+    let mut cache = CacheBudget::new(caps.prompt_caching)
+        .with_one_hour(caching::request_asks_one_hour(req)?, caps.one_hour_cache);
     let ctx = MessageContext {
         model_id: target.model_id,
         caps,

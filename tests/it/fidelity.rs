@@ -123,3 +123,124 @@ async fn scale_and_unknown_tiers_are_refused_before_bedrock() {
         assert_eq!(converse_calls(&gw).await, before, "nothing reached Bedrock");
     }
 }
+
+// ----- prompt caching: one-hour TTL and minimum lengths ------------------------
+
+/// A chat body whose system prompt of `words` tokens (the emulator counts words) carries
+/// `cache_control`.
+fn cached_system(model: &str, words: usize, cache_control: Value) -> Value {
+    json!({"model": model, "messages": [
+        {"role": "system", "content": [{"type": "text", "text": vec!["word"; words].join(" "),
+                                        "cache_control": cache_control}]},
+        {"role": "user", "content": "question"}]})
+}
+
+fn cache_points(sent: &Value) -> Vec<Value> {
+    let mut points = Vec::new();
+    for block in sent["body"]["system"].as_array().into_iter().flatten() {
+        points.extend(block.get("cachePoint").cloned());
+    }
+    for message in sent["body"]["messages"].as_array().into_iter().flatten() {
+        for block in message["content"].as_array().into_iter().flatten() {
+            points.extend(block.get("cachePoint").cloned());
+        }
+    }
+    points
+}
+
+#[tokio::test]
+async fn one_hour_ttl_reaches_models_that_have_it_and_is_dropped_elsewhere() {
+    let gw = crate::support::start().await;
+    let one_hour = json!({"type": "ephemeral", "ttl": "1h"});
+    let (status, reply) = gw
+        .chat(cached_system(CLAUDE_45, 10, one_hour.clone()))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let sent = last_converse_call(&gw.emulator).await;
+    assert_eq!(
+        cache_points(&sent),
+        vec![json!({"type": "default", "ttl": "1h"})],
+        "{sent}"
+    );
+    // Claude 3.7 Sonnet has only the five-minute cache: the point goes without a TTL.
+    let claude_37 = "us.anthropic.claude-3-7-sonnet-20250219-v1:0";
+    let (status, reply) = gw.chat(cached_system(claude_37, 10, one_hour)).await;
+    assert_eq!(status, 200, "{reply}");
+    let sent = last_converse_call(&gw.emulator).await;
+    assert_eq!(
+        cache_points(&sent),
+        vec![json!({"type": "default"})],
+        "{sent}"
+    );
+}
+
+#[tokio::test]
+async fn one_hour_mark_makes_every_cache_point_one_hour() {
+    // With ENABLE_PROMPT_CACHING the gateway's own points come first; Bedrock refuses a 1h point
+    // after a 5m one, so all points of the request take the hour.
+    let gw =
+        crate::support::start_with(&[("ENABLE_PROMPT_CACHING", "true")], Default::default()).await;
+    let body = json!({"model": CLAUDE_45, "messages": [
+        {"role": "system", "content": "rules"},
+        {"role": "user", "content": [{"type": "text", "text": "question",
+                                      "cache_control": {"type": "ephemeral", "ttl": "1h"}}]}]});
+    let (status, reply) = gw.chat(body).await;
+    assert_eq!(status, 200, "{reply}");
+    let sent = last_converse_call(&gw.emulator).await;
+    let points = cache_points(&sent);
+    assert_eq!(points.len(), 2, "{sent}");
+    assert!(points.iter().all(|p| p["ttl"] == "1h"), "{sent}");
+}
+
+#[tokio::test]
+async fn an_unknown_cache_ttl_is_a_400_naming_it() {
+    let gw = crate::support::start().await;
+    let (status, reply) = gw
+        .chat(cached_system(
+            CLAUDE_45,
+            10,
+            json!({"type": "ephemeral", "ttl": "1d"}),
+        ))
+        .await;
+    assert_eq!(status, 400, "{reply}");
+    assert_eq!(
+        reply["error"]["param"],
+        "messages[0].content[0].cache_control"
+    );
+}
+
+#[tokio::test]
+async fn usage_shows_no_cache_write_below_the_model_minimum() {
+    let gw = crate::support::start().await;
+    let haiku_45 = "us.anthropic.claude-haiku-4-5-20251001-v1:0";
+    let ephemeral = json!({"type": "ephemeral"});
+    // Claude Haiku 4.5 caches from 4,096 tokens; Sonnet 4.5 from 1,024.
+    for (model, words, writes) in [
+        (haiku_45, 4095, 0),
+        (CLAUDE_45, 4095, 4095),
+        (haiku_45, 4096, 4096),
+    ] {
+        let (status, reply) = gw
+            .chat(cached_system(model, words, ephemeral.clone()))
+            .await;
+        assert_eq!(status, 200, "{reply}");
+        let sent = last_converse_call(&gw.emulator).await;
+        assert_eq!(
+            cache_points(&sent).len(),
+            1,
+            "the cache point was sent: {sent}"
+        );
+        let details = &reply["usage"]["prompt_tokens_details"];
+        assert_eq!(
+            details["cache_write_tokens"].as_u64().unwrap_or(0),
+            writes,
+            "{model} {words}: {reply}"
+        );
+        assert_eq!(details["cached_tokens"].as_u64().unwrap_or(0), 0, "{reply}");
+        let prompt = reply["usage"]["prompt_tokens"].as_u64().unwrap();
+        assert!(
+            prompt > words as u64,
+            "every prompt token is still counted: {reply}"
+        );
+    }
+}
