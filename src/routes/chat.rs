@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use futures_util::stream;
 
-use crate::capabilities::capabilities;
 use crate::error::ApiError;
 use crate::openai::chat::ChatRequest;
 use crate::routes::event_source::EventSource;
@@ -41,7 +40,7 @@ pub async fn chat_completions(
         .catalog
         .route(&model_id, &state.profile_routing())
         .await?;
-    let caps = capabilities(&model_id);
+    let caps = state.config.model_capabilities.capabilities(&model_id);
     if caps.embedding {
         return Err(ApiError::invalid_param(
             "model",

@@ -15,7 +15,6 @@ use bytes::{BufMut, BytesMut};
 use futures_util::stream;
 use serde_json::{Value, json};
 
-use crate::capabilities::capabilities;
 use crate::error::ApiError;
 use crate::openai::responses::ResponsesRequest;
 use crate::responses::conversation::{not_found, prepare_input, previous};
@@ -78,7 +77,7 @@ pub async fn create_response(
         .catalog
         .route(&model_id, &state.profile_routing())
         .await?;
-    let caps = capabilities(&model_id);
+    let caps = state.config.model_capabilities.capabilities(&model_id);
     if caps.embedding {
         return Err(ApiError::invalid_param(
             "model",

@@ -244,3 +244,45 @@ async fn usage_shows_no_cache_write_below_the_model_minimum() {
         );
     }
 }
+
+// ----- MODEL_CAPABILITIES -----------------------------------------------------------
+
+#[tokio::test]
+async fn model_capabilities_override_the_table() {
+    let gw = crate::support::start_with(
+        &[
+            ("ENABLE_PROMPT_CACHING", "true"),
+            (
+                "MODEL_CAPABILITIES",
+                r#"{"anthropic.claude-sonnet-4-5": {"tool_streaming": false},
+                    "us.anthropic.claude-sonnet-4-5": {"prompt_caching": false}}"#,
+            ),
+        ],
+        Default::default(),
+    )
+    .await;
+    let tools = json!([{"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]);
+    let body = json!({"model": CLAUDE_45, "stream": true, "tools": tools,
+        "messages": [{"role": "system", "content": "rules"},
+                     {"role": "user", "content": [{"type": "text", "text": "weather?",
+                                                   "cache_control": {"type": "ephemeral"}}]}]});
+    let (status, events) = gw.chat_stream(body).await;
+    assert_eq!(status, 200, "{events:?}");
+    let sent = last_converse_call(&gw.emulator).await;
+    // tool_streaming off: a streamed request with tools goes through Converse and is replayed.
+    assert_eq!(sent["operation"], "Converse", "{sent}");
+    // prompt_caching off: no cache point at all, despite ENABLE_PROMPT_CACHING and the mark.
+    assert!(cache_points(&sent).is_empty(), "{sent}");
+    assert!(!sent["body"].to_string().contains("cachePoint"), "{sent}");
+    // Another model keeps the table's answers.
+    let (status, _) = gw
+        .chat_stream(
+            json!({"model": "us.anthropic.claude-3-7-sonnet-20250219-v1:0", "stream": true,
+            "tools": tools, "messages": [{"role": "user", "content": "weather?"}]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let sent = last_converse_call(&gw.emulator).await;
+    assert_eq!(sent["operation"], "ConverseStream", "{sent}");
+}
