@@ -71,7 +71,11 @@ impl CapabilityOverrides {
 
     /// The table's capabilities for `model_id` with the matching overrides applied.
     pub fn capabilities(&self, model_id: &str) -> Capabilities {
-        let mut caps = capabilities(model_id);
+        self.apply(model_id, capabilities(model_id))
+    }
+
+    /// `caps` (the table's, or the catalogue's) with the overrides matching `model_id`.
+    pub fn apply(&self, model_id: &str, mut caps: Capabilities) -> Capabilities {
         let base = base_model_id(model_id);
         for (key, values) in &self.entries {
             if !model_id.starts_with(key.as_str()) && !base.starts_with(key.as_str()) {

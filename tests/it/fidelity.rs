@@ -286,3 +286,61 @@ async fn model_capabilities_override_the_table() {
     let sent = last_converse_call(&gw.emulator).await;
     assert_eq!(sent["operation"], "ConverseStream", "{sent}");
 }
+
+// ----- capabilities from Bedrock's listing ----------------------------------------------
+
+#[tokio::test]
+async fn image_input_follows_the_listing_where_it_has_the_model() {
+    let gw = crate::support::start().await;
+    // The hand table gives every `anthropic.claude` model images; the emulator's listing gives
+    // Claude 2.1 TEXT only, so the gateway refuses the image before calling Bedrock.
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let image_body = |model: &str| {
+        json!({"model": model, "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "what is this?"},
+            {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{png}")}}]}]})
+    };
+    let before = converse_calls(&gw).await;
+    let (status, reply) = gw.chat(image_body("anthropic.claude-v2:1")).await;
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("image input"),
+        "{reply}"
+    );
+    assert_eq!(reply["error"]["param"], "messages[0].content[1]", "{reply}");
+    assert_eq!(converse_calls(&gw).await, before, "nothing reached Bedrock");
+    // A listed model with IMAGE (through its inference profile) still gets the image.
+    let (status, reply) = gw.chat(image_body(CLAUDE_45)).await;
+    assert_eq!(status, 200, "{reply}");
+    let sent = last_converse_call(&gw.emulator).await;
+    assert!(
+        sent["body"]["messages"][0]["content"][1]
+            .get("image")
+            .is_some(),
+        "{sent}"
+    );
+    // MODEL_CAPABILITIES still has the last word.
+    let gw = crate::support::start_with(
+        &[(
+            "MODEL_CAPABILITIES",
+            r#"{"anthropic.claude-v2": {"images": true}}"#,
+        )],
+        Default::default(),
+    )
+    .await;
+    let (status, reply) = gw.chat(image_body("anthropic.claude-v2:1")).await;
+    assert!(
+        !reply["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("image input"),
+        "{status} {reply}"
+    );
+    assert_eq!(
+        last_converse_call(&gw.emulator).await["modelId"],
+        "anthropic.claude-v2:1"
+    );
+}
