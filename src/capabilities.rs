@@ -40,6 +40,8 @@ pub struct Capabilities {
     pub prompt_caching: bool,
     /// Accepts `cachePoint` blocks in the tool list too (Claude does, Nova does not).
     pub tool_caching: bool,
+    /// Takes `cachePoint.ttl` `1h` (Claude 4.5 and later, per AWS's prompt-caching page).
+    pub one_hour_cache: bool,
     /// Rejects `temperature` and `topP` in the same request.
     pub temperature_xor_top_p: bool,
     /// Accepts stop sequences made only of whitespace (`"\n"`); Claude refuses them.
@@ -63,6 +65,7 @@ pub const PERMISSIVE: Capabilities = Capabilities {
     reasoning: Reasoning::None,
     prompt_caching: false,
     tool_caching: false,
+    one_hour_cache: false,
     temperature_xor_top_p: false,
     structured_output: false,
     embedding: false,
@@ -80,6 +83,7 @@ const CLAUDE: Capabilities = Capabilities {
     reasoning: Reasoning::None,
     prompt_caching: false,
     tool_caching: false,
+    one_hour_cache: false,
     temperature_xor_top_p: false,
     structured_output: false,
     embedding: false,
@@ -101,6 +105,7 @@ const CLAUDE_THINKING: Capabilities = Capabilities {
 };
 const CLAUDE_4_5: Capabilities = Capabilities {
     temperature_xor_top_p: true,
+    one_hour_cache: true,
     structured_output: true,
     ..CLAUDE_THINKING
 };
@@ -293,6 +298,66 @@ fn claude_version(base: &str) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The family table of docs/configuration.md, generated from the code.
+    fn docs_table() -> String {
+        let yes = |b: bool| if b { "yes" } else { "—" };
+        let mut rows: Vec<(String, Capabilities)> = vec![
+            ("Claude 4.7 and later (by version)".into(), CLAUDE_ADAPTIVE),
+            ("Claude Opus 4.6".into(), CLAUDE_OPUS_4_6),
+            ("Claude Sonnet 4.6".into(), CLAUDE_SONNET_4_6),
+        ];
+        rows.extend(
+            TABLE
+                .iter()
+                .map(|(prefix, caps)| (format!("`{prefix}`"), *caps)),
+        );
+        rows.push(("anything else".into(), PERMISSIVE));
+        let mut out = String::from(
+            "| Model id prefix | system_prompt | tools | forced_tool_choice | named_tool_choice | tool_streaming | images | documents | prompt_caching | tool_caching | one_hour_cache | temperature_xor_top_p | whitespace_stop_sequences | structured_output | reasoning |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        );
+        for (name, c) in rows {
+            let reasoning = match c.reasoning {
+                Reasoning::None => "—".to_string(),
+                Reasoning::Budget => "budget".to_string(),
+                Reasoning::Always => "always".to_string(),
+                Reasoning::Effort => "effort".to_string(),
+                Reasoning::Adaptive(efforts) => format!("adaptive ({})", efforts.join(", ")),
+            };
+            let reasoning = if c.embedding {
+                "embedding model".to_string()
+            } else {
+                reasoning
+            };
+            out.push_str(&format!(
+                "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {reasoning} |\n",
+                yes(c.system_prompt),
+                yes(c.tools),
+                yes(c.forced_tool_choice),
+                yes(c.named_tool_choice),
+                yes(c.tool_streaming),
+                yes(c.images),
+                yes(c.documents),
+                yes(c.prompt_caching),
+                yes(c.tool_caching),
+                yes(c.one_hour_cache),
+                yes(c.temperature_xor_top_p),
+                yes(c.whitespace_stop_sequences),
+                yes(c.structured_output),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn docs_list_the_table_as_the_code_has_it() {
+        let docs = include_str!("../docs/configuration.md");
+        let table = docs_table();
+        assert!(
+            docs.contains(&table),
+            "docs/configuration.md's capability table is stale; it should read:\n{table}"
+        );
+    }
 
     #[test]
     fn profiles_and_arns_resolve_to_the_base_model() {

@@ -43,6 +43,8 @@ pub struct Config {
     pub model_aliases: HashMap<String, String>,
     /// `ENABLE_PROMPT_CACHING`: cache points after the system prompt and tools.
     pub prompt_caching: bool,
+    /// `MODEL_CAPABILITIES`: corrections to the built-in capability table.
+    pub model_capabilities: crate::capability_overrides::CapabilityOverrides,
     pub models_cache: Duration,
     /// `BEDROCK_TIMEOUT_SECONDS`: limit for one non-streaming Bedrock call.
     pub bedrock_timeout: Duration,
@@ -159,6 +161,11 @@ impl Config {
                 .unwrap_or_else(|| FALLBACK_EMBEDDING_MODEL.into()),
             model_aliases,
             prompt_caching: parse_bool(&get, "ENABLE_PROMPT_CACHING")?,
+            model_capabilities: match get("MODEL_CAPABILITIES") {
+                None => Default::default(),
+                Some(json) => crate::capability_overrides::CapabilityOverrides::parse(&json)
+                    .map_err(ConfigError)?,
+            },
             models_cache: Duration::from_secs(parse_number(&get, "MODELS_CACHE_SECONDS", 600)?),
             bedrock_timeout: Duration::from_secs(parse_number(
                 &get,
@@ -344,6 +351,28 @@ mod tests {
                 .unwrap_err()
                 .0
                 .contains("PORT")
+        );
+        let err = config(&[
+            ("API_KEY", "k"),
+            ("MODEL_CAPABILITIES", r#"{"mistral.": {"vision": true}}"#),
+        ])
+        .unwrap_err()
+        .0;
+        assert!(
+            err.starts_with("MODEL_CAPABILITIES")
+                && err.contains("`vision`")
+                && !err.contains('\n'),
+            "{err}"
+        );
+        let ok = config(&[
+            ("API_KEY", "k"),
+            ("MODEL_CAPABILITIES", r#"{"mistral.": {"images": true}}"#),
+        ])
+        .unwrap();
+        assert!(
+            ok.model_capabilities
+                .capabilities("mistral.mistral-small-2402-v1:0")
+                .images
         );
         assert!(
             config(&[("API_KEY", "k"), ("MODEL_ALIASES", "[1]")])

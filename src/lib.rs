@@ -15,6 +15,7 @@ pub mod auth;
 pub mod bedrock;
 pub mod cache;
 pub mod capabilities;
+pub mod capability_overrides;
 pub mod catalog;
 pub mod config;
 pub mod embeddings;

@@ -90,6 +90,19 @@ pub struct ChatCapabilities {
     /// conversation must end with a user message.": Skyvern-AI/skyvern#4795, which names
     /// Bedrock too; langchain-ai/deepagents#1585; anomalyco/opencode#13768).
     pub rejects_prefill: bool,
+    /// Serves the `priority` and `flex` service tiers (`serviceTier.type`); every model serves
+    /// `default`. See `validate::service_tier` for the evidence and what is unverified.
+    pub flex_and_priority_tiers: bool,
+    /// Takes `cachePoint.ttl` `1h`. AWS's prompt-caching page
+    /// (https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html, seen in its
+    /// ko_kr copy) gives the extended one-hour TTL to Claude Opus 4.5, Haiku 4.5 and Sonnet 4.5;
+    /// anomalyco/opencode#23106 used it on Sonnet/Opus 4.6 too.
+    pub one_hour_cache: bool,
+    /// Tokens a cache checkpoint must cover, counted from the previous checkpoint that cached:
+    /// below it Bedrock still answers but caches nothing (same AWS page: "If you add a cache
+    /// checkpoint before the minimum ... inference still succeeds but the prefix is not cached";
+    /// its example: Claude 3.7 Sonnet, 1,024 tokens, a second checkpoint after 2,048).
+    pub min_cache_tokens: u64,
 }
 
 /// What kind of model a row describes.
@@ -143,6 +156,11 @@ const CLAUDE_3: ChatCapabilities = ChatCapabilities {
     efforts: &[],
     refuses_reasoning_history: false,
     rejects_prefill: false,
+    flex_and_priority_tiers: false,
+    one_hour_cache: false,
+    // Claude 3.x and 4 Sonnet/Opus: 1,024 (AWS prompt-caching page). Nova's page gives 1K;
+    // the Llama-derived rows never cache, so their value is never read.
+    min_cache_tokens: 1024,
 };
 
 /// No image input: AWS's "Supported models and model features" table gives Claude 3.5 Haiku
@@ -153,6 +171,8 @@ const CLAUDE_3_5_HAIKU: ChatCapabilities = ChatCapabilities {
     prompt_caching: true,
     tool_caching: true,
     max_output_tokens: 8192,
+    // AWS prompt-caching page: 2,048 tokens for Claude 3.5 Haiku.
+    min_cache_tokens: 2048,
     ..CLAUDE_3
 };
 
@@ -168,7 +188,15 @@ const CLAUDE_THINKING: ChatCapabilities = ChatCapabilities {
 const CLAUDE_4_5: ChatCapabilities = ChatCapabilities {
     rejects_temperature_with_top_p: true,
     structured_output: true,
+    one_hour_cache: true,
     ..CLAUDE_THINKING
+};
+
+/// Claude Haiku 4.5 caches from 4,096 tokens (AWS prompt-caching page; the audit in
+/// /work/shared/notes/bedrock-fidelity-audit.md item 10).
+const CLAUDE_HAIKU_4_5: ChatCapabilities = ChatCapabilities {
+    min_cache_tokens: 4096,
+    ..CLAUDE_4_5
 };
 
 const ANTHROPIC_ADAPTIVE_KEYS: &[&str] = &["top_k", "anthropic_beta", "thinking", "output_config"];
@@ -222,6 +250,11 @@ const NOVA_MICRO: ChatCapabilities = ChatCapabilities {
     efforts: &[],
     refuses_reasoning_history: false,
     rejects_prefill: false,
+    flex_and_priority_tiers: false,
+    one_hour_cache: false,
+    // Claude 3.x and 4 Sonnet/Opus: 1,024 (AWS prompt-caching page). Nova's page gives 1K;
+    // the Llama-derived rows never cache, so their value is never read.
+    min_cache_tokens: 1024,
 };
 
 const NOVA_MULTIMODAL: ChatCapabilities = ChatCapabilities {
@@ -254,6 +287,11 @@ const LLAMA_3: ChatCapabilities = ChatCapabilities {
     efforts: &[],
     refuses_reasoning_history: false,
     rejects_prefill: false,
+    flex_and_priority_tiers: false,
+    one_hour_cache: false,
+    // Claude 3.x and 4 Sonnet/Opus: 1,024 (AWS prompt-caching page). Nova's page gives 1K;
+    // the Llama-derived rows never cache, so their value is never read.
+    min_cache_tokens: 1024,
 };
 
 const MISTRAL_LARGE: ChatCapabilities = ChatCapabilities {
@@ -292,6 +330,10 @@ const GPT_OSS: ChatCapabilities = ChatCapabilities {
     // OpenAI's chat format allows up to 4 `stop` strings.
     max_stop_sequences: Some(4),
     request_field_keys: GPT_OSS_KEYS,
+    // Priority and Flex on gpt-oss: build-on-aws/swift-bedrock-library#61 calls
+    // openai.gpt-oss-20b with `serviceTier` priority, and a re:Post answer
+    // (repost.aws QUBuhKumN7Qsm6Whi0HaeJuw) names the gpt-oss models as supporting both.
+    flex_and_priority_tiers: true,
     ..LLAMA_3
 };
 
@@ -399,7 +441,7 @@ pub static MODELS: &[FoundationModel] = &[
         "anthropic.claude-haiku-4-5-20251001-v1:0",
         "Anthropic",
         "Claude Haiku 4.5",
-        CLAUDE_4_5,
+        CLAUDE_HAIKU_4_5,
         GEO_AND_GLOBAL,
     )),
     // Model ids from the AWS adaptive-thinking page; profile-only like the other current

@@ -95,7 +95,7 @@ pub async fn answer(
         body: &body,
     });
     let profile = usage::profile_prompt(&request, resolved.model.id);
-    let cache_usage = cache.account(&profile.checkpoints);
+    let cache_usage = cache.account(&profile.checkpoints, resolved.capabilities.min_cache_tokens);
     let usage = Usage::new(&profile, cache_usage, usage::output_tokens(&reply.blocks));
     let additional_response_fields =
         additional_response_fields(&request.additional_response_field_paths, &reply);

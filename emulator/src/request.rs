@@ -69,7 +69,10 @@ pub enum ContentBlock {
     ToolResult(ToolResult),
     GuardContent(GuardContent),
     /// A prompt-caching checkpoint (`type` and `ttl` are only checked).
-    CachePoint,
+    /// `one_hour`: `ttl` `1h` (botocore `CacheTTL`: `5m | 1h`; absent means 5 minutes).
+    CachePoint {
+        one_hour: bool,
+    },
     Reasoning(Reasoning),
     /// A block kind the SDK can send but no catalogued model accepts
     /// (`video`, `audio`, `citationsContent`, ...). Carries the member name.
@@ -150,7 +153,10 @@ pub enum SystemBlock {
     Text(String),
     GuardContent(GuardContent),
     /// A prompt-caching checkpoint (`type` and `ttl` are only checked).
-    CachePoint,
+    /// `one_hour`: `ttl` `1h` (botocore `CacheTTL`: `5m | 1h`; absent means 5 minutes).
+    CachePoint {
+        one_hour: bool,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -182,7 +188,10 @@ pub enum ToolEntry {
     Spec(ToolSpec),
     System(String),
     /// A prompt-caching checkpoint (`type` and `ttl` are only checked).
-    CachePoint,
+    /// `one_hour`: `ttl` `1h` (botocore `CacheTTL`: `5m | 1h`; absent means 5 minutes).
+    CachePoint {
+        one_hour: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -367,10 +376,9 @@ fn parse_content_block(value: &Value, path: &str) -> Result<ContentBlock, ApiErr
         "toolUse" => ContentBlock::ToolUse(parse_tool_use(inner, &inner_path)?),
         "toolResult" => ContentBlock::ToolResult(parse_tool_result(inner, &inner_path)?),
         "guardContent" => ContentBlock::GuardContent(parse_guard_content(inner, &inner_path)?),
-        "cachePoint" => {
-            parse_cache_point(inner, &inner_path)?;
-            ContentBlock::CachePoint
-        }
+        "cachePoint" => ContentBlock::CachePoint {
+            one_hour: parse_cache_point(inner, &inner_path)?,
+        },
         "reasoningContent" => ContentBlock::Reasoning(parse_reasoning(inner, &inner_path)?),
         "video" => ContentBlock::Unsupported("video"),
         "audio" => ContentBlock::Unsupported("audio"),
@@ -387,10 +395,9 @@ fn parse_system_block(value: &Value, path: &str) -> Result<SystemBlock, ApiError
     Ok(match member {
         "text" => SystemBlock::Text(as_str(inner, &inner_path)?.to_string()),
         "guardContent" => SystemBlock::GuardContent(parse_guard_content(inner, &inner_path)?),
-        _ => {
-            parse_cache_point(inner, &inner_path)?;
-            SystemBlock::CachePoint
-        }
+        _ => SystemBlock::CachePoint {
+            one_hour: parse_cache_point(inner, &inner_path)?,
+        },
     })
 }
 
@@ -551,17 +558,20 @@ fn parse_guard_content(value: &Value, path: &str) -> Result<GuardContent, ApiErr
     Ok(GuardContent::Image(Image { format, bytes }))
 }
 
-fn parse_cache_point(value: &Value, path: &str) -> Result<(), ApiError> {
+/// Reads a `cachePoint`; true when its `ttl` is `1h`.
+fn parse_cache_point(value: &Value, path: &str) -> Result<bool, ApiError> {
     let mut reader = ObjectReader::new(value, path)?;
     enum_member(
         reader.required_str("type")?,
         &child(path, "type"),
         &["default"],
     )?;
+    let mut one_hour = false;
     if let Some(ttl) = reader.optional_str("ttl")? {
-        enum_member(ttl, &child(path, "ttl"), &["5m", "1h"])?;
+        one_hour = enum_member(ttl, &child(path, "ttl"), &["5m", "1h"])? == "1h";
     }
-    reader.finish()
+    reader.finish()?;
+    Ok(one_hour)
 }
 
 fn parse_reasoning(value: &Value, path: &str) -> Result<Reasoning, ApiError> {
@@ -618,10 +628,9 @@ fn parse_tool_config(value: &Value, path: &str) -> Result<ToolConfig, ApiError> 
                 system_reader.finish()?;
                 ToolEntry::System(name)
             }
-            _ => {
-                parse_cache_point(inner, &inner_path)?;
-                ToolEntry::CachePoint
-            }
+            _ => ToolEntry::CachePoint {
+                one_hour: parse_cache_point(inner, &inner_path)?,
+            },
         });
     }
     let choice = match reader.optional("toolChoice") {

@@ -100,7 +100,7 @@ impl ProfileBuilder {
                 self.feed("reasoning", &[text.as_bytes()], tokens::count(text))
             }
             ContentBlock::Reasoning(Reasoning::Redacted(blob)) => self.feed("redacted", &[blob], 0),
-            ContentBlock::CachePoint => self.checkpoint(),
+            ContentBlock::CachePoint { .. } => self.checkpoint(),
             ContentBlock::Unsupported(kind) => self.feed("unsupported", &[kind.as_bytes()], 0),
         }
     }
@@ -150,7 +150,7 @@ pub fn profile_prompt(request: &ConverseRequest, model_id: &str) -> PromptProfil
                     );
                 }
                 ToolEntry::System(name) => builder.feed("systemTool", &[name.as_bytes()], 0),
-                ToolEntry::CachePoint => builder.checkpoint(),
+                ToolEntry::CachePoint { .. } => builder.checkpoint(),
             }
         }
     }
@@ -162,7 +162,7 @@ pub fn profile_prompt(request: &ConverseRequest, model_id: &str) -> PromptProfil
             SystemBlock::GuardContent(GuardContent::Image(image)) => {
                 builder.feed("image", &[image.format.as_bytes(), &image.bytes], 0)
             }
-            SystemBlock::CachePoint => builder.checkpoint(),
+            SystemBlock::CachePoint { .. } => builder.checkpoint(),
         }
     }
     for message in &request.messages {

@@ -27,6 +27,7 @@ macro_rules! with_converse_input {
             .set_tool_config(input.tool_config)
             .set_additional_model_request_fields(input.additional_model_request_fields)
             .set_performance_config(input.performance_config)
+            .set_service_tier(input.service_tier)
             .set_prompt_variables(input.prompt_variables)
             .set_request_metadata(input.request_metadata)
             .set_output_config(input.output_config)

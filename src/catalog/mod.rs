@@ -187,6 +187,20 @@ impl<C: Control> Catalog<C> {
         Err(unknown_model(id))
     }
 
+    /// `caps` corrected by what the cached listing publishes about `model_id` (image input,
+    /// streaming); `caps` unchanged when the listing does not have the model or cannot be read.
+    /// Never refreshes: [`Catalog::check`] has done that for this request already.
+    pub async fn published_capabilities(
+        &self,
+        model_id: &str,
+        caps: crate::capabilities::Capabilities,
+    ) -> crate::capabilities::Capabilities {
+        match self.listing.get().await {
+            Ok(snapshot) => snapshot.published(model_id).map_or(caps, |p| p.apply(caps)),
+            Err(_) => caps,
+        }
+    }
+
     /// Checks that Bedrock knows `model_id`: a 404 naming it if not. Passes ARNs, and passes
     /// everything the catalogue cannot judge while listing fails.
     pub async fn check(&self, model_id: &str) -> Result<(), ApiError> {

@@ -42,6 +42,32 @@ pub struct Snapshot {
     profile_only: HashSet<String>,
     /// Foundation model id -> the ACTIVE system-defined profiles that contain it.
     system_profiles: HashMap<String, Vec<SystemProfile>>,
+    /// Foundation model id and ARN -> what ListFoundationModels says it takes and does.
+    published: HashMap<String, Published>,
+}
+
+/// What ListFoundationModels publishes about a model that capabilities can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    /// `inputModalities` holds `IMAGE`.
+    pub images: bool,
+    /// `responseStreamingSupported` (absent counts as unknown, so not recorded).
+    pub streaming: Option<bool>,
+}
+
+impl Published {
+    /// `caps` with what Bedrock publishes in place of the hand table's guesses: image input,
+    /// and no streamed tool use for a model Bedrock lists as not streaming at all.
+    pub fn apply(
+        self,
+        caps: crate::capabilities::Capabilities,
+    ) -> crate::capabilities::Capabilities {
+        crate::capabilities::Capabilities {
+            images: self.images,
+            tool_streaming: caps.tool_streaming && self.streaming != Some(false),
+            ..caps
+        }
+    }
 }
 
 /// A system-defined (cross-region) inference profile, as resolution needs it.
@@ -68,6 +94,19 @@ impl Snapshot {
             snapshot.known.insert(model.model_id().to_string());
             snapshot.known.insert(model.model_arn().to_string());
             providers.insert(model.model_id(), owner.clone());
+            let published = Published {
+                images: model
+                    .input_modalities()
+                    .iter()
+                    .any(|m| m.as_str() == "IMAGE"),
+                streaming: model.response_streaming_supported(),
+            };
+            snapshot
+                .published
+                .insert(model.model_id().to_string(), published);
+            snapshot
+                .published
+                .insert(model.model_arn().to_string(), published);
             if is_profile_only(model) {
                 snapshot.profile_only.insert(model.model_id().to_string());
             }
@@ -129,6 +168,16 @@ impl Snapshot {
         snapshot.models.sort_by(|a, b| a.id.cmp(&b.id));
         snapshot.models.dedup_by(|a, b| a.id == b.id);
         snapshot
+    }
+
+    /// What Bedrock publishes about `model_id`, a foundation model id or ARN or an inference
+    /// profile that routes to one.
+    pub fn published(&self, model_id: &str) -> Option<Published> {
+        let base = self
+            .underlying
+            .get(model_id)
+            .map_or(model_id, String::as_str);
+        self.published.get(base).copied()
     }
 
     /// Whether Bedrock listed `model_id` (any status).
@@ -331,6 +380,35 @@ mod tests {
                 "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/team1"
             ),
             Some("mistral.large")
+        );
+    }
+}
+
+#[cfg(test)]
+mod published_tests {
+    use super::*;
+    use crate::capabilities::capabilities;
+
+    #[test]
+    fn the_listing_decides_images_and_a_non_streaming_model_never_streams_tools() {
+        let claude = capabilities("anthropic.claude-3-haiku-20240307-v1:0");
+        let text_only = Published {
+            images: false,
+            streaming: Some(false),
+        };
+        let caps = text_only.apply(claude);
+        assert!(!caps.images && !caps.tool_streaming);
+        assert_eq!(caps.tools, claude.tools, "the rest is the table's");
+        let llama = capabilities("meta.llama3-3-70b-instruct-v1:0");
+        let vision = Published {
+            images: true,
+            streaming: None,
+        };
+        let caps = vision.apply(llama);
+        assert!(caps.images);
+        assert_eq!(
+            caps.tool_streaming, llama.tool_streaming,
+            "unknown streaming keeps the table"
         );
     }
 }

@@ -32,6 +32,9 @@ pub struct ChatRequest {
     pub parallel_tool_calls: Option<bool>,
     pub response_format: Option<ResponseFormat>,
     pub reasoning_effort: Option<String>,
+    /// `auto`, `default`, `flex` or `priority`: Bedrock's `serviceTier` (see
+    /// `translate::service_tier`).
+    pub service_tier: Option<String>,
     pub user: Option<String>,
     // Bedrock pass-through fields, sent by clients through `extra_body`.
     #[serde(alias = "additional_model_request_fields")]

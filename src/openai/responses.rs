@@ -3,8 +3,9 @@
 //! Strict where chat is lenient: a field this gateway does not know is a 400 naming it (the
 //! Responses API is what agents speak, and a silently dropped setting changes their answers).
 //! Fields with no Bedrock meaning that clients send on every request (`client_metadata`,
-//! `prompt_cache_key`, `user`, `safety_identifier`, `metadata`, `service_tier`, `truncation`,
-//! `stream_options`, `text.verbosity`) are accepted; `metadata` is echoed back. Input items stay
+//! `prompt_cache_key`, `user`, `safety_identifier`, `metadata`, `truncation`, `stream_options`,
+//! `text.verbosity`) are accepted; `metadata` is echoed back. `service_tier` goes to Bedrock as
+//! chat's does. Input items stay
 //! JSON values here: `responses::input` reads them with errors that name `input[i]`.
 
 use serde::Deserialize;

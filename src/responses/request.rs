@@ -83,6 +83,7 @@ pub fn chat_request(
             None => None,
         },
         reasoning_effort: effort,
+        service_tier: req.service_tier.clone(),
         ..ChatRequest::default()
     })
 }

@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use futures_util::stream;
 
-use crate::capabilities::capabilities;
 use crate::error::ApiError;
 use crate::openai::chat::ChatRequest;
 use crate::routes::event_source::EventSource;
@@ -41,7 +40,12 @@ pub async fn chat_completions(
         .catalog
         .route(&model_id, &state.profile_routing())
         .await?;
-    let caps = capabilities(&model_id);
+    // The hand table, corrected by what Bedrock's listing publishes, then by MODEL_CAPABILITIES.
+    let caps = state
+        .catalog
+        .published_capabilities(&model_id, crate::capabilities::capabilities(&model_id))
+        .await;
+    let caps = state.config.model_capabilities.apply(&model_id, caps);
     if caps.embedding {
         return Err(ApiError::invalid_param(
             "model",

@@ -15,7 +15,6 @@ use bytes::{BufMut, BytesMut};
 use futures_util::stream;
 use serde_json::{Value, json};
 
-use crate::capabilities::capabilities;
 use crate::error::ApiError;
 use crate::openai::responses::ResponsesRequest;
 use crate::responses::conversation::{not_found, prepare_input, previous};
@@ -78,7 +77,12 @@ pub async fn create_response(
         .catalog
         .route(&model_id, &state.profile_routing())
         .await?;
-    let caps = capabilities(&model_id);
+    // The hand table, corrected by what Bedrock's listing publishes, then by MODEL_CAPABILITIES.
+    let caps = state
+        .catalog
+        .published_capabilities(&model_id, crate::capabilities::capabilities(&model_id))
+        .await;
+    let caps = state.config.model_capabilities.apply(&model_id, caps);
     if caps.embedding {
         return Err(ApiError::invalid_param(
             "model",

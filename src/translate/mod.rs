@@ -18,6 +18,7 @@ pub mod messages;
 pub mod prompt_router;
 pub mod reasoning;
 pub mod responses_stream;
+pub mod service_tier;
 pub mod stream;
 pub mod structured;
 pub mod tool_names;
@@ -30,7 +31,7 @@ use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
 use aws_sdk_bedrockruntime::types::{
     ContentBlock, GuardrailConfiguration, GuardrailTrace, InferenceConfiguration, Message,
     OutputConfig, PerformanceConfigLatency, PerformanceConfiguration, PromptVariableValues,
-    SystemContentBlock, ToolConfiguration,
+    ServiceTier, SystemContentBlock, ToolConfiguration,
 };
 use aws_smithy_types::Document;
 use serde_json::Value;
@@ -55,6 +56,7 @@ pub struct ConverseInput {
     pub additional_model_request_fields: Option<Document>,
     pub guardrail_config: Option<GuardrailConfiguration>,
     pub performance_config: Option<PerformanceConfiguration>,
+    pub service_tier: Option<ServiceTier>,
     pub prompt_variables: Option<HashMap<String, PromptVariableValues>>,
     pub request_metadata: Option<HashMap<String, String>>,
     pub output_config: Option<OutputConfig>,
@@ -126,7 +128,8 @@ pub fn converse_input(
         ..model_caps
     };
 
-    let mut cache = CacheBudget::new(caps.prompt_caching);
+    let mut cache = CacheBudget::new(caps.prompt_caching)
+        .with_one_hour(caching::request_asks_one_hour(req)?, caps.one_hour_cache);
     let ctx = MessageContext {
         model_id: target.model_id,
         caps,
@@ -168,6 +171,7 @@ pub fn converse_input(
             .then(|| to_document(&Value::Object(fields))),
         guardrail_config: guardrail_config(req)?,
         performance_config: performance_config(req)?,
+        service_tier: service_tier::service_tier(req.service_tier.as_deref())?,
         prompt_variables: req.prompt_variables.as_ref().map(|vars| {
             vars.iter()
                 .map(|(k, v)| (k.clone(), PromptVariableValues::Text(v.text.clone())))

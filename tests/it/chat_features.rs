@@ -476,7 +476,8 @@ async fn cached_tokens(gw: &TestGateway, body: Value) -> (Value, u64, u64) {
 #[tokio::test]
 async fn cache_control_markers_become_cache_points_and_report_cached_tokens() {
     let gw = crate::support::start().await;
-    let long_system = "You are a meticulous assistant. ".repeat(20);
+    // Five words (emulator tokens) a repeat: 4,500, past Claude Haiku 4.5's 4,096-token minimum.
+    let long_system = "You are a meticulous assistant. ".repeat(900);
     let body = json!({"model": MODEL, "messages": [
         {"role": "system", "content": [{"type": "text", "text": long_system, "cache_control": {"type": "ephemeral"}}]},
         {"role": "user", "content": "question one"}]});
@@ -1027,7 +1028,8 @@ async fn oversized_bodies_are_413_in_openai_shape() {
 #[tokio::test]
 async fn streams_carry_images_documents_and_cached_token_usage() {
     let gw = crate::support::start().await;
-    let long_system = "Stay precise and cite sources. ".repeat(20);
+    // 1,250 tokens, past Nova's 1,024-token cache minimum.
+    let long_system = "Stay precise and cite sources. ".repeat(250);
     let body = json!({"model": "amazon.nova-lite-v1:0", "stream": true, "stream_options": {"include_usage": true},
         "messages": [
             {"role": "system", "content": [{"type": "text", "text": long_system, "cache_control": {"type": "ephemeral"}}]},

@@ -11,6 +11,7 @@ mod support;
 mod chat;
 mod chat_features;
 mod embeddings;
+mod fidelity;
 mod image_fetch;
 mod key_store;
 mod lambda_events;

@@ -12,25 +12,30 @@ const MAX_CACHE_POINTS: usize = 4;
 pub fn check(request: &ConverseRequest, capabilities: &ChatCapabilities) -> Result<(), ApiError> {
     // Paths of every cache point, and whether each comes first in its list.
     let mut points: Vec<(String, bool)> = Vec::new();
+    // Whether each point, in prompt order (tools, system, messages), asks for the 1h TTL.
+    let mut one_hour: Vec<bool> = Vec::new();
     let mut first_tool_point = None;
     if let Some(config) = &request.tool_config {
         for (index, tool) in config.tools.iter().enumerate() {
-            if matches!(tool, ToolEntry::CachePoint) {
+            if let ToolEntry::CachePoint { one_hour: long } = tool {
+                one_hour.push(*long);
                 points.push((format!("toolConfig.tools.{index}"), index == 0));
                 first_tool_point.get_or_insert(index);
             }
         }
     }
     for (index, block) in request.system.iter().enumerate() {
-        if matches!(block, SystemBlock::CachePoint) {
+        if let SystemBlock::CachePoint { one_hour: long } = block {
+            one_hour.push(*long);
             points.push((format!("system.{index}"), index == 0));
         }
     }
     for (message_index, message) in request.messages.iter().enumerate() {
         for (index, block) in message.content.iter().enumerate() {
-            if !matches!(block, ContentBlock::CachePoint) {
+            let ContentBlock::CachePoint { one_hour: long } = block else {
                 continue;
-            }
+            };
+            one_hour.push(*long);
             // Nova's request parser (the models without tool caching) refuses a cache point
             // right after a toolResult: aws-samples/bedrock-engineer#71 (cache points are fine
             // anywhere but directly after a toolResult), zeroclaw-labs/zeroclaw#8943 (a tool-use
@@ -79,6 +84,7 @@ pub fn check(request: &ConverseRequest, capabilities: &ChatCapabilities) -> Resu
             "The cachePoint block at {path} can't be the first block in its list. Place the cache point after the content you want to cache and try again."
         )));
     }
+    check_ttls(&one_hour, capabilities)?;
     if let Some(index) = first_tool_point
         && !capabilities.tool_caching
     {
@@ -89,6 +95,29 @@ pub fn check(request: &ConverseRequest, capabilities: &ChatCapabilities) -> Resu
                 "extraneous key [cachePoint] is not permitted",
             )
             .message,
+        ));
+    }
+    Ok(())
+}
+
+/// `ttl: 1h` only on models with the one-hour cache, and never after a shorter TTL.
+///
+/// Evidence: the one-hour cache is documented for Claude 4.5-class models only (AWS's
+/// prompt-caching page; `ChatCapabilities::one_hour_cache`). What Bedrock answers when another
+/// model gets `1h` is not public: the emulator refuses it, an unverified stricter choice, so that a gateway
+/// sending it is caught. The ordering rule (TTLs must not increase from tools to system to
+/// messages) is from Strands' Bedrock docs (`BedrockCacheTTL`) and
+/// strands-agents/sdk-python#2232, which hit it on Claude Haiku 4.5; both messages are the
+/// emulator's own wording, Bedrock's is not public.
+fn check_ttls(one_hour: &[bool], capabilities: &ChatCapabilities) -> Result<(), ApiError> {
+    if one_hour.iter().any(|long| *long) && !capabilities.one_hour_cache {
+        return Err(ApiError::validation(
+            "This model doesn't support the 1h cache TTL. Remove ttl from cachePoint and try again.",
+        ));
+    }
+    if one_hour.windows(2).any(|pair| !pair[0] && pair[1]) {
+        return Err(ApiError::validation(
+            "A cachePoint with ttl 1h can't come after one with a shorter TTL. Order cache points from the longest TTL to the shortest and try again.",
         ));
     }
     Ok(())

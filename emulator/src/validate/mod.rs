@@ -9,6 +9,7 @@ mod conversation;
 mod inference;
 mod options;
 mod reasoning;
+mod service_tier;
 mod tools;
 
 use serde_json::Value;
@@ -44,6 +45,7 @@ pub fn validate(
     let max_tokens = inference::check(&request.inference, resolved)?;
     let thinking = reasoning::check(request, capabilities, max_tokens)?;
     caching::check(request, capabilities)?;
+    service_tier::check(request, capabilities)?;
     Ok(Facts {
         thinking,
         max_tokens,

@@ -51,7 +51,7 @@ pub fn check_config(
                     "This model doesn't support the system tool {name} at toolConfig.tools.{index}.systemTool. Remove it and try again."
                 )));
             }
-            ToolEntry::CachePoint => continue,
+            ToolEntry::CachePoint { .. } => continue,
         };
         let name_path = format!("toolConfig.tools.{index}.member.toolSpec.name");
         if spec.name.chars().count() > 64 {
@@ -283,7 +283,7 @@ fn check_results_lead(request: &ConverseRequest) -> Result<(), ApiError> {
                     leading.insert(result.tool_use_id.as_str());
                 }
                 ContentBlock::ToolResult(result) => misplaced.push(result.tool_use_id.as_str()),
-                ContentBlock::CachePoint => {}
+                ContentBlock::CachePoint { .. } => {}
                 _ => in_leading_run = false,
             }
         }

@@ -482,31 +482,59 @@ async fn guardrail_and_content_filter_markers() {
     assert_eq!(filtered.stop_reason(), &StopReason::ContentFiltered);
 }
 
+/// A system prompt of `words` tokens (the emulator counts words).
+fn words(count: usize) -> String {
+    vec!["word"; count].join(" ")
+}
+
 #[tokio::test]
 async fn cache_points_write_then_read() {
     let h = start().await;
+    // Claude 3.5 Haiku caches from 2,048 tokens.
     let send = || {
         h.converse(HAIKU_3_5)
-            .system(SystemContentBlock::Text(
-                "a long shared system prompt".into(),
-            ))
+            .system(SystemContentBlock::Text(words(2048)))
             .system(SystemContentBlock::CachePoint(cache_point()))
             .messages(user("question here"))
             .send()
     };
     let first = send().await.unwrap();
     let usage = first.usage().unwrap();
-    assert_eq!(usage.cache_write_input_tokens(), Some(5));
+    assert_eq!(usage.cache_write_input_tokens(), Some(2048));
     assert_eq!(usage.cache_read_input_tokens(), Some(0));
     assert_eq!(usage.input_tokens(), 2);
-    assert_eq!(usage.total_tokens(), 2 + 2 + 5);
+    assert_eq!(usage.total_tokens(), 2 + 2 + 2048);
 
     let second = send().await.unwrap();
     let usage = second.usage().unwrap();
-    assert_eq!(usage.cache_read_input_tokens(), Some(5));
+    assert_eq!(usage.cache_read_input_tokens(), Some(2048));
     assert_eq!(usage.cache_write_input_tokens(), Some(0));
     assert_eq!(usage.input_tokens(), 2);
-    assert_eq!(usage.total_tokens(), 2 + 2 + 5);
+    assert_eq!(usage.total_tokens(), 2 + 2 + 2048);
+}
+
+#[tokio::test]
+async fn cache_points_below_the_model_minimum_cache_nothing() {
+    let h = start().await;
+    for (model, minimum) in [
+        (HAIKU_3_5, 2048),
+        ("us.anthropic.claude-haiku-4-5-20251001-v1:0", 4096),
+    ] {
+        for _ in 0..2 {
+            let reply = h
+                .converse(model)
+                .system(SystemContentBlock::Text(words(minimum - 1)))
+                .system(SystemContentBlock::CachePoint(cache_point()))
+                .messages(user("question here"))
+                .send()
+                .await
+                .unwrap();
+            let usage = reply.usage().unwrap();
+            assert_eq!(usage.cache_write_input_tokens(), Some(0), "{model}");
+            assert_eq!(usage.cache_read_input_tokens(), Some(0), "{model}");
+            assert_eq!(usage.input_tokens(), minimum as i32 - 1 + 2, "{model}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -320,8 +320,9 @@ async fn stream_max_tokens_and_cache_usage() {
         .client
         .converse_stream()
         .model_id(NOVA_PRO)
+        // Nova caches from 1,024 tokens (the emulator counts words).
         .system(aws_sdk_bedrockruntime::types::SystemContentBlock::Text(
-            "cached words".into(),
+            vec!["cached"; 1024].join(" "),
         ))
         .system(aws_sdk_bedrockruntime::types::SystemContentBlock::CachePoint(cache_point()))
         .inference_config(InferenceConfiguration::builder().max_tokens(1).build())
@@ -333,7 +334,7 @@ async fn stream_max_tokens_and_cache_usage() {
     assert_eq!(transcript.text(), "one");
     assert_eq!(transcript.stop_reason(), Some(StopReason::MaxTokens));
     let usage = transcript.usage().unwrap();
-    assert_eq!(usage.cache_write_input_tokens(), Some(2));
+    assert_eq!(usage.cache_write_input_tokens(), Some(1024));
     assert_eq!(usage.input_tokens(), 2);
-    assert_eq!(usage.total_tokens(), 2 + 1 + 2);
+    assert_eq!(usage.total_tokens(), 2 + 1 + 1024);
 }

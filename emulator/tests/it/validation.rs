@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use crate::support::*;
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ConversationRole, DocumentBlock, DocumentFormat, DocumentSource,
-    GuardrailConfiguration, ImageFormat, InferenceConfiguration, JsonSchemaDefinition, Message,
-    OutputConfig, OutputFormat, OutputFormatStructure, OutputFormatType, PromptVariableValues,
-    ReasoningContentBlock, ReasoningTextBlock, SystemContentBlock, Tool, ToolResultBlock,
-    ToolResultContentBlock, ToolResultStatus, ToolUseBlock,
+    CachePointBlock, CachePointType, CacheTtl, ContentBlock, ConversationRole, DocumentBlock,
+    DocumentFormat, DocumentSource, GuardrailConfiguration, ImageFormat, InferenceConfiguration,
+    JsonSchemaDefinition, Message, OutputConfig, OutputFormat, OutputFormatStructure,
+    OutputFormatType, PromptVariableValues, ReasoningContentBlock, ReasoningTextBlock, ServiceTier,
+    ServiceTierType, SystemContentBlock, Tool, ToolResultBlock, ToolResultContentBlock,
+    ToolResultStatus, ToolUseBlock,
 };
 use serde_json::{Value, json};
 
@@ -1285,4 +1286,110 @@ async fn structured_output_needs_model_support_and_a_closed_schema() {
     )
     .await;
     assert!(message.contains("outputConfig.effort"), "{message}");
+}
+
+// ----- service tiers ------------------------------------------------------
+
+fn tier(kind: ServiceTierType) -> ServiceTier {
+    ServiceTier::builder().r#type(kind).build().unwrap()
+}
+
+#[tokio::test]
+async fn service_tiers_depend_on_the_model() {
+    let h = start().await;
+    let gpt_oss = "openai.gpt-oss-20b-1:0";
+    let claude = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    for kind in [
+        ServiceTierType::Priority,
+        ServiceTierType::Flex,
+        ServiceTierType::Default,
+    ] {
+        h.converse(gpt_oss)
+            .messages(user("hi"))
+            .service_tier(tier(kind.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("gpt-oss {kind:?}: {e:?}"));
+    }
+    h.converse(claude)
+        .messages(user("hi"))
+        .service_tier(tier(ServiceTierType::Default))
+        .send()
+        .await
+        .expect("every model serves the default tier");
+    for kind in [ServiceTierType::Priority, ServiceTierType::Flex] {
+        let message = validation_error(
+            h.converse(claude)
+                .messages(user("hi"))
+                .service_tier(tier(kind)),
+        )
+        .await;
+        assert_eq!(
+            message,
+            "The provided service tier is not supported for this model."
+        );
+    }
+    let message = validation_error(
+        h.converse(gpt_oss)
+            .messages(user("hi"))
+            .service_tier(tier(ServiceTierType::Reserved)),
+    )
+    .await;
+    assert_eq!(message, "Reservation not found.");
+}
+
+// ----- cache TTL ----------------------------------------------------------
+
+fn cache_point_ttl(ttl: CacheTtl) -> CachePointBlock {
+    CachePointBlock::builder()
+        .r#type(CachePointType::Default)
+        .ttl(ttl)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_hour_cache_only_on_claude_4_5_and_never_after_a_shorter_ttl() {
+    let h = start().await;
+    let send = |model: &'static str, first: Option<CacheTtl>, second: CacheTtl| {
+        let first_point = match first {
+            Some(ttl) => cache_point_ttl(ttl),
+            None => cache_point(),
+        };
+        h.converse(model)
+            .system(SystemContentBlock::Text("rules".into()))
+            .system(SystemContentBlock::CachePoint(first_point))
+            .messages(user_blocks(vec![
+                text("question"),
+                ContentBlock::CachePoint(cache_point_ttl(second)),
+            ]))
+    };
+    let claude_45 = "us.anthropic.claude-sonnet-4-5-20250929-v1:0";
+    let claude_37 = "us.anthropic.claude-3-7-sonnet-20250219-v1:0";
+    send(claude_45, Some(CacheTtl::OneHour), CacheTtl::OneHour)
+        .send()
+        .await
+        .expect("1h on Claude 4.5");
+    send(claude_45, Some(CacheTtl::OneHour), CacheTtl::FiveMinutes)
+        .send()
+        .await
+        .expect("1h then 5m");
+    let message = validation_error(send(claude_45, None, CacheTtl::OneHour)).await;
+    assert!(
+        message.contains("can't come after one with a shorter TTL"),
+        "{message}"
+    );
+    let message = validation_error(send(claude_37, None, CacheTtl::OneHour)).await;
+    assert!(
+        message.contains("doesn't support the 1h cache TTL"),
+        "{message}"
+    );
+    send(
+        claude_37,
+        Some(CacheTtl::FiveMinutes),
+        CacheTtl::FiveMinutes,
+    )
+    .send()
+    .await
+    .expect("5m anywhere");
 }
