@@ -15,7 +15,7 @@ use futures_util::stream;
 use crate::error::ApiError;
 use crate::openai::chat::ChatRequest;
 use crate::routes::event_source::EventSource;
-use crate::routes::{parse_body, sse};
+use crate::routes::{chat_model, parse_body, sse};
 use crate::state::AppState;
 use crate::translate::images::FetchedImages;
 use crate::translate::stream::ChunkStream;
@@ -28,32 +28,7 @@ pub async fn chat_completions(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let req: ChatRequest = parse_body(body, "Send smaller images or documents.")?;
-    if req.model.trim().is_empty() {
-        return Err(ApiError::invalid_param(
-            "model",
-            "`model` must name a Bedrock model id; see GET /api/v1/models.",
-        ));
-    }
-    let model_id = state.config.chat_model_id(&req.model);
-    state.catalog.check(&model_id).await?;
-    let model_id = state
-        .catalog
-        .route(&model_id, &state.profile_routing())
-        .await?;
-    // The hand table, corrected by what Bedrock's listing publishes, then by MODEL_CAPABILITIES.
-    let caps = state
-        .catalog
-        .published_capabilities(&model_id, crate::capabilities::capabilities(&model_id))
-        .await;
-    let caps = state.config.model_capabilities.apply(&model_id, caps);
-    if caps.embedding {
-        return Err(ApiError::invalid_param(
-            "model",
-            format!(
-                "`{model_id}` is an embedding model; use it with /api/v1/embeddings, not chat completions."
-            ),
-        ));
-    }
+    let (model_id, caps) = chat_model(&state, &req.model, "chat completions").await?;
     let target = Target {
         model_id: &model_id,
         caps,
@@ -84,12 +59,10 @@ pub async fn chat_completions(
         return Ok(Json(chat_completion(&output, &ctx)).into_response());
     }
     let machine = ChunkStream::new(ctx, req.include_usage());
-    // Bedrock cannot stream tool use for some models: ask once, replay the answer as a stream.
-    let replay = input.tool_config.is_some() && !caps.tool_streaming;
     let source = EventSource::open(
         &state.bedrock,
         input,
-        replay,
+        caps,
         state.config.stream_idle_timeout,
     )
     .await?;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 
 use crate::bedrock::{Bedrock, ConverseEvents};
+use crate::capabilities::Capabilities;
 use crate::error::{ApiError, ErrorKind};
 use crate::translate::ConverseInput;
 use crate::translate::converse_replay::replay_as_events;
@@ -27,15 +28,15 @@ pub enum EventSource {
 }
 
 impl EventSource {
-    /// Opens the source for `input`: a replayed Converse call when `replay` (tools offered to a
-    /// model that cannot stream tool use), else the live stream, read up to its first event.
+    /// Opens the source for `input`: a replayed Converse call when tools are offered to a model
+    /// that cannot stream tool use (`caps`), else the live stream, read up to its first event.
     pub async fn open(
         bedrock: &Bedrock,
         input: ConverseInput,
-        replay: bool,
+        caps: Capabilities,
         idle: Duration,
     ) -> Result<EventSource, ApiError> {
-        if replay {
+        if input.tool_config.is_some() && !caps.tool_streaming {
             let output = bedrock.converse(input).await?;
             return Ok(EventSource::Replay(replay_as_events(&output).into_iter()));
         }

@@ -13,8 +13,10 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use serde::de::DeserializeOwned;
 
+use crate::capabilities::{Capabilities, capabilities};
 use crate::error::{ApiError, ErrorKind};
 use crate::openai::request::parse_json;
+use crate::state::AppState;
 
 /// A request body parsed as `T`, or the OpenAI-style error for it: 413 past
 /// `MAX_REQUEST_BYTES` (with `too_large_hint` saying what to send less of), 400 otherwise.
@@ -32,4 +34,42 @@ pub fn parse_body<T: DeserializeOwned>(
         ApiError::new(status, ErrorKind::InvalidRequestError, message)
     })?;
     parse_json(&body)
+}
+
+/// The Bedrock model a chat-style request (chat completions, Responses) asked for, and what it
+/// can do: aliases and `gpt-*` mapped, checked against Bedrock's list (404 if unknown), the bare
+/// id of a profile-only model routed to its profile; its capabilities from the hand table,
+/// corrected by what Bedrock's listing publishes, then by `MODEL_CAPABILITIES`. An empty name or
+/// an embedding model is a 400; `api` names the route in that message.
+pub async fn chat_model(
+    state: &AppState,
+    requested: &str,
+    api: &str,
+) -> Result<(String, Capabilities), ApiError> {
+    if requested.trim().is_empty() {
+        return Err(ApiError::invalid_param(
+            "model",
+            "`model` must name a Bedrock model id; see GET /api/v1/models.",
+        ));
+    }
+    let model_id = state.config.chat_model_id(requested);
+    state.catalog.check(&model_id).await?;
+    let model_id = state
+        .catalog
+        .route(&model_id, &state.profile_routing())
+        .await?;
+    let caps = state
+        .catalog
+        .published_capabilities(&model_id, capabilities(&model_id))
+        .await;
+    let caps = state.config.model_capabilities.apply(&model_id, caps);
+    if caps.embedding {
+        return Err(ApiError::invalid_param(
+            "model",
+            format!(
+                "`{model_id}` is an embedding model; use it with /api/v1/embeddings, not {api}."
+            ),
+        ));
+    }
+    Ok((model_id, caps))
 }

@@ -24,7 +24,7 @@ use crate::responses::request::{chat_request, shell};
 use crate::responses::store::{ResponseStore, StoredResponse};
 use crate::responses::tools::Tools;
 use crate::routes::event_source::EventSource;
-use crate::routes::{parse_body, sse};
+use crate::routes::{chat_model, parse_body, sse};
 use crate::state::AppState;
 use crate::translate::converse_replay::replay_as_events;
 use crate::translate::images::FetchedImages;
@@ -65,32 +65,7 @@ pub async fn create_response(
 ) -> Result<Response, ApiError> {
     let req: ResponsesRequest = parse_body(body, "Send smaller images or files.")?;
     req.check_fields()?;
-    if req.model.trim().is_empty() {
-        return Err(ApiError::invalid_param(
-            "model",
-            "`model` must name a Bedrock model id; see GET /api/v1/models.",
-        ));
-    }
-    let model_id = state.config.chat_model_id(&req.model);
-    state.catalog.check(&model_id).await?;
-    let model_id = state
-        .catalog
-        .route(&model_id, &state.profile_routing())
-        .await?;
-    // The hand table, corrected by what Bedrock's listing publishes, then by MODEL_CAPABILITIES.
-    let caps = state
-        .catalog
-        .published_capabilities(&model_id, crate::capabilities::capabilities(&model_id))
-        .await;
-    let caps = state.config.model_capabilities.apply(&model_id, caps);
-    if caps.embedding {
-        return Err(ApiError::invalid_param(
-            "model",
-            format!(
-                "`{model_id}` is an embedding model; use it with /api/v1/embeddings, not responses."
-            ),
-        ));
-    }
+    let (model_id, caps) = chat_model(&state, &req.model, "responses").await?;
     let tools = Tools::from_request(
         req.tools.as_deref().unwrap_or_default(),
         &state.config.responses_refused_tools,
@@ -151,11 +126,10 @@ pub async fn create_response(
         }
         Json(response).into_response()
     } else {
-        let replay = input.tool_config.is_some() && !caps.tool_streaming;
         let source = EventSource::open(
             &state.bedrock,
             input,
-            replay,
+            caps,
             state.config.stream_idle_timeout,
         )
         .await?;
