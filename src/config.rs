@@ -4,6 +4,8 @@
 //! the first requests. The AWS SDK reads its own variables (`AWS_REGION`, credentials,
 //! `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, `AWS_ENDPOINT_URL_BEDROCK`, `AWS_ENDPOINT_URL_SSM`,
 //! `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_MAX_ATTEMPTS`...); they are not repeated here.
+//!
+//! Longer than ~450 lines only because its unit tests live beside the code.
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -12,6 +12,8 @@
 //! | Cohere Embed v3 | `{"texts","input_type","truncate"}` | `{"embeddings":[[..]],"id","response_type","texts"}` |
 //! | Cohere Embed v4 | `{"texts","input_type","embedding_types","output_dimension","truncate"}` | `{"embeddings":{"float":[[..]]},..}` |
 //! | Nova Multimodal Embeddings | `{"taskType":"SINGLE_EMBEDDING","singleEmbeddingParams":{..}}` | `{"embeddings":[{"embeddingType","embedding"}]}` |
+//!
+//! Longer than ~450 lines only because its unit tests live beside the code.
 
 use serde::Deserialize;
 use serde_json::{Value, json};

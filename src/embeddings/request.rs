@@ -12,6 +12,8 @@
 //!
 //! Besides OpenAI's fields the gateway reads a few that clients pass through `extra_body`
 //! for Bedrock's families: `input_type`, `truncate` and `normalize`.
+//!
+//! Longer than ~450 lines only because its unit tests live beside the code.
 
 use std::fmt;
 

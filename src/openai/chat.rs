@@ -4,6 +4,8 @@
 //! means absent) and strictly where a wrong value would change the answer. Fields that name
 //! Bedrock concepts (`additionalModelRequestFields`, `guardrailConfig`...) arrive through the
 //! SDKs' `extra_body` and are declared here too.
+//!
+//! Longer than ~450 lines only because its unit tests live beside the code.
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};

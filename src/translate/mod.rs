@@ -5,6 +5,8 @@
 //! One concept per module, each holding both directions: `messages`, `tools`, `images`,
 //! `documents`, `reasoning`, `caching`, `usage` (with finish reasons), `errors`, and `stream`,
 //! the state machine over ConverseStream events that reuses the others.
+//!
+//! Longer than ~450 lines only because its unit tests live beside the code.
 
 pub mod caching;
 pub mod conversation_rules;

@@ -14,6 +14,8 @@
 //! into the item's `encrypted_content` when `include` asks for `reasoning.encrypted_content`.
 //!
 //! Longer than ~450 lines only because its unit tests sit beside it; the machine is ~400.
+//!
+//! Longer than ~450 lines only because its unit tests live beside the code.
 
 use aws_sdk_bedrockruntime::types::ConverseStreamOutput;
 use serde_json::{Value, json};
