@@ -9,17 +9,15 @@
 //! moto comes from tests/requirements.txt, which `make test` installs into the repository's `.venv`;
 //! `support::moto` starts it.
 
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::time::Instant;
 
 use aws_sdk_ssm::types::ParameterType;
-use bedrock_emulator::{EmulatorConfig, RunningEmulator};
 use serde_json::{Value, json};
 
+use crate::support::gateway_process::GatewayProcess;
 use crate::support::moto::{self, Moto, free_port};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const MODEL: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
 
@@ -82,74 +80,24 @@ impl Drop for Relay {
 // The gateway binary
 // ---------------------------------------------------------------------------------------------
 
-struct Gateway {
-    url: String,
-    http: reqwest::Client,
-    _emulator: RunningEmulator,
-    _child: tokio::process::Child,
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+/// The real gateway binary reading its keys from `ssm_endpoint` (moto).
+struct Gateway(GatewayProcess);
+
+impl std::ops::Deref for Gateway {
+    type Target = GatewayProcess;
+    fn deref(&self) -> &GatewayProcess {
+        &self.0
+    }
 }
 
 impl Gateway {
-    /// Runs the binary as a local server with `env` (plus region, credentials and endpoints).
     async fn start(ssm_endpoint: &str, env: &[(&str, &str)]) -> Gateway {
-        let emulator = bedrock_emulator::spawn(EmulatorConfig::default())
-            .await
-            .expect("emulator starts");
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bedrock-gateway"));
-        command
-            .env_clear()
-            .env("HOST", "127.0.0.1")
-            .env("PORT", "0")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-            .env("AWS_SECRET_ACCESS_KEY", "secret")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url())
-            .env("AWS_ENDPOINT_URL_BEDROCK", emulator.url())
-            .env("AWS_ENDPOINT_URL_SSM", ssm_endpoint)
-            .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", ssm_endpoint)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("the bedrock-gateway binary starts");
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let stderr_log = log.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                stderr_log.lock().unwrap().push(line);
-            }
-        });
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
-            .await
-            .ok()
-            .and_then(|line| line.ok().flatten())
-            .unwrap_or_else(|| {
-                panic!(
-                    "the gateway did not start; its log:\n{}",
-                    log.lock().unwrap().join("\n")
-                )
-            });
-        let url = first
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in `{first}`"))
-            .to_string();
-        Gateway {
-            url,
-            http: crate::support::http_client(),
-            _emulator: emulator,
-            _child: child,
-            log,
-        }
+        let mut vars = vec![
+            ("AWS_ENDPOINT_URL_SSM", ssm_endpoint),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", ssm_endpoint),
+        ];
+        vars.extend_from_slice(env);
+        Gateway(GatewayProcess::start(&vars).await)
     }
 
     /// A chat request with `key`: (status, JSON body).
@@ -173,7 +121,7 @@ impl Gateway {
             status,
             200,
             "{why}: key `{key}` refused: {body}\ngateway log:\n{}",
-            self.log.lock().unwrap().join("\n")
+            self.log_text()
         );
         assert_eq!(body["choices"][0]["message"]["content"], "ping");
     }
@@ -183,10 +131,6 @@ impl Gateway {
         let (status, body) = self.chat(key).await;
         assert_eq!(status, 401, "{why}: key `{key}` got {status}: {body}");
         assert_eq!(body["error"]["type"], "authentication_error", "{why}");
-    }
-
-    fn log_text(&self) -> String {
-        self.log.lock().unwrap().join("\n")
     }
 }
 

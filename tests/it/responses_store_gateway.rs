@@ -1,69 +1,34 @@
 //! Stored Responses end to end: the real `bedrock-gateway` binary with `RESPONSES_TABLE` and
 //! `AWS_ENDPOINT_URL_DYNAMODB` set, as on Lambda, over the Bedrock emulator, storing into a
-//! DynamoDB table in moto (tests/common/responses_table.rs).
+//! DynamoDB table in moto (tests/it/support/responses_table.rs).
 
+use crate::support::gateway_process::GatewayProcess;
 use crate::support::responses_table::{incompressible_image, n, new_table, raw_item};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 /// The real `bedrock-gateway` binary in front of its own emulator, storing into `table`.
-struct Gateway {
-    url: String,
-    http: reqwest::Client,
-    _emulator: bedrock_emulator::RunningEmulator,
-    _child: tokio::process::Child,
-}
+struct Gateway(GatewayProcess);
 
 impl Gateway {
     async fn start(table: &str, dynamodb_url: &str) -> Gateway {
-        use tokio::io::AsyncBufReadExt;
-        let emulator = bedrock_emulator::spawn(bedrock_emulator::EmulatorConfig::default())
-            .await
-            .expect("emulator starts");
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_bedrock-gateway"))
-            .env_clear()
-            .env("HOST", "127.0.0.1")
-            .env("PORT", "0")
-            .env("API_KEY", crate::support::KEY)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-            .env("AWS_SECRET_ACCESS_KEY", "secret")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", emulator.url())
-            .env("AWS_ENDPOINT_URL_BEDROCK", emulator.url())
-            .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_url)
-            .env("RESPONSES_TABLE", table)
-            .env("RUST_LOG", "warn")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the bedrock-gateway binary starts");
-        let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(std::time::Duration::from_secs(30), stdout.next_line())
-            .await
-            .ok()
-            .and_then(|line| line.ok().flatten())
-            .expect("the gateway prints its address");
-        let url = first
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in `{first}`"))
-            .to_string();
-        Gateway {
-            url,
-            http: crate::support::http_client(),
-            _emulator: emulator,
-            _child: child,
-        }
+        Gateway(
+            GatewayProcess::start(&[
+                ("API_KEY", crate::support::KEY),
+                ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_url),
+                ("RESPONSES_TABLE", table),
+                ("RUST_LOG", "warn"),
+            ])
+            .await,
+        )
     }
 
     /// (status, JSON) of `method` on `/api/v1/responses{path}`.
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut request = self
+            .0
             .http
-            .request(method, format!("{}/api/v1/responses{path}", self.url))
+            .request(method, format!("{}/api/v1/responses{path}", self.0.url))
             .bearer_auth(crate::support::KEY);
         if let Some(body) = body {
             request = request.json(&body);

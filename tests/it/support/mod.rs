@@ -2,6 +2,7 @@
 //! with the real AWS SDK clients in between. Tests drive the gateway over HTTP.
 #![allow(dead_code)]
 
+pub mod gateway_process;
 pub mod moto;
 pub mod raw_http;
 pub mod responses_table;
