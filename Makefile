@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test fresh-check lint bench build package deploy events clean
+.PHONY: help run test fresh-check lint bench build package deploy events clean smoke-aws
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -12,6 +12,9 @@ run: ## Gateway on http://127.0.0.1:8080 over the local Bedrock emulator (BEDROC
 
 test: ## Everything CI runs: fmt, clippy, unit + integration tests, client SDK tests, cfn-lint
 	@scripts/test.sh
+
+smoke-aws: ## A few cheap requests to real Bedrock with your AWS credentials (says the cost first; skips without credentials)
+	@scripts/smoke-aws.sh
 
 fresh-check: ## CI as on a new machine: a clone with empty cargo, pip and npm caches (slow: a full build)
 	@scripts/fresh-check.sh

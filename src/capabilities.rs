@@ -35,6 +35,15 @@ pub struct Capabilities {
     pub tool_streaming: bool,
     pub images: bool,
     pub documents: bool,
+    /// `video_url` parts as Converse `video` blocks (Nova Lite, Pro and Premier; the listing's
+    /// `inputModalities` `VIDEO` decides when the catalogue has the model).
+    pub video: bool,
+    /// `input_audio` parts as Converse `audio` blocks (Mistral Voxtral; the listing's
+    /// `inputModalities` `SPEECH` decides when the catalogue has the model).
+    pub audio: bool,
+    /// Answers through ConverseStream at all. Without it (`responseStreamingSupported: false`
+    /// in the listing), a `stream: true` request is answered by Converse, replayed as a stream.
+    pub streaming: bool,
     pub reasoning: Reasoning,
     /// Accepts `cachePoint` blocks (in the system prompt and messages).
     pub prompt_caching: bool,
@@ -62,6 +71,9 @@ pub const PERMISSIVE: Capabilities = Capabilities {
     tool_streaming: true,
     images: true,
     documents: true,
+    video: true,
+    audio: true,
+    streaming: true,
     reasoning: Reasoning::None,
     prompt_caching: false,
     tool_caching: false,
@@ -80,6 +92,9 @@ const CLAUDE: Capabilities = Capabilities {
     tool_streaming: true,
     images: true,
     documents: true,
+    video: false,
+    audio: false,
+    streaming: true,
     reasoning: Reasoning::None,
     prompt_caching: false,
     tool_caching: false,
@@ -127,12 +142,14 @@ const CLAUDE_ADAPTIVE: Capabilities = Capabilities {
 const NOVA: Capabilities = Capabilities {
     prompt_caching: true,
     whitespace_stop_sequences: true,
+    video: true,
 
     ..CLAUDE
 };
 const NOVA_TEXT: Capabilities = Capabilities {
     images: false,
     documents: false,
+    video: false,
     ..NOVA
 };
 const TOOLS_NO_STREAM: Capabilities = Capabilities {
@@ -153,6 +170,18 @@ const MISTRAL_LARGE: Capabilities = Capabilities {
 const COMMAND_R_PLUS: Capabilities = Capabilities {
     tool_streaming: true,
     ..TOOLS_NO_STREAM
+};
+/// Mistral Voxtral: audio in (strands-agents/harness-sdk#3865 sends audio to it over Converse).
+const VOXTRAL: Capabilities = Capabilities {
+    audio: true,
+    documents: false,
+    ..TOOLS_NO_STREAM
+};
+/// AI21 Jurassic-2: Converse only, no system prompt or tools (AWS's model-features table).
+const JURASSIC_2: Capabilities = Capabilities {
+    streaming: false,
+    documents: false,
+    ..NO_SYSTEM_NO_TOOLS
 };
 const LLAMA_VISION: Capabilities = Capabilities {
     images: true,
@@ -228,10 +257,12 @@ const TABLE: &[(&str, Capabilities)] = &[
     ("mistral.mistral-7b", NO_SYSTEM_NO_TOOLS),
     ("mistral.mixtral", NO_SYSTEM_NO_TOOLS),
     ("mistral.mistral-large", MISTRAL_LARGE),
+    ("mistral.voxtral", VOXTRAL),
     ("mistral.", TOOLS_NO_STREAM),
     ("cohere.command-r-plus", COMMAND_R_PLUS),
     ("cohere.command", TOOLS_NO_STREAM),
     ("deepseek.r1", DEEPSEEK_R1),
+    ("ai21.j2", JURASSIC_2),
     ("openai.gpt-oss", GPT_OSS),
 ];
 
@@ -314,7 +345,7 @@ mod tests {
         );
         rows.push(("anything else".into(), PERMISSIVE));
         let mut out = String::from(
-            "| Model id prefix | system_prompt | tools | forced_tool_choice | named_tool_choice | tool_streaming | images | documents | prompt_caching | tool_caching | one_hour_cache | temperature_xor_top_p | whitespace_stop_sequences | structured_output | reasoning |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+            "| Model id prefix | system_prompt | tools | forced_tool_choice | named_tool_choice | tool_streaming | streaming | images | video | audio | documents | prompt_caching | tool_caching | one_hour_cache | temperature_xor_top_p | whitespace_stop_sequences | structured_output | reasoning |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         );
         for (name, c) in rows {
             let reasoning = match c.reasoning {
@@ -330,13 +361,16 @@ mod tests {
                 reasoning
             };
             out.push_str(&format!(
-                "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {reasoning} |\n",
+                "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {reasoning} |\n",
                 yes(c.system_prompt),
                 yes(c.tools),
                 yes(c.forced_tool_choice),
                 yes(c.named_tool_choice),
                 yes(c.tool_streaming),
+                yes(c.streaming),
                 yes(c.images),
+                yes(c.video),
+                yes(c.audio),
                 yes(c.documents),
                 yes(c.prompt_caching),
                 yes(c.tool_caching),

@@ -62,6 +62,21 @@ pub struct ChatCapabilities {
     pub tool_result_status: bool,
     pub images: bool,
     pub documents: bool,
+    /// `video` content blocks (botocore `VideoBlock`). Nova Lite, Pro and Premier: AWS's Nova
+    /// user guide ("Video understanding", modalities-video.html) and a real ListFoundationModels
+    /// answer listing `VIDEO` among their `inputModalities`; Nova Micro takes text only.
+    pub video: bool,
+    /// `audio` content blocks (botocore `AudioBlock`). Only Mistral's Voxtral models take audio
+    /// through Converse: strands-agents/harness-sdk#3865 sends an MP3 to Voxtral Small over
+    /// Converse in a live test, and #3490 found that Nova Lite/Pro/2 Lite list audio as an
+    /// unsupported input. Voxtral's listing says `SPEECH` (a public model table of Bedrock's
+    /// Mistral models: "mistral.voxtral-small-24b-2507 | SPEECH/TEXT").
+    pub audio: bool,
+    /// Answers with `citationsContent` when a document has `citations.enabled` (botocore
+    /// `DocumentBlock.citations`, `CitationsContentBlock`). AWS's Converse page documents
+    /// citations for Anthropic Claude models; which other models cite is unconfirmed, so only
+    /// Claude rows cite here.
+    pub citations: bool,
     pub reasoning: ReasoningKind,
     /// `cachePoint` blocks are accepted (in `system` and `messages`).
     pub prompt_caching: bool,
@@ -144,6 +159,9 @@ const CLAUDE_3: ChatCapabilities = ChatCapabilities {
     tool_result_status: true,
     images: true,
     documents: true,
+    video: false,
+    audio: false,
+    citations: true,
     reasoning: ReasoningKind::None,
     prompt_caching: false,
     tool_caching: false,
@@ -237,6 +255,9 @@ const NOVA_MICRO: ChatCapabilities = ChatCapabilities {
     tool_result_status: true,
     images: false,
     documents: false,
+    video: false,
+    audio: false,
+    citations: false,
     reasoning: ReasoningKind::None,
     prompt_caching: true,
     tool_caching: false,
@@ -260,6 +281,7 @@ const NOVA_MICRO: ChatCapabilities = ChatCapabilities {
 const NOVA_MULTIMODAL: ChatCapabilities = ChatCapabilities {
     images: true,
     documents: true,
+    video: true,
     ..NOVA_MICRO
 };
 
@@ -274,6 +296,9 @@ const LLAMA_3: ChatCapabilities = ChatCapabilities {
     // Llama 3.x, Mistral 7B and Command R+ take documents (AWS "Supported models and model
     // features" table, conversation-inference-supported-models-features.html).
     documents: true,
+    video: false,
+    audio: false,
+    citations: false,
     reasoning: ReasoningKind::None,
     prompt_caching: false,
     tool_caching: false,
@@ -343,6 +368,32 @@ const COMMAND_R_PLUS: ChatCapabilities = ChatCapabilities {
     max_output_tokens: 4096,
     max_stop_sequences: Some(5),
     request_field_keys: COHERE_KEYS,
+    ..LLAMA_3
+};
+
+/// Mistral Voxtral: text and audio in, text out, tool use (strands-agents/harness-sdk#3865 runs
+/// it over Converse). Documents, tool streaming and a stop-sequence limit are unconfirmed; the
+/// row keeps Mistral's other values.
+const VOXTRAL: ChatCapabilities = ChatCapabilities {
+    audio: true,
+    documents: false,
+    max_stop_sequences: Some(10),
+    request_field_keys: TOP_K_KEYS,
+    ..LLAMA_3
+};
+
+/// AI21 Jurassic-2: Converse only, never ConverseStream. AWS's "Supported models and model
+/// features" table gives "AI21 Labs Jurassic-2 (Text)" Converse "Limited. No chat support." and
+/// ConverseStream "No", and no system prompt, documents, vision or tools; ListFoundationModels
+/// says `responseStreamingSupported: false` for it. Bedrock's streaming refusal is quoted in
+/// `engine.rs`. Its "no chat support" (multi-turn refused?) is not emulated: the refusal's
+/// wording is unknown.
+const JURASSIC_2: ChatCapabilities = ChatCapabilities {
+    system_prompt: false,
+    tools: false,
+    documents: false,
+    streaming: false,
+    max_stop_sequences: Some(10),
     ..LLAMA_3
 };
 
@@ -538,6 +589,20 @@ pub static MODELS: &[FoundationModel] = &[
         NO_PROFILES,
     ),
     chat(
+        "mistral.voxtral-small-24b-2507",
+        "Mistral AI",
+        "Voxtral Small 24B 2507",
+        VOXTRAL,
+        NO_PROFILES,
+    ),
+    chat(
+        "ai21.j2-mid-v1",
+        "AI21 Labs",
+        "Jurassic-2 Mid",
+        JURASSIC_2,
+        NO_PROFILES,
+    ),
+    chat(
         "cohere.command-r-plus-v1:0",
         "Cohere",
         "Command R+",
@@ -617,7 +682,14 @@ pub fn resolve_chat_model(model_id: &str) -> Result<ResolvedModel, ApiError> {
         return routed(false, None);
     }
     if model_id == PROMPT_ROUTER_ARN {
-        let invoked = format!("arn:aws:bedrock:us-east-1::foundation-model/{ROUTED_MODEL_ID}");
+        // botocore `InvokedModelId` takes a foundation-model ARN or an inference-profile ARN
+        // (`arn:aws:bedrock:REGION:ACCOUNT:inference-profile/ID`). The routed model, Claude 3.5
+        // Haiku, is profile-only on Bedrock, so the router reaches it through its `us.` profile
+        // and names that profile. Which form real routers report is unconfirmed; clients must
+        // handle both, and this one is the form the gateway did not handle.
+        let invoked = format!(
+            "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.{ROUTED_MODEL_ID}"
+        );
         return routed(false, Some(invoked));
     }
     if let Some(resource) = model_id.strip_prefix("arn:") {
@@ -763,7 +835,7 @@ mod tests {
         assert_eq!(
             resolved.routed_to.as_deref(),
             Some(
-                "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+                "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0"
             )
         );
     }

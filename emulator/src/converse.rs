@@ -60,6 +60,12 @@ pub fn block_json(block: &OutputBlock) -> Value {
         OutputBlock::ToolUse { id, name, input } => json!({
             "toolUse": { "toolUseId": id, "name": name, "input": input }
         }),
+        OutputBlock::Cited { text, citation } => json!({
+            "citationsContent": {
+                "content": [{ "text": text }],
+                "citations": [citation.to_json()],
+            }
+        }),
     }
 }
 

@@ -148,6 +148,15 @@ fn plan(answer: &Answer) -> Vec<Planned> {
                     ));
                 }
             }
+            // botocore `ContentBlockDelta.citation` (`CitationsDelta`): the cited text streams as
+            // text deltas, then one citation delta for the block. Bedrock's order of the two is
+            // unconfirmed; the gateway must accept either.
+            OutputBlock::Cited { text, citation } => {
+                for piece in crate::tokens::stream_pieces(text) {
+                    events.push(delta(index, json!({ "text": piece })));
+                }
+                events.push(delta(index, json!({ "citation": citation.to_json() })));
+            }
             OutputBlock::RedactedReasoning(blob) => {
                 let encoded = base64::engine::general_purpose::STANDARD.encode(blob);
                 events.push(delta(

@@ -58,6 +58,12 @@ pub async fn answer(
         ApiError::malformed("", format!("the request body is not valid JSON ({error})"))
     })?;
     let resolved = catalog::resolve_chat_model(model_id)?;
+    // A model ListFoundationModels lists with `responseStreamingSupported: false` (AI21
+    // Jurassic-2: "ConverseStream: No" in AWS's model-features table). Bedrock's wording for the
+    // streaming operations on such a model: "The model is unsupported for streaming", a
+    // ValidationException (quoted for InvokeModelWithResponseStream on ai21.j2-mid-v1 and Titan
+    // embeddings in newrelic/node-newrelic's Bedrock test fixtures and in a user's write-up of
+    // Bedrock embeddings). That ConverseStream answers with the same text is assumed.
     if operation == Operation::ConverseStream && !resolved.capabilities.streaming {
         return Err(ApiError::validation(
             "The model is unsupported for streaming.",

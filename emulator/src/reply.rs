@@ -4,13 +4,13 @@
 //! The answer echoes the last user turn, calls tools when asked to, reasons
 //! when the model reasons, and honours stop sequences and `maxTokens`.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::catalog::{ReasoningKind, ResolvedModel};
 use crate::markers::{Echo, Markers};
 use crate::request::{
-    ContentBlock, ConverseRequest, Document, DocumentSource, GuardContent, Image, Role,
-    SystemBlock, ToolChoice, ToolResultContent,
+    ContentBlock, ConverseRequest, Document, DocumentSource, GuardContent, Image, Media,
+    MediaSource, Role, SystemBlock, ToolChoice, ToolResultContent,
 };
 use crate::schema_fill;
 use crate::signing;
@@ -36,6 +36,92 @@ pub enum OutputBlock {
         name: String,
         input: Value,
     },
+    /// Text backed by a document (botocore `CitationsContentBlock`: `content`, a list of
+    /// generated text, and `citations`).
+    Cited { text: String, citation: Citation },
+}
+
+/// One citation (botocore `Citation`): the document's name as `title`, the quoted text, and
+/// where it is (`CitationLocation`: `documentChar` for text, `documentPage` for a PDF).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Citation {
+    pub title: String,
+    pub quoted: Option<String>,
+    pub document_index: usize,
+    pub location: CitationPlace,
+}
+
+/// The `CitationLocation` member a citation uses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CitationPlace {
+    /// Characters `start..end` of a text document.
+    Chars { start: usize, end: usize },
+    /// Pages `start..end` of a PDF.
+    Pages { start: usize, end: usize },
+}
+
+impl Citation {
+    /// The `Citation` (or, in a stream, `CitationsDelta`) JSON; both have the same members.
+    pub fn to_json(&self) -> Value {
+        let (member, start, end) = match self.location {
+            CitationPlace::Chars { start, end } => ("documentChar", start, end),
+            CitationPlace::Pages { start, end } => ("documentPage", start, end),
+        };
+        let mut citation = json!({
+            "title": self.title,
+            "location": {
+                member: { "documentIndex": self.document_index, "start": start, "end": end }
+            },
+        });
+        if let Some(quoted) = &self.quoted {
+            citation["sourceContent"] = json!([{ "text": quoted }]);
+        }
+        citation
+    }
+}
+
+/// Characters of a text document quoted by the emulated citation.
+const QUOTED_CHARS: usize = 40;
+
+/// The citation of the first document in the request with `citations.enabled`, for a model
+/// that cites. `documentIndex` counts the request's documents in order (botocore
+/// `DocumentCharLocation.documentIndex`: "The index of the document within the array of
+/// documents provided in the request").
+fn first_citation(request: &ConverseRequest, resolved: &ResolvedModel) -> Option<Citation> {
+    if !resolved.capabilities.citations {
+        return None;
+    }
+    let documents = request
+        .messages
+        .iter()
+        .flat_map(|message| message.content.iter())
+        .filter_map(|block| match block {
+            ContentBlock::Document(document) => Some(document),
+            _ => None,
+        });
+    let (index, document) = documents.enumerate().find(|(_, d)| d.citations)?;
+    let text = match &document.source {
+        DocumentSource::Text(text) => Some(text.clone()),
+        DocumentSource::Content(parts) => Some(parts.join("")),
+        DocumentSource::Bytes(bytes) if document.format != "pdf" => {
+            std::str::from_utf8(bytes).ok().map(str::to_string)
+        }
+        DocumentSource::Bytes(_) => None,
+    };
+    let (quoted, location) = match text {
+        Some(text) => {
+            let quoted: String = text.chars().take(QUOTED_CHARS).collect();
+            let end = quoted.chars().count();
+            (Some(quoted), CitationPlace::Chars { start: 0, end })
+        }
+        None => (None, CitationPlace::Pages { start: 1, end: 2 }),
+    };
+    Some(Citation {
+        title: document.name.clone(),
+        quoted,
+        document_index: index,
+        location,
+    })
 }
 
 /// Why the model stopped, as Bedrock names it.
@@ -110,6 +196,8 @@ pub fn echo_last_user_turn(request: &ConverseRequest, markers: &mut Markers) -> 
                 describe_image(image)
             }
             ContentBlock::Document(document) => describe_document(document),
+            ContentBlock::Video(media) => describe_media("video", media),
+            ContentBlock::Audio(media) => describe_media("audio", media),
             ContentBlock::ToolResult(result) => {
                 let contents: Vec<String> = result
                     .content
@@ -133,6 +221,13 @@ pub fn echo_last_user_turn(request: &ConverseRequest, markers: &mut Markers) -> 
 
 fn describe_image(image: &Image) -> String {
     format!("[image {} {} bytes]", image.format, image.bytes.len())
+}
+
+fn describe_media(kind: &str, media: &Media) -> String {
+    match &media.source {
+        MediaSource::Bytes(bytes) => format!("[{kind} {} {} bytes]", media.format, bytes.len()),
+        MediaSource::S3(uri) => format!("[{kind} {} {uri}]", media.format),
+    }
 }
 
 fn describe_document(document: &Document) -> String {
@@ -255,6 +350,14 @@ pub fn compose(input: &ReplyInput) -> Reply {
         _ => {}
     }
     blocks.push(OutputBlock::Text(text));
+    // A document sent with citations enabled: the answer ends with a sentence that cites it.
+    if !exact
+        && stop_reason == StopReason::EndTurn
+        && let Some(citation) = first_citation(request, resolved)
+    {
+        let text = format!(" ({} says so.)", citation.title);
+        blocks.push(OutputBlock::Cited { text, citation });
+    }
     Reply {
         blocks,
         stop_reason,

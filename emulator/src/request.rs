@@ -74,9 +74,28 @@ pub enum ContentBlock {
         one_hour: bool,
     },
     Reasoning(Reasoning),
+    /// A video (botocore `VideoBlock`): required `format` and `source`.
+    Video(Media),
+    /// An audio clip (botocore `AudioBlock`): required `format` and `source`.
+    Audio(Media),
     /// A block kind the SDK can send but no catalogued model accepts
-    /// (`video`, `audio`, `citationsContent`, ...). Carries the member name.
+    /// (`citationsContent`, `searchResult`, ...). Carries the member name.
     Unsupported(&'static str),
+}
+
+/// A video or audio block: its format and where its bytes are.
+#[derive(Debug, Clone)]
+pub struct Media {
+    pub format: String,
+    pub source: MediaSource,
+}
+
+/// botocore `VideoSource` / `AudioSource`: a union of inline `bytes` and `s3Location`.
+#[derive(Debug, Clone)]
+pub enum MediaSource {
+    Bytes(Vec<u8>),
+    /// `s3Location.uri`. The emulator has no S3: the object is not read, only its URI checked.
+    S3(String),
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +127,8 @@ pub struct Document {
     pub format: String,
     pub name: String,
     pub source: DocumentSource,
+    /// `citations.enabled` (botocore `DocumentBlock.citations`, `CitationsConfig`).
+    pub citations: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -380,8 +401,8 @@ fn parse_content_block(value: &Value, path: &str) -> Result<ContentBlock, ApiErr
             one_hour: parse_cache_point(inner, &inner_path)?,
         },
         "reasoningContent" => ContentBlock::Reasoning(parse_reasoning(inner, &inner_path)?),
-        "video" => ContentBlock::Unsupported("video"),
-        "audio" => ContentBlock::Unsupported("audio"),
+        "video" => ContentBlock::Video(parse_media(inner, &inner_path, VIDEO_FORMATS, false)?),
+        "audio" => ContentBlock::Audio(parse_media(inner, &inner_path, AUDIO_FORMATS, true)?),
         "citationsContent" => ContentBlock::Unsupported("citationsContent"),
         "searchResult" => ContentBlock::Unsupported("searchResult"),
         "toolAddition" => ContentBlock::Unsupported("toolAddition"),
@@ -405,6 +426,92 @@ const IMAGE_FORMATS: &[&str] = &["png", "jpeg", "gif", "webp"];
 const DOCUMENT_FORMATS: &[&str] = &[
     "pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md",
 ];
+
+/// botocore `VideoFormat`.
+pub const VIDEO_FORMATS: &[&str] = &[
+    "mkv", "mov", "mp4", "webm", "flv", "mpeg", "mpg", "wmv", "three_gp",
+];
+/// botocore `AudioFormat`.
+pub const AUDIO_FORMATS: &[&str] = &[
+    "mp3", "opus", "wav", "aac", "flac", "mp4", "ogg", "mkv", "mka", "x-aac", "m4a", "mpeg",
+    "mpga", "pcm", "webm",
+];
+
+/// A `video` or `audio` block: botocore `VideoBlock`/`AudioBlock` (required `format` and
+/// `source`; `AudioBlock` also has an optional `error`, an `ErrorBlock` with a `message`), the
+/// source a union of `bytes` (blob, min 1) and `s3Location` (botocore `S3Location`: required
+/// `uri` matching `S3Uri`, 1-1024 characters, optional 12-digit `bucketOwner`).
+fn parse_media(
+    value: &Value,
+    path: &str,
+    formats: &[&str],
+    has_error_member: bool,
+) -> Result<Media, ApiError> {
+    let mut reader = ObjectReader::new(value, path)?;
+    let format = enum_member(reader.required_str("format")?, &child(path, "format"), formats)?;
+    let (source, source_path) = reader.required("source")?;
+    let (member, inner, inner_path) = read_union(source, &source_path, &["bytes", "s3Location"])?;
+    let source = if member == "bytes" {
+        let bytes = as_blob(inner, &inner_path)?;
+        if bytes.is_empty() {
+            return Err(ApiError::constraint(
+                "",
+                &inner_path,
+                "have length greater than or equal to 1",
+            ));
+        }
+        MediaSource::Bytes(bytes)
+    } else {
+        MediaSource::S3(parse_s3_location(inner, &inner_path)?)
+    };
+    if has_error_member && let Some((error, error_path)) = reader.optional("error") {
+        let mut error_reader = ObjectReader::new(error, &error_path)?;
+        error_reader.optional_str("message")?;
+        error_reader.finish()?;
+    }
+    reader.finish()?;
+    Ok(Media { format, source })
+}
+
+/// botocore `S3Location`: `uri` (`S3Uri`: `s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?`, 1-1024
+/// characters) and an optional `bucketOwner` (`AccountId`: 12 digits).
+fn parse_s3_location(value: &Value, path: &str) -> Result<String, ApiError> {
+    let mut reader = ObjectReader::new(value, path)?;
+    let uri = reader.required_str("uri")?.to_string();
+    let uri_path = child(path, "uri");
+    if !is_s3_uri(&uri) {
+        return Err(ApiError::constraint(
+            &uri,
+            &uri_path,
+            "satisfy regular expression pattern: s3://[a-z0-9][\\.\\-a-z0-9]{1,61}[a-z0-9](/.*)?",
+        ));
+    }
+    if let Some(owner) = reader.optional_str("bucketOwner")?
+        && !(owner.len() == 12 && owner.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(ApiError::constraint(
+            owner,
+            &child(path, "bucketOwner"),
+            "satisfy regular expression pattern: [0-9]{12}",
+        ));
+    }
+    reader.finish()?;
+    Ok(uri)
+}
+
+/// `S3Uri`'s pattern and length, checked by hand.
+pub fn is_s3_uri(uri: &str) -> bool {
+    let Some(rest) = uri.strip_prefix("s3://") else {
+        return false;
+    };
+    let bucket = rest.split('/').next().unwrap_or_default();
+    let edge = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    uri.len() <= 1024
+        && (3..=63).contains(&bucket.len())
+        && bucket.bytes().all(|b| edge(b) || b == b'.' || b == b'-')
+        && bucket.bytes().next().is_some_and(edge)
+        && bucket.bytes().last().is_some_and(edge)
+}
 
 /// Only inline bytes are emulated; an S3 source would need S3.
 fn s3_unsupported(path: &str) -> ApiError {
@@ -459,10 +566,11 @@ fn parse_document(value: &Value, path: &str) -> Result<Document, ApiError> {
         _ => return Err(s3_unsupported(&inner_path)),
     };
     reader.optional_str("context")?;
+    let mut cites = false;
     if let Some((citations, citations_path)) = reader.optional("citations") {
         let mut citations_reader = ObjectReader::new(citations, &citations_path)?;
         let (enabled, enabled_path) = citations_reader.required("enabled")?;
-        as_bool(enabled, &enabled_path)?;
+        cites = as_bool(enabled, &enabled_path)?;
         citations_reader.finish()?;
     }
     reader.finish()?;
@@ -470,6 +578,7 @@ fn parse_document(value: &Value, path: &str) -> Result<Document, ApiError> {
         format,
         name,
         source,
+        citations: cites,
     })
 }
 

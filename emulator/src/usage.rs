@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::prompt_cache::{CacheUsage, Checkpoint};
 use crate::reply::OutputBlock;
 use crate::request::{
-    ContentBlock, ConverseRequest, DocumentSource, GuardContent, Reasoning, SystemBlock, ToolEntry,
+    ContentBlock, MediaSource, ConverseRequest, DocumentSource, GuardContent, Reasoning, SystemBlock, ToolEntry,
     ToolResultContent,
 };
 use crate::tokens;
@@ -100,6 +100,13 @@ impl ProfileBuilder {
                 self.feed("reasoning", &[text.as_bytes()], tokens::count(text))
             }
             ContentBlock::Reasoning(Reasoning::Redacted(blob)) => self.feed("redacted", &[blob], 0),
+            ContentBlock::Video(media) | ContentBlock::Audio(media) => {
+                let source: &[u8] = match &media.source {
+                    MediaSource::Bytes(bytes) => bytes,
+                    MediaSource::S3(uri) => uri.as_bytes(),
+                };
+                self.feed("media", &[media.format.as_bytes(), source], 0)
+            }
             ContentBlock::CachePoint { .. } => self.checkpoint(),
             ContentBlock::Unsupported(kind) => self.feed("unsupported", &[kind.as_bytes()], 0),
         }
@@ -182,7 +189,9 @@ pub fn output_tokens(blocks: &[OutputBlock]) -> u64 {
     blocks
         .iter()
         .map(|block| match block {
-            OutputBlock::Reasoning { text, .. } | OutputBlock::Text(text) => tokens::count(text),
+            OutputBlock::Reasoning { text, .. }
+            | OutputBlock::Text(text)
+            | OutputBlock::Cited { text, .. } => tokens::count(text),
             OutputBlock::RedactedReasoning(_) => 0,
             OutputBlock::ToolUse { input, .. } => 1 + tokens::count(&input.to_string()),
         })

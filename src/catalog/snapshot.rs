@@ -51,19 +51,28 @@ pub struct Snapshot {
 pub struct Published {
     /// `inputModalities` holds `IMAGE`.
     pub images: bool,
+    /// `inputModalities` holds `VIDEO` (Nova Lite and Pro in a real listing; not in botocore's
+    /// `ModelModality` enum, so read as a string).
+    pub video: bool,
+    /// `inputModalities` holds `SPEECH` (Mistral Voxtral) or `AUDIO`.
+    pub audio: bool,
     /// `responseStreamingSupported` (absent counts as unknown, so not recorded).
     pub streaming: Option<bool>,
 }
 
 impl Published {
-    /// `caps` with what Bedrock publishes in place of the hand table's guesses: image input,
-    /// and no streamed tool use for a model Bedrock lists as not streaming at all.
+    /// `caps` with what Bedrock publishes in place of the hand table's guesses: image, video
+    /// and audio input, and no stream at all (so no streamed tool use either) for a model
+    /// Bedrock lists as not streaming.
     pub fn apply(
         self,
         caps: crate::capabilities::Capabilities,
     ) -> crate::capabilities::Capabilities {
         crate::capabilities::Capabilities {
             images: self.images,
+            video: self.video,
+            audio: self.audio,
+            streaming: caps.streaming && self.streaming != Some(false),
             tool_streaming: caps.tool_streaming && self.streaming != Some(false),
             ..caps
         }
@@ -94,11 +103,16 @@ impl Snapshot {
             snapshot.known.insert(model.model_id().to_string());
             snapshot.known.insert(model.model_arn().to_string());
             providers.insert(model.model_id(), owner.clone());
-            let published = Published {
-                images: model
+            let takes = |modality: &str| {
+                model
                     .input_modalities()
                     .iter()
-                    .any(|m| m.as_str() == "IMAGE"),
+                    .any(|m| m.as_str() == modality)
+            };
+            let published = Published {
+                images: takes("IMAGE"),
+                video: takes("VIDEO"),
+                audio: takes("SPEECH") || takes("AUDIO"),
                 streaming: model.response_streaming_supported(),
             };
             snapshot
@@ -394,18 +408,22 @@ mod published_tests {
         let claude = capabilities("anthropic.claude-3-haiku-20240307-v1:0");
         let text_only = Published {
             images: false,
+            video: false,
+            audio: false,
             streaming: Some(false),
         };
         let caps = text_only.apply(claude);
-        assert!(!caps.images && !caps.tool_streaming);
+        assert!(!caps.images && !caps.tool_streaming && !caps.streaming);
         assert_eq!(caps.tools, claude.tools, "the rest is the table's");
         let llama = capabilities("meta.llama3-3-70b-instruct-v1:0");
         let vision = Published {
             images: true,
+            video: true,
+            audio: true,
             streaming: None,
         };
         let caps = vision.apply(llama);
-        assert!(caps.images);
+        assert!(caps.images && caps.video && caps.audio && caps.streaming);
         assert_eq!(
             caps.tool_streaming, llama.tool_streaming,
             "unknown streaming keeps the table"

@@ -187,7 +187,12 @@ pub enum PartKind {
         file: FilePart,
     },
     InputAudio {
-        input_audio: Value,
+        input_audio: InputAudio,
+    },
+    /// A video (a gateway extension; OpenAI's chat API has no video part): `{"type":
+    /// "video_url", "video_url": {"url": "data:video/mp4;base64,..." | "s3://bucket/key"}}`.
+    VideoUrl {
+        video_url: ImageUrl,
     },
     /// Refusal parts appear in assistant history sent back by some clients.
     Refusal {
@@ -215,12 +220,31 @@ impl<'de> Deserialize<'de> for ImageUrl {
     }
 }
 
+/// OpenAI's `input_audio`: base64 audio and its format (`wav`, `mp3`; Bedrock's other audio
+/// formats are accepted too).
+#[derive(Debug, Clone, Deserialize)]
+pub struct InputAudio {
+    pub data: String,
+    pub format: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct FilePart {
     /// A data URL (`data:application/pdf;base64,...`) or bare base64.
     pub file_data: Option<String>,
     pub filename: Option<String>,
     pub file_id: Option<String>,
+    /// A gateway extension, as Anthropic spells it: `"citations": {"enabled": true}` asks the
+    /// model to cite this document (Bedrock `DocumentBlock.citations`); the citations come back
+    /// as the message's `annotations`.
+    pub citations: Option<CitationsFlag>,
+}
+
+/// `{"enabled": true | false}`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CitationsFlag {
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -424,6 +448,9 @@ pub struct AssistantMessage {
     pub thinking_blocks: Option<Vec<ThinkingBlock>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCall>>,
+    /// Citations of the documents sent with citations enabled (`translate/citations.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Vec<Value>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -475,6 +502,9 @@ pub struct Delta {
     pub thinking_blocks: Option<Vec<ThinkingBlock>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<Vec<ToolCallDelta>>,
+    /// Citations of the text streamed so far (`translate/citations.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Vec<Value>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::openai::chat::{
-    ChatMessage, Content, ContentPart, FilePart, FunctionCall, ImageUrl, PartKind, Role,
+    ChatMessage, Content, ContentPart, FilePart, InputAudio, FunctionCall, ImageUrl, PartKind, Role,
     ThinkingBlock, ToolCall,
 };
 use crate::responses::tools::Tools;
@@ -68,7 +68,8 @@ fn part(kind: PartKind) -> ContentPart {
     }
 }
 
-/// Content parts (`input_text`, `input_image`, `input_file`, `output_text`, `refusal`).
+/// Content parts (`input_text`, `input_image`, `input_file`, `input_audio`, `input_video`,
+/// `output_text`, `refusal`).
 fn content(value: &Value, param: &str) -> Result<Content, ApiError> {
     let parts = match value {
         Value::String(text) => return Ok(Content::Text(text.clone())),
@@ -102,6 +103,35 @@ fn content(value: &Value, param: &str) -> Result<Content, ApiError> {
                     image_url: ImageUrl { url: url.into() },
                 }
             }
+            "input_audio" => {
+                let audio = p.get("input_audio");
+                let field = |name: &str| audio.and_then(|a| a.get(name)).and_then(Value::as_str);
+                let (Some(data), Some(format)) = (field("data"), field("format")) else {
+                    return Err(ApiError::invalid_param(
+                        format!("{param}.input_audio"),
+                        "`input_audio` needs `input_audio: {\"data\": <base64>, \"format\": \"wav\" | \"mp3\"}`.",
+                    ));
+                };
+                PartKind::InputAudio {
+                    input_audio: InputAudio {
+                        data: data.into(),
+                        format: format.into(),
+                    },
+                }
+            }
+            // A gateway extension, as `video_url` is in chat: `{"type": "input_video",
+            // "video_url": "data:video/mp4;base64,..." | "s3://bucket/key.mp4"}`.
+            "input_video" => {
+                let Some(url) = p.get("video_url").and_then(Value::as_str) else {
+                    return Err(ApiError::invalid_param(
+                        format!("{param}.video_url"),
+                        "`input_video` needs `video_url` (a data:video/... URL or an s3:// URI).",
+                    ));
+                };
+                PartKind::VideoUrl {
+                    video_url: ImageUrl { url: url.into() },
+                }
+            }
             "input_file" => {
                 let Some(data) = p.get("file_data").and_then(Value::as_str) else {
                     return Err(ApiError::invalid_param(
@@ -114,6 +144,7 @@ fn content(value: &Value, param: &str) -> Result<Content, ApiError> {
                         file_data: Some(data.into()),
                         filename: p.get("filename").and_then(Value::as_str).map(str::to_string),
                         file_id: None,
+                        citations: None,
                     },
                 }
             }

@@ -1,7 +1,8 @@
 //! Where a streamed answer's Bedrock events come from, shared by chat completions and the
 //! Responses API: Bedrock's live ConverseStream, read up to its first content event before the
 //! client is answered, or a Converse answer replayed as stream events for models that cannot
-//! stream tool use.
+//! stream at all (`responseStreamingSupported: false` in Bedrock's listing) or cannot stream
+//! tool use.
 
 use std::time::Duration;
 
@@ -28,15 +29,17 @@ pub enum EventSource {
 }
 
 impl EventSource {
-    /// Opens the source for `input`: a replayed Converse call when tools are offered to a model
-    /// that cannot stream tool use (`caps`), else the live stream, read up to its first event.
+    /// Opens the source for `input`: a replayed Converse call for a model that cannot stream
+    /// (Bedrock refuses ConverseStream for it with "The model is unsupported for streaming"), or
+    /// when tools are offered to a model that cannot stream tool use (`caps`); else the live
+    /// stream, read up to its first event.
     pub async fn open(
         bedrock: &Bedrock,
         input: ConverseInput,
         caps: Capabilities,
         idle: Duration,
     ) -> Result<EventSource, ApiError> {
-        if input.tool_config.is_some() && !caps.tool_streaming {
+        if !caps.streaming || (input.tool_config.is_some() && !caps.tool_streaming) {
             let output = bedrock.converse(input).await?;
             return Ok(EventSource::Replay(replay_as_events(&output).into_iter()));
         }

@@ -5,7 +5,8 @@
 
 use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
 use aws_sdk_bedrockruntime::types::{
-    ContentBlock, ContentBlockDelta, ContentBlockDeltaEvent, ContentBlockStart,
+    Citation, CitationSourceContentDelta, CitationsDelta, ContentBlock, ContentBlockDelta,
+    ContentBlockDeltaEvent, ContentBlockStart,
     ContentBlockStartEvent, ContentBlockStopEvent, ConversationRole, ConverseStreamMetadataEvent,
     ConverseStreamOutput, ConverseStreamTrace, MessageStartEvent, MessageStopEvent,
     ReasoningContentBlock, ReasoningContentBlockDelta, StopReason, ToolUseBlockDelta,
@@ -37,6 +38,18 @@ pub fn replay_as_events(output: &ConverseOutput) -> Vec<ConverseStreamOutput> {
         };
         match block {
             ContentBlock::Text(text) => events.push(delta(ContentBlockDelta::Text(text.clone()))),
+            // Cited text: its text, then one `citation` delta per citation, as ConverseStream
+            // sends them (botocore `ContentBlockDelta.citation`).
+            ContentBlock::CitationsContent(cited) => {
+                for part in cited.content() {
+                    if let Ok(text) = part.as_text() {
+                        events.push(delta(ContentBlockDelta::Text(text.clone())));
+                    }
+                }
+                for citation in cited.citations() {
+                    events.push(delta(ContentBlockDelta::Citation(citations_delta(citation))));
+                }
+            }
             ContentBlock::ToolUse(tool) => {
                 events.push(ConverseStreamOutput::ContentBlockStart(
                     ContentBlockStartEvent::builder()
@@ -105,6 +118,22 @@ pub fn replay_as_events(output: &ConverseOutput) -> Vec<ConverseStreamOutput> {
             .build(),
     ));
     events
+}
+
+/// A reply's citation as the stream delta carrying the same facts.
+fn citations_delta(citation: &Citation) -> CitationsDelta {
+    let source_content = citation
+        .source_content()
+        .iter()
+        .filter_map(|c| c.as_text().ok())
+        .map(|text| CitationSourceContentDelta::builder().text(text).build())
+        .collect();
+    CitationsDelta::builder()
+        .set_title(citation.title.clone())
+        .set_source(citation.source.clone())
+        .set_source_content(Some(source_content))
+        .set_location(citation.location.clone())
+        .build()
 }
 
 #[cfg(test)]

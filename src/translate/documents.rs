@@ -5,7 +5,9 @@
 //! of the prompt, which is why it is restricted). Names are sanitized rather than refused.
 
 use aws_sdk_bedrockruntime::primitives::Blob;
-use aws_sdk_bedrockruntime::types::{DocumentBlock, DocumentFormat, DocumentSource};
+use aws_sdk_bedrockruntime::types::{
+    CitationsConfig, DocumentBlock, DocumentFormat, DocumentSource,
+};
 
 use std::collections::HashSet;
 
@@ -78,10 +80,16 @@ pub fn document_block(
             format!("The file at `{param}` is not a type Bedrock accepts (pdf, csv, doc, docx, xls, xlsx, html, txt, md)."),
         )
     })?;
+    let citations = file
+        .citations
+        .map(|c| CitationsConfig::builder().enabled(c.enabled).build())
+        .transpose()
+        .map_err(|e| ApiError::invalid_param(param, e.to_string()))?;
     DocumentBlock::builder()
         .format(format)
         .name(names.claim(filename))
         .source(DocumentSource::Bytes(Blob::new(bytes)))
+        .set_citations(citations)
         .build()
         .map_err(|e| ApiError::invalid_param(param, e.to_string()))
 }
@@ -175,6 +183,7 @@ mod tests {
             file_data: Some("data:application/pdf;base64,JVBERi0xLjQK".into()),
             filename: Some("r.pdf".into()),
             file_id: None,
+            citations: None,
         };
         let block = document_block(
             &file,
@@ -188,6 +197,7 @@ mod tests {
             file_data: Some("data:application/x-msdownload;base64,TVqQAA==".into()),
             filename: Some("x.exe".into()),
             file_id: None,
+            citations: None,
         };
         assert_eq!(
             document_block(&exe, "p", &mut DocumentNames::default())

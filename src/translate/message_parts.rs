@@ -1,6 +1,6 @@
 //! The content of one OpenAI message -> Converse blocks: the text pieces of a text-only message
-//! (system, assistant, tool), and a user message's text, image and document parts with their
-//! cache points. Blank text is dropped here (`conversation_rules::is_blank_text`); a part the
+//! (system, assistant, tool), and a user message's text, image, document, audio and video parts
+//! with their cache points. Blank text is dropped here (`conversation_rules::is_blank_text`); a part the
 //! model cannot take is a 400 naming the part.
 
 use aws_sdk_bedrockruntime::types::ContentBlock;
@@ -11,6 +11,7 @@ use crate::translate::caching::CacheBudget;
 use crate::translate::conversation_rules::is_blank_text;
 use crate::translate::documents::{DocumentNames, document_block};
 use crate::translate::images::image_block;
+use crate::translate::media::{audio_block, video_block};
 use crate::translate::messages::MessageContext;
 
 /// The non-blank text pieces of a text-only message, with their part-level cache markers.
@@ -55,7 +56,8 @@ pub(super) fn joined_text(content: Option<&Content>, param: &str) -> Result<Stri
         .join("\n"))
 }
 
-/// A user message's content -> text, image and document blocks, with cache points.
+/// A user message's content -> text, image, document, audio and video blocks, with cache
+/// points.
 pub(super) fn user_blocks(
     content: Option<&Content>,
     param: &str,
@@ -107,13 +109,17 @@ pub(super) fn user_blocks(
                     documents,
                 )?));
             }
-            PartKind::InputAudio { .. } => {
-                return Err(ApiError::invalid_param(
-                    part_param.clone(),
-                    format!(
-                        "`{part_param}`: audio input is not supported by Bedrock's Converse API."
-                    ),
-                ));
+            PartKind::InputAudio { input_audio } => {
+                if !ctx.caps.audio {
+                    return Err(unsupported(ctx.model_id, "audio input", &part_param));
+                }
+                blocks.push(ContentBlock::Audio(audio_block(input_audio, &part_param)?));
+            }
+            PartKind::VideoUrl { video_url } => {
+                if !ctx.caps.video {
+                    return Err(unsupported(ctx.model_id, "video input", &part_param));
+                }
+                blocks.push(ContentBlock::Video(video_block(&video_url.url, &part_param)?));
             }
         }
         if blocks.len() > before

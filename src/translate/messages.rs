@@ -325,9 +325,25 @@ pub fn assistant_message(blocks: &[ContentBlock]) -> AssistantMessage {
     let mut reasoning = String::new();
     let mut thinking_blocks: Vec<ThinkingBlock> = Vec::new();
     let mut tool_calls: Vec<ToolCall> = Vec::new();
+    let mut annotations = Vec::new();
     for block in blocks {
         match block {
             ContentBlock::Text(t) => text.push_str(t),
+            ContentBlock::CitationsContent(cited) => {
+                let start = text.chars().count();
+                for part in cited.content() {
+                    if let Ok(t) = part.as_text() {
+                        text.push_str(t);
+                    }
+                }
+                let end = text.chars().count();
+                annotations.extend(
+                    cited
+                        .citations()
+                        .iter()
+                        .map(|c| crate::translate::citations::reply_annotation(c, start, end)),
+                );
+            }
             ContentBlock::ReasoningContent(r) => {
                 if let Some((readable, block)) = thinking_block(r) {
                     reasoning.push_str(readable.unwrap_or_default());
@@ -353,6 +369,7 @@ pub fn assistant_message(blocks: &[ContentBlock]) -> AssistantMessage {
         reasoning_content: (!thinking_blocks.is_empty()).then_some(reasoning),
         thinking_blocks: (!thinking_blocks.is_empty()).then_some(thinking_blocks),
         tool_calls: has_tools.then_some(tool_calls),
+        annotations: (!annotations.is_empty()).then_some(annotations),
     }
 }
 

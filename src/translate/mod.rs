@@ -9,12 +9,14 @@
 //! Longer than ~450 lines only because its unit tests live beside the code.
 
 pub mod caching;
+pub mod citations;
 pub mod conversation_rules;
 pub mod converse_replay;
 pub mod documents;
 pub mod errors;
 pub mod images;
 pub mod json_doc;
+pub mod media;
 pub mod message_parts;
 pub mod messages;
 pub mod prompt_router;

@@ -19,6 +19,7 @@ use aws_sdk_bedrockruntime::types::{
 
 use crate::openai::chat::{ChatChunk, ChunkChoice, Delta, Usage};
 use crate::translate::ResponseContext;
+use crate::translate::citations::StreamCitations;
 use crate::translate::prompt_router::invoked_model_of_stream;
 use crate::translate::reasoning::reasoning_delta;
 use crate::translate::structured::RESPONSE_TOOL;
@@ -57,6 +58,8 @@ pub struct ChunkStream {
     invoked_model: Option<String>,
     /// Reasoning text of the block in flight, sent again with its signature.
     reasoning_text: String,
+    /// Content offsets and citation deltas, for `annotations`.
+    citations: StreamCitations,
 }
 
 impl ChunkStream {
@@ -71,6 +74,7 @@ impl ChunkStream {
             usage: None,
             invoked_model: None,
             reasoning_text: String::new(),
+            citations: StreamCitations::default(),
         }
     }
 
@@ -123,7 +127,12 @@ impl ChunkStream {
             }
             ConverseStreamOutput::ContentBlockDelta(event) => match &event.delta {
                 Some(ContentBlockDelta::Text(text)) if !text.is_empty() => {
+                    self.citations.on_text(event.content_block_index, text);
                     chunks.push(self.text_chunk(text.clone()));
+                }
+                Some(ContentBlockDelta::Citation(citation)) => {
+                    self.citations
+                        .on_citation(event.content_block_index, citation);
                 }
                 Some(ContentBlockDelta::ToolUse(tool)) if !tool.input.is_empty() => {
                     if let Some(open) = self
@@ -154,6 +163,13 @@ impl ChunkStream {
             },
             ConverseStreamOutput::ContentBlockStop(stop) => {
                 self.reasoning_text.clear();
+                if let Some(annotations) = self.citations.on_block_stop(stop.content_block_index) {
+                    let delta = Delta {
+                        annotations: Some(annotations),
+                        ..Delta::default()
+                    };
+                    chunks.push(self.chunk(delta, None));
+                }
                 if let Some(open) = self
                     .tools
                     .iter()

@@ -542,8 +542,9 @@ async fn inference_profiles_and_arns_are_model_ids() {
 async fn prompt_routers_report_the_model_that_answered() {
     let gw = crate::support::start().await;
     let router = "arn:aws:bedrock:us-east-1:111122223333:default-prompt-router/anthropic.claude:1";
-    let invoked =
-        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0";
+    // The emulator's router names an inference-profile ARN (audit item 17); `model` is the id
+    // inside it, a model id the client can call.
+    let invoked = "us.anthropic.claude-3-5-haiku-20241022-v1:0";
     let (status, reply) = gw.chat(user(router, "route me")).await;
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["model"], invoked);

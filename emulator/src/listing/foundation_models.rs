@@ -44,10 +44,13 @@ fn listed_models() -> Vec<ListedModel> {
                     if caps.images {
                         input.push("IMAGE");
                     }
-                    // Nova Lite and Pro also list VIDEO (a real ListFoundationModels answer); the
-                    // emulator's Converse does not take video blocks.
-                    if model.provider == "Amazon" && caps.images {
+                    // Nova Lite and Pro also list VIDEO (a real ListFoundationModels answer).
+                    if caps.video {
                         input.push("VIDEO");
+                    }
+                    // Voxtral lists SPEECH for its audio input (see `ChatCapabilities::audio`).
+                    if caps.audio {
+                        input.push("SPEECH");
                     }
                     (input, "TEXT", caps.streaming)
                 }

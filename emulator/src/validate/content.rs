@@ -10,12 +10,24 @@ use super::block_path;
 use crate::catalog::ChatCapabilities;
 use crate::error::ApiError;
 use crate::request::{
-    ContentBlock, ConverseRequest, Document, DocumentSource, GuardContent, Image, Role,
-    ToolResultContent,
+    ContentBlock, ConverseRequest, Document, DocumentSource, GuardContent, Image, Media,
+    MediaSource, Role, ToolResultContent,
 };
 
-/// Bedrock's per-image limit for Converse.
-const MAX_IMAGE_BYTES: usize = 3_750_000;
+/// Bedrock's per-image limit, counted on the base64 encoding of the bytes: 5 MiB encoded, so
+/// 3,932,160 raw bytes (the "3.75 MB" of botocore's `Message.content` doc, in MiB). Evidence:
+/// Bedrock's refusal "messages.0.content.1.image.source.bytes: image exceeds 5 MB maximum:
+/// 5579040 bytes > 5242880 bytes" for a 4,184,278-byte PNG on Claude Sonnet 4.6
+/// (aws-solutions-library-samples/accelerated-intelligent-document-processing-on-aws#778 and
+/// #841, measured live) and aws/aws-sdk-js-v3#6785 (Claude 3.5 Sonnet v2). It is Anthropic's
+/// validator relayed, so "The model returned the following errors:"; that non-Anthropic models
+/// apply the same encoded limit is unconfirmed.
+const MAX_IMAGE_ENCODED_BYTES: usize = 5 * 1024 * 1024;
+/// Inline video bytes: botocore `VideoSource` doc: "You can upload a smaller video as a
+/// base64-encoded string as long as the encoded file is less than 25MB. You can also transfer
+/// videos up to 1GB in size from an S3 bucket." Counted like images (MiB, on the encoding);
+/// the unit and Bedrock's wording of the refusal are unconfirmed.
+const MAX_VIDEO_ENCODED_BYTES: usize = 25 * 1024 * 1024;
 /// Bedrock's per-document limit for Converse.
 const MAX_DOCUMENT_BYTES: usize = 4_500_000;
 const MAX_IMAGES: usize = 20;
@@ -43,6 +55,10 @@ pub fn check(request: &ConverseRequest, capabilities: &ChatCapabilities) -> Resu
                 ContentBlock::Document(document) => {
                     documents += 1;
                     check_document(document, &path, capabilities)?;
+                }
+                ContentBlock::Video(video) => check_video(video, &path, capabilities)?,
+                ContentBlock::Audio(_) if !capabilities.audio => {
+                    return Err(unsupported_block("audio", &path));
                 }
                 ContentBlock::Unsupported(kind) => return Err(unsupported_block(kind, &path)),
                 ContentBlock::ToolResult(result) => {
@@ -122,11 +138,33 @@ fn check_image(image: &Image, path: &str, capabilities: &ChatCapabilities) -> Re
     check_image_bytes(image, path)
 }
 
-fn check_image_bytes(image: &Image, path: &str) -> Result<(), ApiError> {
-    if image.bytes.len() > MAX_IMAGE_BYTES {
+/// The length of the base64 encoding of `len` bytes.
+fn base64_len(len: usize) -> usize {
+    len.div_ceil(3) * 4
+}
+
+/// Video blocks: only models that take video (`ChatCapabilities::video`), and inline bytes
+/// within the encoded limit. An `s3Location` is taken as it is (the emulator has no S3).
+fn check_video(video: &Media, path: &str, capabilities: &ChatCapabilities) -> Result<(), ApiError> {
+    if !capabilities.video {
+        return Err(unsupported_block("video", path));
+    }
+    if let MediaSource::Bytes(bytes) = &video.source
+        && base64_len(bytes.len()) >= MAX_VIDEO_ENCODED_BYTES
+    {
         return Err(ApiError::validation(format!(
-            "The image at {path} is {} bytes, larger than the 3.75 MB limit. Reduce the image size and try again.",
-            image.bytes.len()
+            "The video at {path} is {} bytes encoded; inline video bytes must be less than 25 MB encoded. Upload the video to Amazon S3 and pass an s3Location, then try again.",
+            base64_len(bytes.len())
+        )));
+    }
+    Ok(())
+}
+
+fn check_image_bytes(image: &Image, path: &str) -> Result<(), ApiError> {
+    let encoded = base64_len(image.bytes.len());
+    if encoded > MAX_IMAGE_ENCODED_BYTES {
+        return Err(ApiError::from_model(format!(
+            "{path}.image.source.bytes: image exceeds 5 MB maximum: {encoded} bytes > {MAX_IMAGE_ENCODED_BYTES} bytes"
         )));
     }
     match sniff_image_format(&image.bytes) {
@@ -236,6 +274,13 @@ mod tests {
         assert_eq!(sniff_image_format(b"GIF89a..."), Some("gif"));
         assert_eq!(sniff_image_format(b"RIFF\0\0\0\0WEBPVP8 "), Some("webp"));
         assert_eq!(sniff_image_format(b"hello"), None);
+    }
+
+    #[test]
+    fn the_image_limit_is_five_mib_of_base64() {
+        assert_eq!(base64_len(4_184_278), 5_579_040, "the figure Bedrock quoted");
+        assert!(base64_len(3_932_160) <= MAX_IMAGE_ENCODED_BYTES);
+        assert!(base64_len(3_932_161) > MAX_IMAGE_ENCODED_BYTES);
     }
 
     #[test]

@@ -100,11 +100,19 @@ fn check_block_for_role(
         ContentBlock::ToolResult(_) if role == Role::Assistant => {
             Err(wrong_role("toolResult", Role::User))
         }
-        ContentBlock::Image(_) | ContentBlock::Document(_) if role == Role::Assistant => {
-            let kind = if matches!(block, ContentBlock::Image(_)) {
-                "image"
-            } else {
-                "document"
+        // Video and audio follow images and documents here by analogy (media are user input);
+        // no public report quotes Bedrock refusing them in an assistant turn.
+        ContentBlock::Image(_)
+        | ContentBlock::Document(_)
+        | ContentBlock::Video(_)
+        | ContentBlock::Audio(_)
+            if role == Role::Assistant =>
+        {
+            let kind = match block {
+                ContentBlock::Image(_) => "image",
+                ContentBlock::Video(_) => "video",
+                ContentBlock::Audio(_) => "audio",
+                _ => "document",
             };
             Err(wrong_role(kind, Role::User))
         }

@@ -191,6 +191,19 @@ pub fn check_history(request: &ConverseRequest, resolved: &ResolvedModel) -> Res
                         "This model doesn't support the status field. Remove status and try again.",
                     ));
                 }
+                // An error result must say what went wrong: Bedrock refuses an empty `content`
+                // with `status` `error` ("The content field at messages.<n>.content.0.toolResult
+                // cannot be empty when status value is error.":
+                // aws-samples/sample-multi-agent-orchestration-chat-on-agentcore#15). An empty
+                // `content` without that status passes on Claude (NousResearch/hermes-agent#55092,
+                // measured live), so only the error status is refused here.
+                ContentBlock::ToolResult(result)
+                    if result.content.is_empty() && result.status.as_deref() == Some("error") =>
+                {
+                    return Err(ApiError::validation(format!(
+                        "The content field at {path}.toolResult cannot be empty when status value is error."
+                    )));
+                }
                 _ => {}
             }
         }

@@ -308,7 +308,7 @@ async fn prompt_router_reports_the_invoked_model() {
     assert_eq!(
         invoked,
         Some(
-            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+            "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0"
         )
     );
     assert_eq!(reply_text(&output), "route me");

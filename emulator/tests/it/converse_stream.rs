@@ -241,7 +241,7 @@ async fn metadata_carries_the_prompt_router_trace() {
     assert_eq!(
         transcript.invoked_model_id().as_deref(),
         Some(
-            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+            "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0"
         )
     );
 }
