@@ -344,3 +344,118 @@ async fn image_input_follows_the_listing_where_it_has_the_model() {
         "anthropic.claude-v2:1"
     );
 }
+
+// ----- models Bedrock lists as not streaming ---------------------------------
+
+/// AI21 Jurassic-2 is listed with `responseStreamingSupported: false` and Bedrock refuses
+/// ConverseStream for it; a `stream: true` request is answered by Converse, replayed.
+#[tokio::test]
+async fn a_stream_to_a_model_that_cannot_stream_is_a_replayed_converse_call() {
+    let gw = crate::support::start().await;
+    let mut body = user("ai21.j2-mid-v1", "hello there");
+    body["stream"] = json!(true);
+    let (status, events) = gw.chat_stream(body).await;
+    assert_eq!(status, 200, "{events:?}");
+    assert_eq!(crate::support::streamed_text(&events), "hello there");
+    assert_eq!(events.last(), Some(&json!("[DONE]")));
+    let finish = events
+        .iter()
+        .find_map(|e| e["choices"][0]["finish_reason"].as_str())
+        .expect("a finish reason");
+    assert_eq!(finish, "stop");
+    let sent = last_converse_call(&gw.emulator).await;
+    assert_eq!(sent["operation"], "Converse", "{sent}");
+
+    // The Responses API streams through the same source.
+    let response = gw
+        .post(
+            "/responses",
+            &json!({"model": "ai21.j2-mid-v1", "input": "hi again", "stream": true}),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("response.completed"), "{text}");
+    assert_eq!(last_converse_call(&gw.emulator).await["operation"], "Converse");
+}
+
+// ----- image byte cap (audit item 18) ------------------------------------------
+
+/// A PNG of `len` bytes: a 1x1 header, then padding.
+fn png_of(len: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    bytes.extend(1u32.to_be_bytes());
+    bytes.extend(1u32.to_be_bytes());
+    bytes.resize(len, 0);
+    bytes
+}
+
+/// Bedrock counts 5 MiB of base64, so 3,932,160 raw bytes (3.75 MiB) pass: the gateway lets
+/// them through and Bedrock takes them; one byte more is the gateway's own 400.
+#[tokio::test]
+async fn images_up_to_three_point_seven_five_mib_reach_bedrock() {
+    use base64::Engine;
+    let gw = crate::support::start().await;
+    let image = |len: usize| {
+        let data = base64::engine::general_purpose::STANDARD.encode(png_of(len));
+        json!({"model": "anthropic.claude-3-haiku-20240307-v1:0", "messages": [{"role": "user",
+            "content": [{"type": "text", "text": "see"},
+                {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{data}")}}]}]})
+    };
+    let (status, reply) = gw.chat(image(3_900_000)).await;
+    assert_eq!(status, 200, "{reply}");
+    let (status, reply) = gw.chat(image(3_932_160)).await;
+    assert_eq!(status, 200, "{reply}");
+    let calls = converse_calls(&gw).await;
+    let (status, reply) = gw.chat(image(3_932_161)).await;
+    assert_eq!(status, 400, "{reply}");
+    assert_eq!(converse_calls(&gw).await, calls, "refused before Bedrock");
+}
+
+// ----- empty error tool results (audit item 16) --------------------------------
+
+/// Bedrock refuses an error tool result without content; the gateway never sends `status` and
+/// gives a blank tool message a placeholder text, so a blank result still reaches Bedrock.
+#[tokio::test]
+async fn a_blank_tool_message_reaches_bedrock_with_content() {
+    let gw = crate::support::start().await;
+    let body = json!({"model": "anthropic.claude-3-haiku-20240307-v1:0", "messages": [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "get_weather", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": ""}
+    ], "tools": [{"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object", "properties": {}}}}]});
+    let (status, reply) = gw.chat(body).await;
+    assert_eq!(status, 200, "{reply}");
+    let sent = last_converse_call(&gw.emulator).await;
+    let result = &sent["body"]["messages"][2]["content"][0]["toolResult"];
+    assert!(result.get("status").is_none(), "{result}");
+    assert!(!result["content"].as_array().unwrap().is_empty(), "{result}");
+}
+
+// ----- make smoke-aws ----------------------------------------------------------
+
+/// Without credentials, `make smoke-aws` says so in one line and succeeds, touching nothing
+/// (no build, no venv, no network): every credential source the script knows is cleared.
+#[test]
+fn smoke_aws_skips_in_one_line_without_credentials() {
+    let home = std::env::temp_dir().join(format!("smoke-aws-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let output = std::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/smoke-aws.sh"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.starts_with("smoke-aws: skipped: no AWS credentials found"),
+        "{stdout}"
+    );
+    // With a key in the environment it would go on (to the venv and the build): not run here.
+    std::fs::remove_dir_all(&home).ok();
+}

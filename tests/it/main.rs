@@ -17,6 +17,7 @@ mod key_store;
 mod lambda_events;
 mod lambda_runtime;
 mod log_redaction;
+mod media_parts;
 mod models;
 mod request_bodies;
 mod request_bodies_prop;

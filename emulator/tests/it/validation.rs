@@ -213,18 +213,26 @@ async fn image_bytes_must_match_the_declared_format() {
 }
 
 #[tokio::test]
-async fn images_over_three_point_seven_five_megabytes_are_refused() {
+async fn images_over_five_mib_of_base64_are_refused() {
+    // Bedrock counts the limit on the base64 encoding: 5,242,880 bytes, so 3,932,160 raw bytes
+    // pass and one more is refused (audit item 18; the evidence is in validate/content.rs).
     let h = start().await;
     let mut bytes = png_bytes();
-    bytes.resize(3_750_001, 0);
+    bytes.resize(3_932_160, 0);
+    h.converse(HAIKU_3)
+        .messages(user_blocks(vec![text("see"), image(ImageFormat::Png, bytes.clone())]))
+        .send()
+        .await
+        .expect("3.75 MiB passes");
+    bytes.push(0);
     let message = validation_error(h.converse(HAIKU_3).messages(user_blocks(vec![
         text("see"),
         image(ImageFormat::Png, bytes),
     ])))
     .await;
-    assert!(
-        message.contains("larger than the 3.75 MB limit"),
-        "{message}"
+    assert_eq!(
+        message,
+        "The model returned the following errors: messages.0.content.1.image.source.bytes: image exceeds 5 MB maximum: 5242884 bytes > 5242880 bytes"
     );
 }
 

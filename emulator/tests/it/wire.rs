@@ -207,13 +207,13 @@ async fn unknown_operations_are_refused() {
 async fn large_images_fit_the_body_limit_and_are_refused_by_size() {
     use base64::Engine;
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
-    bytes.resize(3_800_000, 0);
+    bytes.resize(4_000_000, 0);
     let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
     let body = json!({"messages": [{"role": "user", "content": [
         {"text": "big"}, {"image": {"format": "png", "source": {"bytes": encoded}}}]}]});
     let message = raw_validation(&raw_converse(HAIKU_3, body).await);
     assert!(
-        message.contains("larger than the 3.75 MB limit"),
+        message.contains("image exceeds 5 MB maximum: 5333336 bytes > 5242880 bytes"),
         "{message}"
     );
 }
