@@ -207,7 +207,7 @@ async fn citations_become_annotations_on_the_message() {
     assert_eq!(annotation["type"], "document_citation", "{message}");
     let cited = &annotation["document_citation"];
     assert_eq!(cited["title"], "Refund policy");
-    assert_eq!(cited["cited_text"], "Refunds are paid within 14 days of a retu");
+    assert_eq!(cited["cited_text"], "Refunds are paid within 14 days of a ret");
     assert_eq!(cited["location"], json!({"type": "char", "start": 0, "end": 40}));
     let (start, end) = (
         cited["start_index"].as_u64().unwrap() as usize,

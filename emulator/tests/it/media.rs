@@ -295,7 +295,7 @@ async fn a_document_with_citations_enabled_is_cited() {
     assert_eq!(citation.title(), Some("Refund policy"));
     assert_eq!(
         citation.source_content()[0].as_text().unwrap(),
-        "Refunds are paid within 14 days of a retu"
+        "Refunds are paid within 14 days of a ret"
     );
     let Some(CitationLocation::DocumentChar(place)) = citation.location() else {
         panic!("{citation:?}");
