@@ -38,7 +38,10 @@ pub enum OutputBlock {
     },
     /// Text backed by a document (botocore `CitationsContentBlock`: `content`, a list of
     /// generated text, and `citations`).
-    Cited { text: String, citation: Citation },
+    Cited {
+        text: String,
+        citation: Citation,
+    },
 }
 
 /// One citation (botocore `Citation`): the document's name as `title`, the quoted text, and

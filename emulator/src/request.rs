@@ -448,7 +448,11 @@ fn parse_media(
     has_error_member: bool,
 ) -> Result<Media, ApiError> {
     let mut reader = ObjectReader::new(value, path)?;
-    let format = enum_member(reader.required_str("format")?, &child(path, "format"), formats)?;
+    let format = enum_member(
+        reader.required_str("format")?,
+        &child(path, "format"),
+        formats,
+    )?;
     let (source, source_path) = reader.required("source")?;
     let (member, inner, inner_path) = read_union(source, &source_path, &["bytes", "s3Location"])?;
     let source = if member == "bytes" {

@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 use crate::prompt_cache::{CacheUsage, Checkpoint};
 use crate::reply::OutputBlock;
 use crate::request::{
-    ContentBlock, MediaSource, ConverseRequest, DocumentSource, GuardContent, Reasoning, SystemBlock, ToolEntry,
-    ToolResultContent,
+    ContentBlock, ConverseRequest, DocumentSource, GuardContent, MediaSource, Reasoning,
+    SystemBlock, ToolEntry, ToolResultContent,
 };
 use crate::tokens;
 

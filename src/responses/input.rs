@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::openai::chat::{
-    ChatMessage, Content, ContentPart, FilePart, InputAudio, FunctionCall, ImageUrl, PartKind, Role,
-    ThinkingBlock, ToolCall,
+    ChatMessage, Content, ContentPart, FilePart, FunctionCall, ImageUrl, InputAudio, PartKind,
+    Role, ThinkingBlock, ToolCall,
 };
 use crate::responses::tools::Tools;
 

@@ -40,12 +40,8 @@ fn annotation(
         });
     }
     let (kind, index, from, to) = match location {
-        Some(CitationLocation::DocumentChar(l)) => {
-            ("char", l.document_index(), l.start(), l.end())
-        }
-        Some(CitationLocation::DocumentPage(l)) => {
-            ("page", l.document_index(), l.start(), l.end())
-        }
+        Some(CitationLocation::DocumentChar(l)) => ("char", l.document_index(), l.start(), l.end()),
+        Some(CitationLocation::DocumentPage(l)) => ("page", l.document_index(), l.start(), l.end()),
         Some(CitationLocation::DocumentChunk(l)) => {
             ("chunk", l.document_index(), l.start(), l.end())
         }
@@ -118,11 +114,7 @@ impl StreamCitations {
         let annotations: Vec<Value> = pending
             .iter()
             .map(|c| {
-                let cited: Vec<&str> = c
-                    .source_content()
-                    .iter()
-                    .filter_map(|s| s.text())
-                    .collect();
+                let cited: Vec<&str> = c.source_content().iter().filter_map(|s| s.text()).collect();
                 annotation(
                     c.title(),
                     (!cited.is_empty()).then(|| cited.concat()),
@@ -172,8 +164,14 @@ mod tests {
         let d = &a["document_citation"];
         assert_eq!(d["title"], "Policy");
         assert_eq!(d["cited_text"], "Refunds take");
-        assert_eq!(d["location"], json!({"type": "char", "start": 0, "end": 12}));
-        assert_eq!((d["start_index"].clone(), d["end_index"].clone()), (json!(5), json!(20)));
+        assert_eq!(
+            d["location"],
+            json!({"type": "char", "start": 0, "end": 12})
+        );
+        assert_eq!(
+            (d["start_index"].clone(), d["end_index"].clone()),
+            (json!(5), json!(20))
+        );
     }
 
     #[test]
@@ -199,7 +197,11 @@ mod tests {
     fn stream_citations_cover_their_blocks_text_in_either_order() {
         let delta = CitationsDelta::builder()
             .title("Policy")
-            .source_content(CitationSourceContentDelta::builder().text("Refunds").build())
+            .source_content(
+                CitationSourceContentDelta::builder()
+                    .text("Refunds")
+                    .build(),
+            )
             .location(char_location())
             .build();
         let mut s = StreamCitations::default();

@@ -6,11 +6,10 @@
 use aws_sdk_bedrockruntime::operation::converse::ConverseOutput;
 use aws_sdk_bedrockruntime::types::{
     Citation, CitationSourceContentDelta, CitationsDelta, ContentBlock, ContentBlockDelta,
-    ContentBlockDeltaEvent, ContentBlockStart,
-    ContentBlockStartEvent, ContentBlockStopEvent, ConversationRole, ConverseStreamMetadataEvent,
-    ConverseStreamOutput, ConverseStreamTrace, MessageStartEvent, MessageStopEvent,
-    ReasoningContentBlock, ReasoningContentBlockDelta, StopReason, ToolUseBlockDelta,
-    ToolUseBlockStart,
+    ContentBlockDeltaEvent, ContentBlockStart, ContentBlockStartEvent, ContentBlockStopEvent,
+    ConversationRole, ConverseStreamMetadataEvent, ConverseStreamOutput, ConverseStreamTrace,
+    MessageStartEvent, MessageStopEvent, ReasoningContentBlock, ReasoningContentBlockDelta,
+    StopReason, ToolUseBlockDelta, ToolUseBlockStart,
 };
 
 use crate::translate::json_doc::to_value;
@@ -47,7 +46,9 @@ pub fn replay_as_events(output: &ConverseOutput) -> Vec<ConverseStreamOutput> {
                     }
                 }
                 for citation in cited.citations() {
-                    events.push(delta(ContentBlockDelta::Citation(citations_delta(citation))));
+                    events.push(delta(ContentBlockDelta::Citation(citations_delta(
+                        citation,
+                    ))));
                 }
             }
             ContentBlock::ToolUse(tool) => {

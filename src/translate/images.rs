@@ -17,7 +17,10 @@ use crate::error::ApiError;
 /// Bodies of remote images, downloaded before translation, by URL.
 pub type FetchedImages = HashMap<String, Vec<u8>>;
 
-/// Bedrock's per-image limit (3.75 MB).
+/// Bedrock's per-image limit, "3.75 MB": Bedrock counts 5 MiB (5,242,880 bytes) of base64, so
+/// 3,932,160 raw bytes. Evidence: Bedrock's own refusal "image exceeds 5 MB maximum: 5579040
+/// bytes > 5242880 bytes" (aws-solutions-library-samples/
+/// accelerated-intelligent-document-processing-on-aws#778, aws/aws-sdk-js-v3#6785).
 pub const MAX_IMAGE_BYTES: usize = 3_932_160;
 
 /// The image format the bytes really are.

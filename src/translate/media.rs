@@ -112,8 +112,7 @@ pub fn video_block(url: &str, param: &str) -> Result<VideoBlock, ApiError> {
                 data.len()
             )));
         }
-        let parsed =
-            parse_data_url(url).map_err(|why| bad(format!("`{url_param}`: {why}.")))?;
+        let parsed = parse_data_url(url).map_err(|why| bad(format!("`{url_param}`: {why}.")))?;
         let subtype = parsed
             .media_type
             .strip_prefix("video/")
@@ -227,7 +226,10 @@ mod tests {
 
     #[test]
     fn inline_video_is_capped_at_25_mib_encoded() {
-        let big = format!("data:video/mp4;base64,{}", "A".repeat(MAX_VIDEO_ENCODED_BYTES));
+        let big = format!(
+            "data:video/mp4;base64,{}",
+            "A".repeat(MAX_VIDEO_ENCODED_BYTES)
+        );
         let err = video_block(&big, "p").unwrap_err();
         assert!(err.message.contains("S3"), "{}", err.message);
     }

@@ -119,7 +119,10 @@ pub(super) fn user_blocks(
                 if !ctx.caps.video {
                     return Err(unsupported(ctx.model_id, "video input", &part_param));
                 }
-                blocks.push(ContentBlock::Video(video_block(&video_url.url, &part_param)?));
+                blocks.push(ContentBlock::Video(video_block(
+                    &video_url.url,
+                    &part_param,
+                )?));
             }
         }
         if blocks.len() > before

@@ -376,7 +376,10 @@ async fn a_stream_to_a_model_that_cannot_stream_is_a_replayed_converse_call() {
     assert_eq!(response.status().as_u16(), 200);
     let text = response.text().await.unwrap();
     assert!(text.contains("response.completed"), "{text}");
-    assert_eq!(last_converse_call(&gw.emulator).await["operation"], "Converse");
+    assert_eq!(
+        last_converse_call(&gw.emulator).await["operation"],
+        "Converse"
+    );
 }
 
 // ----- image byte cap (audit item 18) ------------------------------------------
@@ -431,7 +434,10 @@ async fn a_blank_tool_message_reaches_bedrock_with_content() {
     let sent = last_converse_call(&gw.emulator).await;
     let result = &sent["body"]["messages"][2]["content"][0]["toolResult"];
     assert!(result.get("status").is_none(), "{result}");
-    assert!(!result["content"].as_array().unwrap().is_empty(), "{result}");
+    assert!(
+        !result["content"].as_array().unwrap().is_empty(),
+        "{result}"
+    );
 }
 
 // ----- make smoke-aws ----------------------------------------------------------

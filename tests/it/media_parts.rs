@@ -49,9 +49,13 @@ async fn input_audio_reaches_a_model_that_hears_as_an_audio_block() {
 #[tokio::test]
 async fn audio_to_a_model_that_cannot_hear_is_a_400_naming_it() {
     let gw = crate::support::start().await;
-    let audio = json!({"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "mp3"}});
+    let audio =
+        json!({"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "mp3"}});
     let (status, reply) = gw
-        .chat(with_parts(NOVA_LITE, json!([{"type": "text", "text": "hi"}, audio])))
+        .chat(with_parts(
+            NOVA_LITE,
+            json!([{"type": "text", "text": "hi"}, audio]),
+        ))
         .await;
     assert_eq!(status, 400, "{reply}");
     let message = reply["error"]["message"].as_str().unwrap();
@@ -69,7 +73,10 @@ async fn audio_to_a_model_that_cannot_hear_is_a_400_naming_it() {
         ))
         .await;
     assert_eq!(status, 400, "{reply}");
-    assert_eq!(reply["error"]["param"], "messages[0].content[0].input_audio.format");
+    assert_eq!(
+        reply["error"]["param"],
+        "messages[0].content[0].input_audio.format"
+    );
 }
 
 #[tokio::test]
@@ -86,7 +93,10 @@ async fn responses_input_audio_and_input_video_work_like_chat() {
         .await;
     assert_eq!(response.status().as_u16(), 200);
     let sent = last_converse_call(&gw.emulator).await;
-    assert_eq!(sent["body"]["messages"][0]["content"][1]["audio"]["format"], "wav");
+    assert_eq!(
+        sent["body"]["messages"][0]["content"][1]["audio"]["format"],
+        "wav"
+    );
     let response = gw
         .post(
             "/responses",
@@ -144,7 +154,10 @@ async fn video_to_a_model_without_video_is_a_400_naming_it() {
     let video = json!({"type": "video_url", "video_url": {"url": "s3://clips-bucket/a.mp4"}});
     for model in [HAIKU_3, "amazon.nova-micro-v1:0"] {
         let (status, reply) = gw
-            .chat(with_parts(model, json!([{"type": "text", "text": "hi"}, video])))
+            .chat(with_parts(
+                model,
+                json!([{"type": "text", "text": "hi"}, video]),
+            ))
             .await;
         assert_eq!(status, 400, "{model}: {reply}");
         let message = reply["error"]["message"].as_str().unwrap();
@@ -158,19 +171,23 @@ async fn video_to_a_model_without_video_is_a_400_naming_it() {
 
 #[tokio::test]
 async fn inline_video_over_25_mib_encoded_is_refused_before_bedrock() {
-    let gw = crate::support::start_with(
-        &[("MAX_REQUEST_BYTES", "41943040")],
-        Default::default(),
-    )
-    .await;
+    let gw =
+        crate::support::start_with(&[("MAX_REQUEST_BYTES", "41943040")], Default::default()).await;
     let data = "A".repeat(25 * 1024 * 1024);
-    let video = json!({"type": "video_url", "video_url": {"url": format!("data:video/mp4;base64,{data}")}});
+    let video =
+        json!({"type": "video_url", "video_url": {"url": format!("data:video/mp4;base64,{data}")}});
     let (status, reply) = gw
-        .chat(with_parts(NOVA_LITE, json!([{"type": "text", "text": "hi"}, video])))
+        .chat(with_parts(
+            NOVA_LITE,
+            json!([{"type": "text", "text": "hi"}, video]),
+        ))
         .await;
     assert_eq!(status, 400, "{reply}");
     assert!(
-        reply["error"]["message"].as_str().unwrap().contains("s3://"),
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("s3://"),
         "{reply}"
     );
     assert_eq!(converse_calls(&gw).await, 0);
@@ -192,7 +209,10 @@ fn cited_file() -> Value {
 #[tokio::test]
 async fn citations_become_annotations_on_the_message() {
     let gw = crate::support::start().await;
-    let body = with_parts(HAIKU_3, json!([{"type": "text", "text": "When?"}, cited_file()]));
+    let body = with_parts(
+        HAIKU_3,
+        json!([{"type": "text", "text": "When?"}, cited_file()]),
+    );
     let (status, reply) = gw.chat(body.clone()).await;
     assert_eq!(status, 200, "{reply}");
     let sent = last_converse_call(&gw.emulator).await;
@@ -207,8 +227,14 @@ async fn citations_become_annotations_on_the_message() {
     assert_eq!(annotation["type"], "document_citation", "{message}");
     let cited = &annotation["document_citation"];
     assert_eq!(cited["title"], "Refund policy");
-    assert_eq!(cited["cited_text"], "Refunds are paid within 14 days of a ret");
-    assert_eq!(cited["location"], json!({"type": "char", "start": 0, "end": 40}));
+    assert_eq!(
+        cited["cited_text"],
+        "Refunds are paid within 14 days of a ret"
+    );
+    assert_eq!(
+        cited["location"],
+        json!({"type": "char", "start": 0, "end": 40})
+    );
     let (start, end) = (
         cited["start_index"].as_u64().unwrap() as usize,
         cited["end_index"].as_u64().unwrap() as usize,
@@ -237,5 +263,8 @@ async fn without_citations_there_are_no_annotations() {
     let gw = crate::support::start().await;
     let (status, reply) = gw.chat(user(HAIKU_3, "hello")).await;
     assert_eq!(status, 200);
-    assert!(reply["choices"][0]["message"].get("annotations").is_none(), "{reply}");
+    assert!(
+        reply["choices"][0]["message"].get("annotations").is_none(),
+        "{reply}"
+    );
 }

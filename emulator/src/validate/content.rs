@@ -278,7 +278,11 @@ mod tests {
 
     #[test]
     fn the_image_limit_is_five_mib_of_base64() {
-        assert_eq!(base64_len(4_184_278), 5_579_040, "the figure Bedrock quoted");
+        assert_eq!(
+            base64_len(4_184_278),
+            5_579_040,
+            "the figure Bedrock quoted"
+        );
         assert!(base64_len(3_932_160) <= MAX_IMAGE_ENCODED_BYTES);
         assert!(base64_len(3_932_161) > MAX_IMAGE_ENCODED_BYTES);
     }

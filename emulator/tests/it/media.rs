@@ -57,7 +57,10 @@ async fn nova_lite_takes_video_inline_or_from_s3() {
     let h = start().await;
     let output = h
         .converse(NOVA_LITE)
-        .messages(user_blocks(vec![text("what happens?"), mp4(b"\0\0\0\x18ftypmp42")]))
+        .messages(user_blocks(vec![
+            text("what happens?"),
+            mp4(b"\0\0\0\x18ftypmp42"),
+        ]))
         .send()
         .await
         .unwrap();
@@ -100,7 +103,10 @@ async fn video_shapes_follow_botocore() {
     // VideoFormat is an enum.
     let message = validation_error(h.converse(NOVA_LITE).messages(user_blocks(vec![
         text("see"),
-        video(VideoFormat::from("avi"), VideoSource::Bytes(Blob::new(b"v".to_vec()))),
+        video(
+            VideoFormat::from("avi"),
+            VideoSource::Bytes(Blob::new(b"v".to_vec())),
+        ),
     ])))
     .await;
     assert!(
@@ -113,7 +119,10 @@ async fn video_shapes_follow_botocore() {
         s3_video("https://my-videos.s3.amazonaws.com/a.mov"),
     ])))
     .await;
-    assert!(message.contains("regular expression pattern: s3://"), "{message}");
+    assert!(
+        message.contains("regular expression pattern: s3://"),
+        "{message}"
+    );
     // A source is a union: exactly one of bytes and s3Location.
     for source in [
         json!({}),
@@ -153,9 +162,11 @@ async fn inline_video_must_stay_under_25_mib_encoded() {
 #[tokio::test]
 async fn video_and_audio_belong_to_user_turns() {
     let h = start().await;
-    let message = validation_error(h.converse(NOVA_LITE).messages(user("hi")).messages(
-        assistant_blocks(vec![text("look"), mp4(b"video")]),
-    ))
+    let message = validation_error(
+        h.converse(NOVA_LITE)
+            .messages(user("hi"))
+            .messages(assistant_blocks(vec![text("look"), mp4(b"video")])),
+    )
     .await;
     assert!(message.contains("video"), "{message}");
 }
@@ -167,7 +178,10 @@ async fn voxtral_takes_audio_and_others_refuse_it() {
     let h = start().await;
     let output = h
         .converse(VOXTRAL)
-        .messages(user_blocks(vec![text("transcribe"), audio(AudioFormat::Wav)]))
+        .messages(user_blocks(vec![
+            text("transcribe"),
+            audio(AudioFormat::Wav),
+        ]))
         .send()
         .await
         .unwrap();
@@ -189,7 +203,10 @@ async fn voxtral_takes_audio_and_others_refuse_it() {
         audio(AudioFormat::from("aiff")),
     ])))
     .await;
-    assert!(message.contains("enum value set: [mp3, opus, wav"), "{message}");
+    assert!(
+        message.contains("enum value set: [mp3, opus, wav"),
+        "{message}"
+    );
 }
 
 // ----- streaming ------------------------------------------------------------
@@ -376,7 +393,10 @@ async fn the_listing_says_video_speech_and_streaming() {
             .cloned()
             .unwrap_or_else(|| panic!("{id} not listed"))
     };
-    assert_eq!(row(NOVA_LITE)["inputModalities"], json!(["TEXT", "IMAGE", "VIDEO"]));
+    assert_eq!(
+        row(NOVA_LITE)["inputModalities"],
+        json!(["TEXT", "IMAGE", "VIDEO"])
+    );
     assert_eq!(row(NOVA_MICRO)["inputModalities"], json!(["TEXT"]));
     assert_eq!(row(VOXTRAL)["inputModalities"], json!(["TEXT", "SPEECH"]));
     assert_eq!(row(JURASSIC)["responseStreamingSupported"], false);

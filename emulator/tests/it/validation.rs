@@ -220,7 +220,10 @@ async fn images_over_five_mib_of_base64_are_refused() {
     let mut bytes = png_bytes();
     bytes.resize(3_932_160, 0);
     h.converse(HAIKU_3)
-        .messages(user_blocks(vec![text("see"), image(ImageFormat::Png, bytes.clone())]))
+        .messages(user_blocks(vec![
+            text("see"),
+            image(ImageFormat::Png, bytes.clone()),
+        ]))
         .send()
         .await
         .expect("3.75 MiB passes");
