@@ -2,7 +2,9 @@
 //! Bedrock knows, and the foundation model behind each inference profile. Built from the
 //! listing calls' answers ([`ModelListing`]), without I/O.
 //!
-//! Listed: foundation models that are ACTIVE, answer in TEXT or EMBEDDING and can be invoked
+//! Listed, chat models first and embedding models after them (a client that picks the first
+//! model, as Open WebUI does, gets one it can chat with), each group by id: foundation models
+//! that are ACTIVE, answer in TEXT or EMBEDDING and can be invoked
 //! by their bare id (ON_DEMAND; a model reachable only through an INFERENCE_PROFILE shows up as
 //! its profiles); ACTIVE system-defined profiles (by id) and application profiles (by ARN, the
 //! form Bedrock invokes them by). Known, for the check: every id either listing returned,
@@ -31,7 +33,7 @@ pub struct ModelEntry {
 /// One listing of Bedrock's models.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
-    /// What `GET /models` shows, sorted by id.
+    /// What `GET /models` shows: chat models, then embedding models, each sorted by id.
     pub models: Vec<ModelEntry>,
     /// Every id and ARN Bedrock reported.
     known: HashSet<String>,
@@ -53,11 +55,14 @@ pub struct Published {
     pub images: bool,
     /// `responseStreamingSupported` (absent counts as unknown, so not recorded).
     pub streaming: Option<bool>,
+    /// `outputModalities` holds `EMBEDDING`: an embedding model, never a chat model.
+    pub embedding: bool,
 }
 
 impl Published {
     /// `caps` with what Bedrock publishes in place of the hand table's guesses: image input,
-    /// and no streamed tool use for a model Bedrock lists as not streaming at all.
+    /// no streamed tool use for a model Bedrock lists as not streaming at all, and whether it is
+    /// an embedding model (its output modality, which no id prefix can get wrong).
     pub fn apply(
         self,
         caps: crate::capabilities::Capabilities,
@@ -65,6 +70,7 @@ impl Published {
         crate::capabilities::Capabilities {
             images: self.images,
             tool_streaming: caps.tool_streaming && self.streaming != Some(false),
+            embedding: self.embedding,
             ..caps
         }
     }
@@ -100,6 +106,10 @@ impl Snapshot {
                     .iter()
                     .any(|m| m.as_str() == "IMAGE"),
                 streaming: model.response_streaming_supported(),
+                embedding: model
+                    .output_modalities()
+                    .iter()
+                    .any(|m| m.as_str() == "EMBEDDING"),
             };
             snapshot
                 .published
@@ -167,6 +177,12 @@ impl Snapshot {
         }
         snapshot.models.sort_by(|a, b| a.id.cmp(&b.id));
         snapshot.models.dedup_by(|a, b| a.id == b.id);
+        let models = std::mem::take(&mut snapshot.models);
+        let (embedding, chat): (Vec<_>, Vec<_>) = models
+            .into_iter()
+            .partition(|entry| snapshot.published(&entry.id).is_some_and(|p| p.embedding));
+        snapshot.models = chat;
+        snapshot.models.extend(embedding);
         snapshot
     }
 
@@ -371,6 +387,7 @@ mod tests {
         assert!(snapshot.knows("mistral.painter"));
         assert!(!snapshot.knows("mistral.typo"));
         let profile = snapshot.entry("us.mistral.large").unwrap();
+        assert!(!snapshot.published("us.mistral.large").unwrap().embedding);
         assert_eq!(profile.owned_by, "mistral-ai");
         assert_eq!(profile.created, 1_724_716_800);
         let app = &snapshot.models[0];
@@ -381,6 +398,25 @@ mod tests {
             ),
             Some("mistral.large")
         );
+    }
+
+    #[test]
+    fn chat_models_come_before_embedding_models() {
+        let snapshot = Snapshot::build(
+            &[
+                model("a.embed", ModelModality::Embedding, &["ON_DEMAND"], "ACTIVE"),
+                model("z.chat", ModelModality::Text, &["ON_DEMAND"], "ACTIVE"),
+                model("b.chat", ModelModality::Text, &["ON_DEMAND"], "ACTIVE"),
+            ],
+            &[profile(
+                "us.a.embed",
+                "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.a.embed",
+                InferenceProfileType::SystemDefined,
+                "a.embed",
+            )],
+        );
+        let ids: Vec<&str> = snapshot.models.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["b.chat", "z.chat", "a.embed", "us.a.embed"]);
     }
 }
 
@@ -395,6 +431,7 @@ mod published_tests {
         let text_only = Published {
             images: false,
             streaming: Some(false),
+            embedding: false,
         };
         let caps = text_only.apply(claude);
         assert!(!caps.images && !caps.tool_streaming);
@@ -403,6 +440,7 @@ mod published_tests {
         let vision = Published {
             images: true,
             streaming: None,
+            embedding: false,
         };
         let caps = vision.apply(llama);
         assert!(caps.images);
@@ -410,5 +448,21 @@ mod published_tests {
             caps.tool_streaming, llama.tool_streaming,
             "unknown streaming keeps the table"
         );
+    }
+
+    #[test]
+    fn an_embedding_output_makes_an_embedding_model_whatever_its_id() {
+        let nova = capabilities("amazon.nova-2-multimodal-embeddings-v1:0");
+        let listed = Published {
+            images: true,
+            streaming: Some(false),
+            embedding: true,
+        };
+        assert!(listed.apply(nova).embedding);
+        let text = Published {
+            embedding: false,
+            ..listed
+        };
+        assert!(!text.apply(capabilities("cohere.embed-v4:0")).embedding);
     }
 }
