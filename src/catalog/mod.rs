@@ -206,15 +206,23 @@ impl<C: Control> Catalog<C> {
         let Some(snapshot) = self.checked(model_id).await? else {
             return Ok((model_id.to_string(), None));
         };
-        let id = match crate::profile_routing::route(&snapshot, model_id, routing)? {
-            Some(profile) => {
-                crate::profile_routing::log_once(model_id, &profile);
-                profile
-            }
-            None => model_id.to_string(),
-        };
+        let id = route_in(&snapshot, model_id, routing)?;
         let published = snapshot.published(&id);
         Ok((id, published))
+    }
+
+    /// The id to call for `model_id`: the system inference profile of this region's geography
+    /// for the bare id of a profile-only model (see [`crate::profile_routing`]), else
+    /// `model_id` itself. While the catalogue cannot be read, ids go to Bedrock as they are.
+    pub async fn route(
+        &self,
+        model_id: &str,
+        routing: &crate::profile_routing::ProfileRouting,
+    ) -> Result<String, ApiError> {
+        let Ok(snapshot) = self.listing.get().await else {
+            return Ok(model_id.to_string());
+        };
+        route_in(&snapshot, model_id, routing)
     }
 
     /// The listing that judged `model_id` (refreshed once, rate-limited, on a miss), `None`
@@ -284,6 +292,21 @@ impl<C: Control> Catalog<C> {
             lookups.insert(profile.to_string(), lookup);
         }
         described.ok().flatten()
+    }
+}
+
+/// [`Catalog::route`] in one snapshot.
+fn route_in(
+    snapshot: &Snapshot,
+    model_id: &str,
+    routing: &crate::profile_routing::ProfileRouting,
+) -> Result<String, ApiError> {
+    match crate::profile_routing::route(snapshot, model_id, routing)? {
+        Some(profile) => {
+            crate::profile_routing::log_once(model_id, &profile);
+            Ok(profile)
+        }
+        None => Ok(model_id.to_string()),
     }
 }
 
