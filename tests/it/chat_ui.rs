@@ -8,7 +8,9 @@ use bedrock_emulator::embeddings::EMBEDDING_PROFILE_ARN;
 use serde_json::{Value, json};
 
 use crate::support::gateway_process::GatewayProcess;
-use crate::support::{KEY, MODEL, emulator_calls, last_converse_call, streamed_text, user};
+use crate::support::{
+    KEY, MODEL, emulator_calls, last_converse_call, parse_sse, streamed_text, user,
+};
 
 const NOVA: &str = "amazon.nova-lite-v1:0";
 /// Reasons on every request and has no tool use on Bedrock.
@@ -60,16 +62,6 @@ async fn a_mid_stream_failure_shows_in_the_content_before_the_error_event() {
         "{shown}"
     );
     assert!(!events.contains(&json!("[DONE]")));
-    // The 504 of a stream that goes quiet is shown the same way.
-    let gw =
-        crate::support::start_with(&[("STREAM_IDLE_TIMEOUT_SECONDS", "1")], Default::default())
-            .await;
-    let (_, events) = gw
-        .chat_stream(stream(user(MODEL, "slow words here and more [[slowstream:1500]]")))
-        .await;
-    if events.last().unwrap()["error"]["code"] == "stream_idle_timeout" {
-        assert!(text_shown_by_choices_readers(&events).contains("[Error: "));
-    }
 }
 
 #[tokio::test]
@@ -319,7 +311,16 @@ async fn tools_are_dropped_for_a_tool_less_model_unless_a_call_is_forced() {
                     "get_current_timestamp,search_web"
                 );
                 let text = response.text().await.unwrap();
-                assert!(text.contains("hello there"), "{text}");
+                let answer = if streaming {
+                    streamed_text(&parse_sse(&text))
+                } else {
+                    serde_json::from_str::<Value>(&text).unwrap()["choices"][0]["message"]
+                        ["content"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                };
+                assert!(answer.contains("hello there"), "{text}");
                 let sent = last_converse_call(&gw.emulator).await;
                 assert!(sent["body"].get("toolConfig").is_none(), "{sent}");
             }
