@@ -404,7 +404,12 @@ mod tests {
     fn chat_models_come_before_embedding_models() {
         let snapshot = Snapshot::build(
             &[
-                model("a.embed", ModelModality::Embedding, &["ON_DEMAND"], "ACTIVE"),
+                model(
+                    "a.embed",
+                    ModelModality::Embedding,
+                    &["ON_DEMAND"],
+                    "ACTIVE",
+                ),
                 model("z.chat", ModelModality::Text, &["ON_DEMAND"], "ACTIVE"),
                 model("b.chat", ModelModality::Text, &["ON_DEMAND"], "ACTIVE"),
             ],

@@ -108,7 +108,10 @@ mod tests {
         let s = settings(&[]).unwrap();
         assert_eq!(s, ChatUiSettings::default());
         assert!(s.stream_error_as_content);
-        assert_eq!(s.openai_model_prefixes, ["gpt", "o1", "o3", "o4", "chatgpt"]);
+        assert_eq!(
+            s.openai_model_prefixes,
+            ["gpt", "o1", "o3", "o4", "chatgpt"]
+        );
         assert_eq!(s.reasoning_output, ReasoningOutput::ReasoningContent);
     }
 

@@ -19,7 +19,9 @@ use serde_json::{Value, json};
 
 use crate::capabilities::{Capabilities, Reasoning};
 use crate::error::ApiError;
-use crate::openai::chat::{AssistantMessage, ChatMessage, Content, Delta, PartKind, Role, ThinkingBlock};
+use crate::openai::chat::{
+    AssistantMessage, ChatMessage, Content, Delta, PartKind, Role, ThinkingBlock,
+};
 
 /// Bedrock's smallest thinking budget.
 pub const MIN_BUDGET: i64 = 1024;
@@ -249,7 +251,10 @@ impl ReasoningOutput {
     }
 
     /// A request's `reasoning_output`, or `default` (the `REASONING_OUTPUT` setting).
-    pub fn for_request(requested: Option<&str>, default: ReasoningOutput) -> Result<Self, ApiError> {
+    pub fn for_request(
+        requested: Option<&str>,
+        default: ReasoningOutput,
+    ) -> Result<Self, ApiError> {
         match requested {
             None => Ok(default),
             Some(value) => ReasoningOutput::parse(value).ok_or_else(|| {
@@ -475,24 +480,37 @@ mod tests {
     #[test]
     fn streamed_tags_open_once_and_close_once() {
         let mut tags = ThinkTagStream::new(ReasoningOutput::ThinkTags);
-        let text = |t: &str| reasoning_delta(&ReasoningContentBlockDelta::Text(t.into()), "").unwrap();
+        let text =
+            |t: &str| reasoning_delta(&ReasoningContentBlockDelta::Text(t.into()), "").unwrap();
         let first = tags.reasoning(text("a"));
-        assert_eq!((first.content.as_deref(), first.reasoning_content), (Some("<think>\na"), None));
+        assert_eq!(
+            (first.content.as_deref(), first.reasoning_content),
+            (Some("<think>\na"), None)
+        );
         assert_eq!(tags.reasoning(text("b")).content.as_deref(), Some("b"));
         assert_eq!(tags.close().as_deref(), Some(THINK_CLOSE));
         assert_eq!(tags.close(), None);
         let mut both = ThinkTagStream::new(ReasoningOutput::Both);
         let d = both.reasoning(text("a"));
-        assert_eq!((d.content.as_deref(), d.reasoning_content.as_deref()), (Some("<think>\na"), Some("a")));
+        assert_eq!(
+            (d.content.as_deref(), d.reasoning_content.as_deref()),
+            (Some("<think>\na"), Some("a"))
+        );
         let mut field = ThinkTagStream::new(ReasoningOutput::ReasoningContent);
         let d = field.reasoning(text("a"));
-        assert_eq!((d.content, d.reasoning_content.as_deref()), (None, Some("a")));
+        assert_eq!(
+            (d.content, d.reasoning_content.as_deref()),
+            (None, Some("a"))
+        );
         assert_eq!(field.close(), None);
     }
 
     #[test]
     fn modes_parse_and_a_bad_request_value_is_a_400() {
-        assert_eq!(ReasoningOutput::parse("Think_Tags"), Some(ReasoningOutput::ThinkTags));
+        assert_eq!(
+            ReasoningOutput::parse("Think_Tags"),
+            Some(ReasoningOutput::ThinkTags)
+        );
         assert_eq!(
             ReasoningOutput::for_request(None, ReasoningOutput::Both).unwrap(),
             ReasoningOutput::Both
@@ -505,7 +523,10 @@ mod tests {
     fn think_blocks_sent_back_are_stripped() {
         let mut messages = vec![
             ChatMessage::new(Role::User, "<think>\nkeep user text\n</think>\n\nq"),
-            ChatMessage::new(Role::Assistant, "<think>\nold reasoning\n</think>\n\nThe answer"),
+            ChatMessage::new(
+                Role::Assistant,
+                "<think>\nold reasoning\n</think>\n\nThe answer",
+            ),
             ChatMessage::new(Role::Assistant, "No tags <think>x</think>"),
         ];
         strip_think_tags(&mut messages);

@@ -261,12 +261,14 @@ impl ChunkStream {
         }
         let mut chunks = Vec::new();
         if self.phase == Phase::AwaitingStart {
-            chunks.extend(self.on_event(&ConverseStreamOutput::MessageStart(
-                MessageStartEvent::builder()
-                    .role(ConversationRole::Assistant)
-                    .build()
-                    .expect("role is set"),
-            )));
+            chunks.extend(
+                self.on_event(&ConverseStreamOutput::MessageStart(
+                    MessageStartEvent::builder()
+                        .role(ConversationRole::Assistant)
+                        .build()
+                        .expect("role is set"),
+                )),
+            );
         }
         self.close_think(&mut chunks);
         chunks.push(self.chunk(
@@ -560,7 +562,8 @@ mod tests {
 
     #[test]
     fn think_tags_wrap_streamed_reasoning_before_the_answer() {
-        let mut s = ChunkStream::new(ctx(), false).with_reasoning_output(ReasoningOutput::ThinkTags);
+        let mut s =
+            ChunkStream::new(ctx(), false).with_reasoning_output(ReasoningOutput::ThinkTags);
         let mut chunks = s.on_event(&reasoning("Let me "));
         chunks.extend(s.on_event(&reasoning("think.")));
         chunks.extend(s.on_event(&stop(0)));
@@ -572,7 +575,11 @@ mod tests {
             .filter_map(|c| c.choices[0].delta.content.clone())
             .collect();
         assert_eq!(text, "<think>\nLet me think.\n</think>\n\nHi");
-        assert!(chunks.iter().all(|c| c.choices[0].delta.reasoning_content.is_none()));
+        assert!(
+            chunks
+                .iter()
+                .all(|c| c.choices[0].delta.reasoning_content.is_none())
+        );
         // Reasoning only, then the end: the tag still closes.
         let mut s = ChunkStream::new(ctx(), false).with_reasoning_output(ReasoningOutput::Both);
         let mut chunks = s.on_event(&reasoning("hmm"));
@@ -582,7 +589,11 @@ mod tests {
             .filter_map(|c| c.choices[0].delta.content.clone())
             .collect();
         assert_eq!(text, "<think>\nhmm\n</think>\n\n");
-        assert!(chunks.iter().any(|c| c.choices[0].delta.reasoning_content.as_deref() == Some("hmm")));
+        assert!(
+            chunks
+                .iter()
+                .any(|c| c.choices[0].delta.reasoning_content.as_deref() == Some("hmm"))
+        );
     }
 
     #[test]
@@ -591,7 +602,10 @@ mod tests {
         let mut chunks = s.on_event(&reasoning("hmm"));
         chunks.extend(s.fail(error_note("Too many requests.")));
         let last = chunks.last().unwrap();
-        assert_eq!(last.choices[0].delta.content.as_deref(), Some("\n\n[Error: Too many requests.]"));
+        assert_eq!(
+            last.choices[0].delta.content.as_deref(),
+            Some("\n\n[Error: Too many requests.]")
+        );
         assert_eq!(last.choices[0].finish_reason.as_deref(), Some("stop"));
         let text: String = chunks
             .iter()
@@ -602,7 +616,10 @@ mod tests {
         // Failing before anything was sent still starts with the role.
         let mut s = ChunkStream::new(ctx(), false);
         let chunks = s.fail(error_note("x"));
-        assert_eq!(chunks[0].choices[0].delta.role.as_deref(), Some("assistant"));
+        assert_eq!(
+            chunks[0].choices[0].delta.role.as_deref(),
+            Some("assistant")
+        );
         assert_eq!(chunks.len(), 2);
     }
 }

@@ -32,7 +32,13 @@ pub fn drop_unusable_tools(req: &mut ChatRequest, caps: &Capabilities) -> Vec<St
         .into_iter()
         .map(|t| t.function.name)
         .collect();
-    names.extend(req.functions.take().unwrap_or_default().into_iter().map(|f| f.name));
+    names.extend(
+        req.functions
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| f.name),
+    );
     if !names.is_empty() {
         req.tool_choice = None;
         req.function_call = None;
@@ -47,7 +53,7 @@ pub fn dropped_tools_header(names: &[String]) -> String {
     let mut value = String::new();
     let mut listed = 0;
     for name in names {
-        let fits = value.len() + name.len() + 1 <= MAX_HEADER_NAMES_BYTES;
+        let fits = value.len() + name.len() < MAX_HEADER_NAMES_BYTES;
         let header_safe = name.bytes().all(|b| b.is_ascii_graphic() && b != b',');
         if fits && header_safe && !name.is_empty() {
             if !value.is_empty() {
@@ -117,7 +123,11 @@ mod tests {
         assert_eq!(dropped_tools_header(&["a".into(), "b".into()]), "a,b");
         let many: Vec<String> = (0..200).map(|i| format!("tool_number_{i}")).collect();
         let value = dropped_tools_header(&many);
-        assert!(value.len() <= MAX_HEADER_NAMES_BYTES + 20, "{}", value.len());
+        assert!(
+            value.len() <= MAX_HEADER_NAMES_BYTES + 20,
+            "{}",
+            value.len()
+        );
         assert!(value.ends_with(" more") && value.starts_with("tool_number_0,"));
         assert_eq!(dropped_tools_header(&["wé".into()]), "+1 more");
     }

@@ -66,11 +66,9 @@ async fn a_mid_stream_failure_shows_in_the_content_before_the_error_event() {
 
 #[tokio::test]
 async fn stream_error_as_content_can_be_turned_off() {
-    let gw = crate::support::start_with(
-        &[("STREAM_ERROR_AS_CONTENT", "false")],
-        Default::default(),
-    )
-    .await;
+    let gw =
+        crate::support::start_with(&[("STREAM_ERROR_AS_CONTENT", "false")], Default::default())
+            .await;
     let (_, events) = gw
         .chat_stream(stream(user(MODEL, "one two three [[fault:midstream]]")))
         .await;
@@ -87,10 +85,20 @@ async fn stream_error_as_content_can_be_turned_off() {
 #[tokio::test]
 async fn openai_model_families_go_to_the_default_model_and_bedrock_ids_stay() {
     let gw = crate::support::start_with(&[("DEFAULT_MODEL", NOVA)], Default::default()).await;
-    for name in ["gpt-4o-mini", "o1", "o3-mini", "o4-mini", "chatgpt-4o-latest"] {
+    for name in [
+        "gpt-4o-mini",
+        "o1",
+        "o3-mini",
+        "o4-mini",
+        "chatgpt-4o-latest",
+    ] {
         let (status, reply) = gw.chat(user(name, "hi")).await;
         assert_eq!(status, 200, "{name}: {reply}");
-        assert_eq!(last_converse_call(&gw.emulator).await["modelId"], NOVA, "{name}");
+        assert_eq!(
+            last_converse_call(&gw.emulator).await["modelId"],
+            NOVA,
+            "{name}"
+        );
     }
     for bedrock_id in ["openai.gpt-oss-120b-1:0", "openai.gpt-oss-20b-1:0"] {
         let (status, reply) = gw.chat(user(bedrock_id, "hi")).await;
@@ -125,7 +133,10 @@ async fn a_refused_preflight_is_logged_once_per_origin() {
             )
             .header("Origin", origin)
             .header("Access-Control-Request-Method", "POST")
-            .header("Access-Control-Request-Headers", "authorization,content-type")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,content-type",
+            )
             .send()
     };
     for origin in [
@@ -180,9 +191,11 @@ async fn reasoning_goes_to_think_tags_when_asked_streaming_and_not() {
 
     let (_, events) = gw.chat_stream(stream(body.clone())).await;
     assert_eq!(streamed_text(&events), content, "the stream says the same");
-    assert!(events
-        .iter()
-        .all(|e| e["choices"][0]["delta"]["reasoning_content"].is_null()));
+    assert!(
+        events
+            .iter()
+            .all(|e| e["choices"][0]["delta"]["reasoning_content"].is_null())
+    );
 
     body["reasoning_output"] = json!("both");
     let (_, events) = gw.chat_stream(stream(body.clone())).await;
@@ -201,8 +214,8 @@ async fn reasoning_goes_to_think_tags_when_asked_streaming_and_not() {
 
 #[tokio::test]
 async fn the_setting_chooses_the_default_and_tags_sent_back_are_stripped() {
-    let gw = crate::support::start_with(&[("REASONING_OUTPUT", "think_tags")], Default::default())
-        .await;
+    let gw =
+        crate::support::start_with(&[("REASONING_OUTPUT", "think_tags")], Default::default()).await;
     let (_, reply) = gw.chat(user(DEEPSEEK_R1, "first question")).await;
     let content = reply["choices"][0]["message"]["content"]
         .as_str()
@@ -238,7 +251,10 @@ async fn every_embedding_model_gets_the_gateways_own_400_on_chat_and_responses()
         .collect();
     ids.push("us.cohere.embed-v4:0".into());
     ids.push(EMBEDDING_PROFILE_ARN.into());
-    assert!(ids.iter().any(|id| id == "amazon.nova-2-multimodal-embeddings-v1:0"));
+    assert!(
+        ids.iter()
+            .any(|id| id == "amazon.nova-2-multimodal-embeddings-v1:0")
+    );
     for id in &ids {
         let (status, reply) = gw.chat(user(id, "hello")).await;
         assert_eq!(status, 400, "{id}: {reply}");
@@ -344,7 +360,13 @@ async fn tools_are_dropped_for_a_tool_less_model_unless_a_call_is_forced() {
         .await;
     assert!(response.headers().get("x-gateway-dropped-tools").is_none());
     let sent = last_converse_call(&gw.emulator).await;
-    assert_eq!(sent["body"]["toolConfig"]["tools"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        sent["body"]["toolConfig"]["tools"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -365,6 +387,12 @@ async fn dropped_tools_are_logged_by_count_without_names_or_prompt() {
         .lines()
         .find(|l| l.contains("tools dropped"))
         .unwrap_or_else(|| panic!("{log}"));
-    assert!(line.contains("dropped_tools=2") && line.contains("deepseek"), "{line}");
-    assert!(!log.contains("search_web") && !log.contains("secretprompt4242"), "{log}");
+    assert!(
+        line.contains("dropped_tools=2") && line.contains("deepseek"),
+        "{line}"
+    );
+    assert!(
+        !log.contains("search_web") && !log.contains("secretprompt4242"),
+        "{log}"
+    );
 }
