@@ -239,6 +239,17 @@ async fn the_setting_chooses_the_default_and_tags_sent_back_are_stripped() {
     let history = sent["body"]["messages"].to_string();
     assert!(!history.contains("<think>"), "{history}");
     assert!(history.contains("first question"), "{history}");
+    // A turn that was only reasoning (the reply cut before its answer) still makes a request.
+    let (status, reply) = gw
+        .chat(json!({"model": DEEPSEEK_R1, "messages": [
+            {"role": "user", "content": "first question"},
+            {"role": "assistant", "content": "<think>\nonly reasoning\n</think>\n\n"},
+            {"role": "user", "content": "second question"},
+        ]}))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let history = last_converse_call(&gw.emulator).await["body"]["messages"].to_string();
+    assert!(!history.contains("only reasoning"), "{history}");
 }
 
 #[tokio::test]
