@@ -3,6 +3,8 @@
 //! Bedrock's models differ in what Converse accepts: some take no system prompt, some cannot
 //! stream tool use, some think. Every per-model decision in the gateway reads this table, so a
 //! new model is one row here rather than string checks scattered through the code.
+//!
+//! Longer than ~450 lines only because its unit tests live beside the code.
 
 /// How a model reasons, if it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

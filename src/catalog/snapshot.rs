@@ -9,6 +9,8 @@
 //! its profiles); ACTIVE system-defined profiles (by id) and application profiles (by ARN, the
 //! form Bedrock invokes them by). Known, for the check: every id either listing returned,
 //! whatever its status.
+//!
+//! Longer than ~450 lines only because its unit tests live beside the code.
 
 use std::collections::{HashMap, HashSet};
 

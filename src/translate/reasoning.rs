@@ -9,6 +9,8 @@
 //! Claude signs its thinking; a multi-turn conversation with thinking and tools must send the
 //! signed blocks back unchanged, so replies carry them in `thinking_blocks` (the convention
 //! LiteLLM-style clients use) and assistant turns sent back with them become reasoning blocks.
+//!
+//! Longer than ~450 lines only because its unit tests live beside the code.
 
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
