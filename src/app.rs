@@ -19,6 +19,7 @@ use crate::routes;
 use crate::state::AppState;
 
 mod access_log;
+mod preflight_warning;
 
 /// The gateway's router, state applied.
 pub fn router(state: AppState) -> Router {
@@ -49,6 +50,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_request_bytes))
         .layer(cors(&state.config.cors_allowed_origins))
+        .layer(middleware::from_fn_with_state(
+            preflight_warning::PreflightWarnings::new(&state.config.cors_allowed_origins),
+            preflight_warning::warn_refused_preflight,
+        ))
         .layer(middleware::from_fn(access_log::access_log))
         .with_state(state)
 }
@@ -56,6 +61,7 @@ pub fn router(state: AppState) -> Router {
 /// CORS for browser clients (chat UIs that call the API from the page). Preflight requests are
 /// answered here, before authentication, as browsers send them without the key. Bearer keys are
 /// not cookies, so `*` is safe; `CORS_ALLOWED_ORIGINS` narrows it, and `none` turns CORS off.
+/// A preflight this refuses is logged (`preflight_warning`), as browsers show no reason.
 fn cors(allowed: &[String]) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])

@@ -3,6 +3,8 @@
 //! Bedrock's models differ in what Converse accepts: some take no system prompt, some cannot
 //! stream tool use, some think. Every per-model decision in the gateway reads this table, so a
 //! new model is one row here rather than string checks scattered through the code.
+//!
+//! Longer than ~450 lines only because its unit tests live beside the code.
 
 /// How a model reasons, if it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,8 +235,14 @@ const EMBEDDING: Capabilities = Capabilities {
     ..CLAUDE
 };
 
-/// Base-model-id prefixes, most specific first.
+/// Base-model-id prefixes, most specific first; the first match wins. Embedding families come
+/// first of all, as some share a chat family's prefix (`amazon.nova-2-multimodal-embeddings`
+/// starts with `amazon.nova`). Where Bedrock's listing is readable, its `outputModalities`
+/// decides embedding or not anyway (`catalog::Published`).
 const TABLE: &[(&str, Capabilities)] = &[
+    ("amazon.titan-embed", EMBEDDING),
+    ("amazon.nova-2-multimodal-embeddings", EMBEDDING),
+    ("cohere.embed", EMBEDDING),
     ("anthropic.claude-sonnet-4-5", CLAUDE_4_5),
     ("anthropic.claude-haiku-4-5", CLAUDE_4_5),
     ("anthropic.claude-opus-4-5", CLAUDE_4_5),
@@ -246,9 +254,6 @@ const TABLE: &[(&str, Capabilities)] = &[
     ("anthropic.claude", CLAUDE),
     ("amazon.nova-micro", NOVA_TEXT),
     ("amazon.nova", NOVA),
-    ("amazon.titan-embed", EMBEDDING),
-    ("amazon.nova-2-multimodal-embeddings", EMBEDDING),
-    ("cohere.embed", EMBEDDING),
     ("amazon.titan-text", NO_SYSTEM_NO_TOOLS),
     ("meta.llama3-2-11b", LLAMA_VISION),
     ("meta.llama3-2-90b", LLAMA_VISION),
@@ -476,6 +481,16 @@ mod tests {
             Reasoning::Always
         );
         assert!(capabilities("cohere.embed-english-v3").embedding);
+        for embedding in [
+            "amazon.nova-2-multimodal-embeddings-v1:0",
+            "us.amazon.nova-2-multimodal-embeddings-v1:0",
+            "amazon.titan-embed-text-v2:0",
+            "cohere.embed-v4:0",
+            "global.cohere.embed-v4:0",
+        ] {
+            assert!(capabilities(embedding).embedding, "{embedding}");
+        }
+        assert!(!capabilities("amazon.nova-lite-v1:0").embedding);
         assert_eq!(
             capabilities("arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/x"),
             PERMISSIVE

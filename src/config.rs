@@ -10,7 +10,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// Default model for `gpt*` names when `DEFAULT_MODEL` is not set: Claude Haiku 4.5, current,
+mod chat_ui;
+pub use chat_ui::{ChatUiSettings, DEFAULT_OPENAI_MODEL_PREFIXES};
+
+/// Default model for OpenAI model names (`OPENAI_MODEL_PREFIXES`) when `DEFAULT_MODEL` is not set: Claude Haiku 4.5, current,
 /// offered in every geography's inference profiles, and able to do tools (streamed), images,
 /// documents, prompt caching and thinking. A bare id, so that it runs through the inference
 /// profile of the deployment's own geography (`profile_routing`).
@@ -101,6 +104,10 @@ pub struct Config {
     /// `RESPONSES_REFUSED_TOOLS`: built-in tool types (`web_search,file_search`, or `all`) that
     /// get a 400 instead of being dropped (default: none; all are dropped and named).
     pub responses_refused_tools: Vec<String>,
+
+    /// What chat UIs see: `STREAM_ERROR_AS_CONTENT`, `OPENAI_MODEL_PREFIXES`,
+    /// `REASONING_OUTPUT` (src/config/chat_ui.rs).
+    pub chat_ui: ChatUiSettings,
 }
 
 /// A configuration error: one line saying which variable is wrong and what it should be.
@@ -230,15 +237,17 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
+            chat_ui: ChatUiSettings::from_lookup(&get)?,
         })
     }
 
-    /// The Bedrock model id for a chat `model` name: aliases first, then `gpt*` -> default.
+    /// The Bedrock model id for a chat `model` name: aliases first, then OpenAI's model names
+    /// (`OPENAI_MODEL_PREFIXES`) -> `DEFAULT_MODEL`.
     pub fn chat_model_id(&self, name: &str) -> String {
         if let Some(id) = self.model_aliases.get(name) {
             return id.clone();
         }
-        if name.starts_with("gpt") {
+        if self.chat_ui.is_openai_model(name) {
             return self.default_model.clone();
         }
         name.to_string()
@@ -399,6 +408,11 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.chat_model_id("gpt-4o-mini"), "amazon.nova-lite-v1:0");
+        assert_eq!(c.chat_model_id("o3-mini"), "amazon.nova-lite-v1:0");
+        assert_eq!(
+            c.chat_model_id("openai.gpt-oss-120b-1:0"),
+            "openai.gpt-oss-120b-1:0"
+        );
         assert_eq!(c.chat_model_id("fast"), "amazon.nova-micro-v1:0");
         assert_eq!(
             c.chat_model_id("us.amazon.nova-pro-v1:0"),

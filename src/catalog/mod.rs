@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::time::{Duration, Instant};
 
-pub use snapshot::{ModelEntry, Snapshot, SystemProfile};
+pub use snapshot::{ModelEntry, Published, Snapshot, SystemProfile};
 
 use crate::bedrock::control::listing_failed;
 use crate::bedrock::{Bedrock, ModelListing};
@@ -187,37 +187,28 @@ impl<C: Control> Catalog<C> {
         Err(unknown_model(id))
     }
 
-    /// `caps` corrected by what the cached listing publishes about `model_id` (image input,
-    /// streaming); `caps` unchanged when the listing does not have the model or cannot be read.
-    /// Never refreshes: [`Catalog::check`] has done that for this request already.
-    pub async fn published_capabilities(
-        &self,
-        model_id: &str,
-        caps: crate::capabilities::Capabilities,
-    ) -> crate::capabilities::Capabilities {
-        match self.listing.get().await {
-            Ok(snapshot) => snapshot.published(model_id).map_or(caps, |p| p.apply(caps)),
-            Err(_) => caps,
-        }
-    }
-
     /// Checks that Bedrock knows `model_id`: a 404 naming it if not. Passes ARNs, and passes
     /// everything the catalogue cannot judge while listing fails.
     pub async fn check(&self, model_id: &str) -> Result<(), ApiError> {
-        if model_id.starts_with("arn:") {
-            return Ok(());
-        }
-        let Ok(snapshot) = self.listing.get().await else {
-            return Ok(());
+        self.checked(model_id).await.map(|_| ())
+    }
+
+    /// What a chat-style request needs from the listing, read once: `model_id` checked (as
+    /// [`Catalog::check`]), the id to call (the system inference profile of this region's
+    /// geography for the bare id of a profile-only model, see [`crate::profile_routing`]; else
+    /// `model_id` itself), and what the listing publishes about that model. While the catalogue
+    /// cannot be read, ids go to Bedrock as they are, with nothing published.
+    pub async fn resolve(
+        &self,
+        model_id: &str,
+        routing: &crate::profile_routing::ProfileRouting,
+    ) -> Result<(String, Option<Published>), ApiError> {
+        let Some(snapshot) = self.checked(model_id).await? else {
+            return Ok((model_id.to_string(), None));
         };
-        if snapshot.knows(model_id) {
-            return Ok(());
-        }
-        match self.listing.refresh_early().await {
-            Early::Loaded(snapshot) if snapshot.knows(model_id) => Ok(()),
-            Early::Failed(_) => Ok(()),
-            Early::Loaded(_) | Early::TooSoon => Err(unknown_model(model_id)),
-        }
+        let id = route_in(&snapshot, model_id, routing)?;
+        let published = snapshot.published(&id);
+        Ok((id, published))
     }
 
     /// The id to call for `model_id`: the system inference profile of this region's geography
@@ -231,12 +222,22 @@ impl<C: Control> Catalog<C> {
         let Ok(snapshot) = self.listing.get().await else {
             return Ok(model_id.to_string());
         };
-        match crate::profile_routing::route(&snapshot, model_id, routing)? {
-            Some(profile) => {
-                crate::profile_routing::log_once(model_id, &profile);
-                Ok(profile)
-            }
-            None => Ok(model_id.to_string()),
+        route_in(&snapshot, model_id, routing)
+    }
+
+    /// The listing that judged `model_id` (refreshed once, rate-limited, on a miss), `None`
+    /// while listing fails, or the 404 for a model Bedrock does not know. ARNs are not judged.
+    async fn checked(&self, model_id: &str) -> Result<Option<Arc<Snapshot>>, ApiError> {
+        let Ok(snapshot) = self.listing.get().await else {
+            return Ok(None);
+        };
+        if model_id.starts_with("arn:") || snapshot.knows(model_id) {
+            return Ok(Some(snapshot));
+        }
+        match self.listing.refresh_early().await {
+            Early::Loaded(fresh) if fresh.knows(model_id) => Ok(Some(fresh)),
+            Early::Failed(_) => Ok(Some(snapshot)),
+            Early::Loaded(_) | Early::TooSoon => Err(unknown_model(model_id)),
         }
     }
 
@@ -291,6 +292,21 @@ impl<C: Control> Catalog<C> {
             lookups.insert(profile.to_string(), lookup);
         }
         described.ok().flatten()
+    }
+}
+
+/// [`Catalog::route`] in one snapshot.
+fn route_in(
+    snapshot: &Snapshot,
+    model_id: &str,
+    routing: &crate::profile_routing::ProfileRouting,
+) -> Result<String, ApiError> {
+    match crate::profile_routing::route(snapshot, model_id, routing)? {
+        Some(profile) => {
+            crate::profile_routing::log_once(model_id, &profile);
+            Ok(profile)
+        }
+        None => Ok(model_id.to_string()),
     }
 }
 

@@ -2,11 +2,15 @@
 //! Bedrock knows, and the foundation model behind each inference profile. Built from the
 //! listing calls' answers ([`ModelListing`]), without I/O.
 //!
-//! Listed: foundation models that are ACTIVE, answer in TEXT or EMBEDDING and can be invoked
+//! Listed, chat models first and embedding models after them (a client that picks the first
+//! model, as Open WebUI does, gets one it can chat with), each group by id: foundation models
+//! that are ACTIVE, answer in TEXT or EMBEDDING and can be invoked
 //! by their bare id (ON_DEMAND; a model reachable only through an INFERENCE_PROFILE shows up as
 //! its profiles); ACTIVE system-defined profiles (by id) and application profiles (by ARN, the
 //! form Bedrock invokes them by). Known, for the check: every id either listing returned,
 //! whatever its status.
+//!
+//! Longer than ~450 lines only because its unit tests live beside the code.
 
 use std::collections::{HashMap, HashSet};
 
@@ -31,7 +35,7 @@ pub struct ModelEntry {
 /// One listing of Bedrock's models.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
-    /// What `GET /models` shows, sorted by id.
+    /// What `GET /models` shows: chat models, then embedding models, each sorted by id.
     pub models: Vec<ModelEntry>,
     /// Every id and ARN Bedrock reported.
     known: HashSet<String>,
@@ -58,12 +62,15 @@ pub struct Published {
     pub audio: bool,
     /// `responseStreamingSupported` (absent counts as unknown, so not recorded).
     pub streaming: Option<bool>,
+    /// `outputModalities` holds `EMBEDDING`: an embedding model, never a chat model.
+    pub embedding: bool,
 }
 
 impl Published {
     /// `caps` with what Bedrock publishes in place of the hand table's guesses: image, video
-    /// and audio input, and no stream at all (so no streamed tool use either) for a model
-    /// Bedrock lists as not streaming.
+    /// and audio input, no stream at all (so no streamed tool use either) for a model Bedrock
+    /// lists as not streaming, and whether it is an embedding model (its output modality, which
+    /// no id prefix can get wrong).
     pub fn apply(
         self,
         caps: crate::capabilities::Capabilities,
@@ -74,6 +81,7 @@ impl Published {
             audio: self.audio,
             streaming: caps.streaming && self.streaming != Some(false),
             tool_streaming: caps.tool_streaming && self.streaming != Some(false),
+            embedding: self.embedding,
             ..caps
         }
     }
@@ -114,6 +122,10 @@ impl Snapshot {
                 video: takes("VIDEO"),
                 audio: takes("SPEECH") || takes("AUDIO"),
                 streaming: model.response_streaming_supported(),
+                embedding: model
+                    .output_modalities()
+                    .iter()
+                    .any(|m| m.as_str() == "EMBEDDING"),
             };
             snapshot
                 .published
@@ -181,6 +193,12 @@ impl Snapshot {
         }
         snapshot.models.sort_by(|a, b| a.id.cmp(&b.id));
         snapshot.models.dedup_by(|a, b| a.id == b.id);
+        let models = std::mem::take(&mut snapshot.models);
+        let (embedding, chat): (Vec<_>, Vec<_>) = models
+            .into_iter()
+            .partition(|entry| snapshot.published(&entry.id).is_some_and(|p| p.embedding));
+        snapshot.models = chat;
+        snapshot.models.extend(embedding);
         snapshot
     }
 
@@ -385,6 +403,7 @@ mod tests {
         assert!(snapshot.knows("mistral.painter"));
         assert!(!snapshot.knows("mistral.typo"));
         let profile = snapshot.entry("us.mistral.large").unwrap();
+        assert!(!snapshot.published("us.mistral.large").unwrap().embedding);
         assert_eq!(profile.owned_by, "mistral-ai");
         assert_eq!(profile.created, 1_724_716_800);
         let app = &snapshot.models[0];
@@ -395,6 +414,30 @@ mod tests {
             ),
             Some("mistral.large")
         );
+    }
+
+    #[test]
+    fn chat_models_come_before_embedding_models() {
+        let snapshot = Snapshot::build(
+            &[
+                model(
+                    "a.embed",
+                    ModelModality::Embedding,
+                    &["ON_DEMAND"],
+                    "ACTIVE",
+                ),
+                model("z.chat", ModelModality::Text, &["ON_DEMAND"], "ACTIVE"),
+                model("b.chat", ModelModality::Text, &["ON_DEMAND"], "ACTIVE"),
+            ],
+            &[profile(
+                "us.a.embed",
+                "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.a.embed",
+                InferenceProfileType::SystemDefined,
+                "a.embed",
+            )],
+        );
+        let ids: Vec<&str> = snapshot.models.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["b.chat", "z.chat", "a.embed", "us.a.embed"]);
     }
 }
 
@@ -411,6 +454,7 @@ mod published_tests {
             video: false,
             audio: false,
             streaming: Some(false),
+            embedding: false,
         };
         let caps = text_only.apply(claude);
         assert!(!caps.images && !caps.tool_streaming && !caps.streaming);
@@ -421,6 +465,7 @@ mod published_tests {
             video: true,
             audio: true,
             streaming: None,
+            embedding: false,
         };
         let caps = vision.apply(llama);
         assert!(caps.images && caps.video && caps.audio && caps.streaming);
@@ -428,5 +473,23 @@ mod published_tests {
             caps.tool_streaming, llama.tool_streaming,
             "unknown streaming keeps the table"
         );
+    }
+
+    #[test]
+    fn an_embedding_output_makes_an_embedding_model_whatever_its_id() {
+        let nova = capabilities("amazon.nova-2-multimodal-embeddings-v1:0");
+        let listed = Published {
+            images: true,
+            video: false,
+            audio: false,
+            streaming: Some(false),
+            embedding: true,
+        };
+        assert!(listed.apply(nova).embedding);
+        let text = Published {
+            embedding: false,
+            ..listed
+        };
+        assert!(!text.apply(capabilities("cohere.embed-v4:0")).embedding);
     }
 }

@@ -34,6 +34,9 @@ pub struct ChatRequest {
     pub parallel_tool_calls: Option<bool>,
     pub response_format: Option<ResponseFormat>,
     pub reasoning_effort: Option<String>,
+    /// Gateway extension: where reasoning goes in the reply, `reasoning_content`, `think_tags`
+    /// or `both` (overrides `REASONING_OUTPUT`; see `translate::reasoning::ReasoningOutput`).
+    pub reasoning_output: Option<String>,
     /// `auto`, `default`, `flex` or `priority`: Bedrock's `serviceTier` (see
     /// `translate::service_tier`).
     pub service_tier: Option<String>,

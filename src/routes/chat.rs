@@ -1,5 +1,10 @@
 //! `POST /chat/completions`: parse, resolve the model, translate, call Converse or
 //! ConverseStream, answer as JSON or as server-sent events.
+//!
+//! For chat UIs: tools offered to a model without tool use are dropped (`translate::tool_less`,
+//! named in `x-gateway-dropped-tools`), reasoning goes where `REASONING_OUTPUT` or the request's
+//! `reasoning_output` says, and a stream that fails part way also ends with a chunk whose
+//! content names the error (`STREAM_ERROR_AS_CONTENT`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,6 +13,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use futures_util::stream;
@@ -15,10 +21,13 @@ use futures_util::stream;
 use crate::error::ApiError;
 use crate::openai::chat::ChatRequest;
 use crate::routes::event_source::EventSource;
+use crate::routes::responses::DROPPED_TOOLS_HEADER;
 use crate::routes::{chat_model, parse_body, sse};
 use crate::state::AppState;
 use crate::translate::images::FetchedImages;
-use crate::translate::stream::ChunkStream;
+use crate::translate::reasoning::{ReasoningOutput, place_reasoning, strip_think_tags};
+use crate::translate::stream::{ChunkStream, error_note};
+use crate::translate::tool_less::{drop_unusable_tools, dropped_tools_header};
 use crate::translate::tool_names::ToolNames;
 use crate::translate::usage::stop_error;
 use crate::translate::{ResponseContext, Target, chat_completion, converse_input};
@@ -27,8 +36,22 @@ pub async fn chat_completions(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let req: ChatRequest = parse_body(body, "Send smaller images or documents.")?;
+    let mut req: ChatRequest = parse_body(body, "Send smaller images or documents.")?;
     let (model_id, caps) = chat_model(&state, &req.model, "chat completions").await?;
+    let reasoning_output = ReasoningOutput::for_request(
+        req.reasoning_output.as_deref(),
+        state.config.chat_ui.reasoning_output,
+    )?;
+    strip_think_tags(&mut req.messages);
+    let dropped_tools = drop_unusable_tools(&mut req, &caps);
+    if !dropped_tools.is_empty() {
+        // Counts and the model only: tool names and descriptions are the client's text.
+        tracing::info!(
+            model = %model_id,
+            dropped_tools = dropped_tools.len(),
+            "tools dropped: the model cannot use tools on Bedrock and none was forced"
+        );
+    }
     let target = Target {
         model_id: &model_id,
         caps,
@@ -51,33 +74,49 @@ pub async fn chat_completions(
         tool_names: ToolNames::from_request(&req),
     };
 
-    if !req.is_stream() {
+    let mut response = if !req.is_stream() {
         let output = state.bedrock.converse(input).await?;
         if let Some(err) = stop_error(&output.stop_reason) {
             return Err(err);
         }
-        return Ok(Json(chat_completion(&output, &ctx)).into_response());
+        let mut completion = chat_completion(&output, &ctx);
+        for choice in &mut completion.choices {
+            place_reasoning(&mut choice.message, reasoning_output);
+        }
+        Json(completion).into_response()
+    } else {
+        let machine =
+            ChunkStream::new(ctx, req.include_usage()).with_reasoning_output(reasoning_output);
+        let source = EventSource::open(
+            &state.bedrock,
+            input,
+            caps,
+            state.config.stream_idle_timeout,
+        )
+        .await?;
+        let idle = state.config.stream_idle_timeout;
+        let error_as_content = state.config.chat_ui.stream_error_as_content;
+        sse::response(chunk_stream(source, machine, idle, error_as_content))
+    };
+    if !dropped_tools.is_empty()
+        && let Ok(value) = HeaderValue::from_str(&dropped_tools_header(&dropped_tools))
+    {
+        response.headers_mut().insert(DROPPED_TOOLS_HEADER, value);
     }
-    let machine = ChunkStream::new(ctx, req.include_usage());
-    let source = EventSource::open(
-        &state.bedrock,
-        input,
-        caps,
-        state.config.stream_idle_timeout,
-    )
-    .await?;
-    let idle = state.config.stream_idle_timeout;
-    Ok(sse::response(chunk_stream(source, machine, idle)))
+    Ok(response)
 }
 
 /// Drives the state machine over the event source, one SSE piece per Bedrock event. A Bedrock
 /// error mid-stream becomes an error event that ends the stream; the body itself never fails
 /// (a failing body would panic Lambda's buffered adapter and garble its streaming one). A stream
-/// that goes quiet for `idle` is ended the same way, with a 504 error event.
+/// that goes quiet for `idle` is ended the same way, with a 504 error event. With
+/// `error_as_content`, a last chunk naming the error comes before the error event, for chat UIs
+/// that skip events without `choices`.
 fn chunk_stream(
     source: EventSource,
     machine: ChunkStream,
     idle: Duration,
+    error_as_content: bool,
 ) -> impl futures_util::Stream<Item = Bytes> + Send {
     stream::unfold(Some((source, machine)), move |state| async move {
         let (mut source, mut machine) = state?;
@@ -87,7 +126,7 @@ fn chunk_stream(
             Ok(Some(ConverseStreamOutput::MessageStop(stop)))
                 if let Some(err) = stop_error(&stop.stop_reason) =>
             {
-                Some((sse::error_event(&err), None))
+                Some((failed(&mut machine, &err, error_as_content), None))
             }
             Ok(Some(event)) => {
                 for chunk in machine.on_event(&event) {
@@ -108,8 +147,20 @@ fn chunk_stream(
                     code = err.code.as_deref().unwrap_or(""),
                     "stream ended by a Bedrock error"
                 );
-                Some((sse::error_event(&err), None))
+                Some((failed(&mut machine, &err, error_as_content), None))
             }
         }
     })
+}
+
+/// The end of a failed stream: the note chunk (if `as_content`), then the error event.
+fn failed(machine: &mut ChunkStream, err: &ApiError, as_content: bool) -> Bytes {
+    let mut buf = BytesMut::new();
+    if as_content {
+        for chunk in machine.fail(error_note(&err.message)) {
+            sse::push_event(&mut buf, &chunk);
+        }
+    }
+    buf.extend_from_slice(&sse::error_event(err));
+    buf.freeze()
 }

@@ -37,7 +37,8 @@ pub fn parse_body<T: DeserializeOwned>(
 }
 
 /// The Bedrock model a chat-style request (chat completions, Responses) asked for, and what it
-/// can do: aliases and `gpt-*` mapped, checked against Bedrock's list (404 if unknown), the bare
+/// can do: aliases and OpenAI's model names (`OPENAI_MODEL_PREFIXES`) mapped, checked against
+/// Bedrock's list (404 if unknown; the cached listing is read once), the bare
 /// id of a profile-only model routed to its profile; its capabilities from the hand table,
 /// corrected by what Bedrock's listing publishes, then by `MODEL_CAPABILITIES`. An empty name or
 /// an embedding model is a 400; `api` names the route in that message.
@@ -53,15 +54,12 @@ pub async fn chat_model(
         ));
     }
     let model_id = state.config.chat_model_id(requested);
-    state.catalog.check(&model_id).await?;
-    let model_id = state
+    let (model_id, published) = state
         .catalog
-        .route(&model_id, &state.profile_routing())
+        .resolve(&model_id, &state.profile_routing())
         .await?;
-    let caps = state
-        .catalog
-        .published_capabilities(&model_id, capabilities(&model_id))
-        .await;
+    let caps = capabilities(&model_id);
+    let caps = published.map_or(caps, |p| p.apply(caps));
     let caps = state.config.model_capabilities.apply(&model_id, caps);
     if caps.embedding {
         return Err(ApiError::invalid_param(

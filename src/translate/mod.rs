@@ -25,6 +25,7 @@ pub mod responses_stream;
 pub mod service_tier;
 pub mod stream;
 pub mod structured;
+pub mod tool_less;
 pub mod tool_names;
 pub mod tools;
 pub mod usage;

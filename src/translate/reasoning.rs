@@ -1,9 +1,16 @@
 //! Reasoning: `reasoning_effort` -> Bedrock thinking settings, and the model's reasoning back as
 //! `reasoning_content` (plus signed `thinking_blocks`), both directions side by side.
 //!
+//! Chat UIs differ in where they look for reasoning: newer ones read `reasoning_content`, older
+//! ones (and Open WebUI's collapsible block) `<think>...</think>` at the start of the content.
+//! [`ReasoningOutput`] (`REASONING_OUTPUT`, or a request's `reasoning_output`) chooses; the
+//! tags are stripped again from assistant turns a client sends back ([`strip_think_tags`]).
+//!
 //! Claude signs its thinking; a multi-turn conversation with thinking and tools must send the
 //! signed blocks back unchanged, so replies carry them in `thinking_blocks` (the convention
 //! LiteLLM-style clients use) and assistant turns sent back with them become reasoning blocks.
+//!
+//! Longer than ~450 lines only because its unit tests live beside the code.
 
 use aws_sdk_bedrockruntime::primitives::Blob;
 use aws_sdk_bedrockruntime::types::{
@@ -14,7 +21,9 @@ use serde_json::{Value, json};
 
 use crate::capabilities::{Capabilities, Reasoning};
 use crate::error::ApiError;
-use crate::openai::chat::{ChatMessage, Delta, Role, ThinkingBlock};
+use crate::openai::chat::{
+    AssistantMessage, ChatMessage, Content, Delta, PartKind, Role, ThinkingBlock,
+};
 
 /// Bedrock's smallest thinking budget.
 pub const MIN_BUDGET: i64 = 1024;
@@ -216,6 +225,134 @@ pub fn reasoning_delta(delta: &ReasoningContentBlockDelta, block_text: &str) -> 
     }
 }
 
+/// Where chat completions put the model's readable reasoning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasoningOutput {
+    /// In `reasoning_content` (and `delta.reasoning_content`), apart from the answer.
+    ReasoningContent,
+    /// In the content, before the answer, as `<think>\n...\n</think>\n\n`.
+    ThinkTags,
+    /// In both places.
+    Both,
+}
+
+/// What opens reasoning in the content.
+pub const THINK_OPEN: &str = "<think>\n";
+/// What closes it, before the answer.
+pub const THINK_CLOSE: &str = "\n</think>\n\n";
+
+impl ReasoningOutput {
+    /// `reasoning_content`, `think_tags` or `both` (any case).
+    pub fn parse(value: &str) -> Option<ReasoningOutput> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "reasoning_content" => Some(ReasoningOutput::ReasoningContent),
+            "think_tags" => Some(ReasoningOutput::ThinkTags),
+            "both" => Some(ReasoningOutput::Both),
+            _ => None,
+        }
+    }
+
+    /// A request's `reasoning_output`, or `default` (the `REASONING_OUTPUT` setting).
+    pub fn for_request(
+        requested: Option<&str>,
+        default: ReasoningOutput,
+    ) -> Result<Self, ApiError> {
+        match requested {
+            None => Ok(default),
+            Some(value) => ReasoningOutput::parse(value).ok_or_else(|| {
+                ApiError::invalid_param(
+                    "reasoning_output",
+                    format!(
+                        "`reasoning_output` must be reasoning_content, think_tags or both; got `{value}`."
+                    ),
+                )
+            }),
+        }
+    }
+
+    fn in_field(self) -> bool {
+        self != ReasoningOutput::ThinkTags
+    }
+
+    fn in_tags(self) -> bool {
+        self != ReasoningOutput::ReasoningContent
+    }
+}
+
+/// Reply: puts the message's reasoning where `mode` says (the content gets it in tags, before
+/// the answer).
+pub fn place_reasoning(message: &mut AssistantMessage, mode: ReasoningOutput) {
+    if !mode.in_tags() {
+        return;
+    }
+    let Some(reasoning) = message.reasoning_content.take() else {
+        return;
+    };
+    if !reasoning.is_empty() {
+        let answer = message.content.take().unwrap_or_default();
+        message.content = Some(format!("{THINK_OPEN}{reasoning}{THINK_CLOSE}{answer}"));
+    }
+    if mode.in_field() {
+        message.reasoning_content = Some(reasoning);
+    }
+}
+
+/// Stream: reasoning deltas as `mode` wants them, with the `<think>` tag opened before the
+/// first and closed ([`ThinkTagStream::close`]) before anything else is sent.
+#[derive(Debug)]
+pub struct ThinkTagStream {
+    mode: ReasoningOutput,
+    open: bool,
+}
+
+impl ThinkTagStream {
+    pub fn new(mode: ReasoningOutput) -> Self {
+        ThinkTagStream { mode, open: false }
+    }
+
+    /// A delta made by [`reasoning_delta`] -> the delta to send.
+    pub fn reasoning(&mut self, mut delta: Delta) -> Delta {
+        if !self.mode.in_tags() {
+            return delta;
+        }
+        if let Some(text) = delta.reasoning_content.as_deref().filter(|t| !t.is_empty()) {
+            let open = if self.open { "" } else { THINK_OPEN };
+            delta.content = Some(format!("{open}{text}"));
+            self.open = true;
+        }
+        if !self.mode.in_field() {
+            delta.reasoning_content = None;
+        }
+        delta
+    }
+
+    /// The closing tag, once, if reasoning is open in the content.
+    pub fn close(&mut self) -> Option<String> {
+        std::mem::take(&mut self.open).then(|| THINK_CLOSE.to_string())
+    }
+}
+
+/// History: an assistant turn sent back with our `<think>` block leading its text has that
+/// block removed; the model gets its reasoning back only as reasoning (`thinking_blocks`).
+pub fn strip_think_tags(messages: &mut [ChatMessage]) {
+    for message in messages.iter_mut().filter(|m| m.role == Role::Assistant) {
+        let text = match &mut message.content {
+            Some(Content::Text(text)) => text,
+            Some(Content::Parts(parts)) => match parts.first_mut().map(|p| &mut p.kind) {
+                Some(PartKind::Text { text }) => text,
+                _ => continue,
+            },
+            None => continue,
+        };
+        let trimmed = text.trim_start();
+        if let Some(inner) = trimmed.strip_prefix("<think>")
+            && let Some((_, answer)) = inner.split_once("</think>")
+        {
+            *text = answer.trim_start().to_string();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,5 +453,91 @@ mod tests {
             panic!()
         };
         assert_eq!(thinking_block(&block).unwrap().1, redacted);
+    }
+
+    fn reply(reasoning: Option<&str>, content: Option<&str>) -> AssistantMessage {
+        AssistantMessage {
+            role: "assistant".into(),
+            content: content.map(str::to_string),
+            reasoning_content: reasoning.map(str::to_string),
+            ..AssistantMessage::default()
+        }
+    }
+
+    #[test]
+    fn reasoning_goes_where_the_mode_says() {
+        let mut m = reply(Some("hmm"), Some("Hi"));
+        place_reasoning(&mut m, ReasoningOutput::ReasoningContent);
+        assert_eq!(m, reply(Some("hmm"), Some("Hi")));
+        place_reasoning(&mut m, ReasoningOutput::ThinkTags);
+        assert_eq!(m, reply(None, Some("<think>\nhmm\n</think>\n\nHi")));
+        let mut m = reply(Some("hmm"), None);
+        place_reasoning(&mut m, ReasoningOutput::Both);
+        assert_eq!(m, reply(Some("hmm"), Some("<think>\nhmm\n</think>\n\n")));
+        let mut m = reply(None, Some("Hi"));
+        place_reasoning(&mut m, ReasoningOutput::ThinkTags);
+        assert_eq!(m, reply(None, Some("Hi")), "no reasoning, no tags");
+    }
+
+    #[test]
+    fn streamed_tags_open_once_and_close_once() {
+        let mut tags = ThinkTagStream::new(ReasoningOutput::ThinkTags);
+        let text =
+            |t: &str| reasoning_delta(&ReasoningContentBlockDelta::Text(t.into()), "").unwrap();
+        let first = tags.reasoning(text("a"));
+        assert_eq!(
+            (first.content.as_deref(), first.reasoning_content),
+            (Some("<think>\na"), None)
+        );
+        assert_eq!(tags.reasoning(text("b")).content.as_deref(), Some("b"));
+        assert_eq!(tags.close().as_deref(), Some(THINK_CLOSE));
+        assert_eq!(tags.close(), None);
+        let mut both = ThinkTagStream::new(ReasoningOutput::Both);
+        let d = both.reasoning(text("a"));
+        assert_eq!(
+            (d.content.as_deref(), d.reasoning_content.as_deref()),
+            (Some("<think>\na"), Some("a"))
+        );
+        let mut field = ThinkTagStream::new(ReasoningOutput::ReasoningContent);
+        let d = field.reasoning(text("a"));
+        assert_eq!(
+            (d.content, d.reasoning_content.as_deref()),
+            (None, Some("a"))
+        );
+        assert_eq!(field.close(), None);
+    }
+
+    #[test]
+    fn modes_parse_and_a_bad_request_value_is_a_400() {
+        assert_eq!(
+            ReasoningOutput::parse("Think_Tags"),
+            Some(ReasoningOutput::ThinkTags)
+        );
+        assert_eq!(
+            ReasoningOutput::for_request(None, ReasoningOutput::Both).unwrap(),
+            ReasoningOutput::Both
+        );
+        let err = ReasoningOutput::for_request(Some("tags"), ReasoningOutput::Both).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("reasoning_output"));
+    }
+
+    #[test]
+    fn think_blocks_sent_back_are_stripped() {
+        let mut messages = vec![
+            ChatMessage::new(Role::User, "<think>\nkeep user text\n</think>\n\nq"),
+            ChatMessage::new(
+                Role::Assistant,
+                "<think>\nold reasoning\n</think>\n\nThe answer",
+            ),
+            ChatMessage::new(Role::Assistant, "No tags <think>x</think>"),
+        ];
+        strip_think_tags(&mut messages);
+        let text = |m: &ChatMessage| match &m.content {
+            Some(Content::Text(t)) => t.clone(),
+            _ => panic!(),
+        };
+        assert!(text(&messages[0]).starts_with("<think>"));
+        assert_eq!(text(&messages[1]), "The answer");
+        assert_eq!(text(&messages[2]), "No tags <think>x</think>");
     }
 }

@@ -6,6 +6,12 @@
 //! was emitted). The final chunk waits for the metadata so that it can name the model a prompt
 //! router chose, and the usage chunk follows it when the client asked for usage.
 //!
+//! Reasoning goes to `delta.reasoning_content`, to the content in `<think>` tags, or to both
+//! (`REASONING_OUTPUT`, see [`ThinkTagStream`]); an open tag is closed before any other output.
+//!
+//! A stream that fails part way can end with [`ChunkStream::fail`]: a last chunk whose content
+//! names the error, for chat UIs that read only `choices` (`STREAM_ERROR_AS_CONTENT`).
+//!
 //! Tool calls are numbered from 0 in the order they start: Bedrock's `contentBlockIndex`
 //! counts every block (reasoning, text, tools), so it is not OpenAI's tool-call `index`.
 //!
@@ -21,10 +27,21 @@ use crate::openai::chat::{ChatChunk, ChunkChoice, Delta, Usage};
 use crate::translate::ResponseContext;
 use crate::translate::citations::StreamCitations;
 use crate::translate::prompt_router::invoked_model_of_stream;
-use crate::translate::reasoning::reasoning_delta;
+use crate::translate::reasoning::{ReasoningOutput, ThinkTagStream, reasoning_delta};
 use crate::translate::structured::RESPONSE_TOOL;
 use crate::translate::tools::{is_internal_tool, tool_call_fragment, tool_call_start};
 use crate::translate::usage::{reply_finish_reason, usage_from_bedrock};
+
+/// `finish_reason` of the note chunk of a failed stream: `stop`, one of OpenAI's values (typed
+/// clients refuse others), which chat UIs read as "the reply ends here"; `length` would invite
+/// an automatic "continue", `content_filter` would blame a filter. The error event that follows
+/// tells SDKs the stream failed.
+pub const FAILED_STREAM_FINISH_REASON: &str = "stop";
+
+/// The note a failed stream's last chunk carries, for UIs that show only the content.
+pub fn error_note(message: &str) -> String {
+    format!("\n\n[Error: {message}]")
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -60,6 +77,8 @@ pub struct ChunkStream {
     reasoning_text: String,
     /// Content offsets and citation deltas, for `annotations`.
     citations: StreamCitations,
+    /// Where reasoning goes (`REASONING_OUTPUT`), and whether a `<think>` tag is open.
+    think: ThinkTagStream,
 }
 
 impl ChunkStream {
@@ -75,7 +94,14 @@ impl ChunkStream {
             invoked_model: None,
             reasoning_text: String::new(),
             citations: StreamCitations::default(),
+            think: ThinkTagStream::new(ReasoningOutput::ReasoningContent),
         }
+    }
+
+    /// Puts reasoning where `mode` says (`delta.reasoning_content` unless told otherwise).
+    pub fn with_reasoning_output(mut self, mode: ReasoningOutput) -> Self {
+        self.think = ThinkTagStream::new(mode);
+        self
     }
 
     /// Whether the final chunk has been produced.
@@ -116,6 +142,7 @@ impl ChunkStream {
                         sent_arguments: false,
                     });
                     if let Some(index) = index {
+                        self.close_think(&mut chunks);
                         let mut start = tool_call_start(tool, index);
                         start.function.name = start
                             .function
@@ -127,6 +154,7 @@ impl ChunkStream {
             }
             ConverseStreamOutput::ContentBlockDelta(event) => match &event.delta {
                 Some(ContentBlockDelta::Text(text)) if !text.is_empty() => {
+                    self.close_think(&mut chunks);
                     self.citations.on_text(event.content_block_index, text);
                     chunks.push(self.text_chunk(text.clone()));
                 }
@@ -147,6 +175,7 @@ impl ChunkStream {
                                 self.tool_chunk(tool_call_fragment(index, tool.input.clone())),
                             );
                         } else if as_content {
+                            self.close_think(&mut chunks);
                             chunks.push(self.text_chunk(tool.input.clone()));
                         }
                     }
@@ -156,6 +185,7 @@ impl ChunkStream {
                         self.reasoning_text.push_str(text);
                     }
                     if let Some(delta) = reasoning_delta(reasoning, &self.reasoning_text) {
+                        let delta = self.think.reasoning(delta);
                         chunks.push(self.chunk(delta, None));
                     }
                 }
@@ -180,7 +210,12 @@ impl ChunkStream {
                         (Some(index), _, false) => {
                             chunks.push(self.tool_chunk(tool_call_fragment(index, "{}".into())))
                         }
-                        (None, true, false) => chunks.push(self.text_chunk("{}".into())),
+                        (None, true, false) => {
+                            if let Some(close) = self.think.close() {
+                                chunks.push(self.text_chunk(close));
+                            }
+                            chunks.push(self.text_chunk("{}".into()))
+                        }
                         _ => {}
                     }
                 }
@@ -220,6 +255,7 @@ impl ChunkStream {
         if let Some(model) = self.invoked_model.clone() {
             self.ctx.model = model;
         }
+        self.close_think(&mut chunks);
         let reason = self.finish_reason.unwrap_or("stop");
         chunks.push(self.chunk(Delta::default(), Some(reason)));
         if self.include_usage {
@@ -230,6 +266,42 @@ impl ChunkStream {
         }
         self.phase = Phase::Finished;
         chunks
+    }
+
+    /// A stream that failed after it started -> its last chunks: the role chunk if nothing was
+    /// sent yet, the closing `<think>` tag if one is open, and `note` as content with
+    /// `finish_reason` [`FAILED_STREAM_FINISH_REASON`]. The caller sends the error event after.
+    pub fn fail(&mut self, note: String) -> Vec<ChatChunk> {
+        if self.phase == Phase::Finished {
+            return Vec::new();
+        }
+        let mut chunks = Vec::new();
+        if self.phase == Phase::AwaitingStart {
+            chunks.extend(
+                self.on_event(&ConverseStreamOutput::MessageStart(
+                    MessageStartEvent::builder()
+                        .role(ConversationRole::Assistant)
+                        .build()
+                        .expect("role is set"),
+                )),
+            );
+        }
+        self.close_think(&mut chunks);
+        chunks.push(self.chunk(
+            Delta {
+                content: Some(note),
+                ..Delta::default()
+            },
+            Some(FAILED_STREAM_FINISH_REASON),
+        ));
+        self.phase = Phase::Finished;
+        chunks
+    }
+
+    fn close_think(&mut self, chunks: &mut Vec<ChatChunk>) {
+        if let Some(close) = self.think.close() {
+            chunks.push(self.text_chunk(close));
+        }
     }
 
     fn chunk(&self, delta: Delta, finish_reason: Option<&str>) -> ChatChunk {
@@ -495,5 +567,75 @@ mod tests {
             chunks.last().unwrap().choices[0].finish_reason.as_deref(),
             Some("stop")
         );
+    }
+
+    fn reasoning(text: &str) -> ConverseStreamOutput {
+        delta_event(
+            0,
+            ContentBlockDelta::ReasoningContent(ReasoningContentBlockDelta::Text(text.into())),
+        )
+    }
+
+    #[test]
+    fn think_tags_wrap_streamed_reasoning_before_the_answer() {
+        let mut s =
+            ChunkStream::new(ctx(), false).with_reasoning_output(ReasoningOutput::ThinkTags);
+        let mut chunks = s.on_event(&reasoning("Let me "));
+        chunks.extend(s.on_event(&reasoning("think.")));
+        chunks.extend(s.on_event(&stop(0)));
+        chunks.extend(s.on_event(&delta_event(1, ContentBlockDelta::Text("Hi".into()))));
+        chunks.extend(s.on_event(&message_stop(StopReason::EndTurn)));
+        chunks.extend(s.finish());
+        let text: String = chunks
+            .iter()
+            .filter_map(|c| c.choices[0].delta.content.clone())
+            .collect();
+        assert_eq!(text, "<think>\nLet me think.\n</think>\n\nHi");
+        assert!(
+            chunks
+                .iter()
+                .all(|c| c.choices[0].delta.reasoning_content.is_none())
+        );
+        // Reasoning only, then the end: the tag still closes.
+        let mut s = ChunkStream::new(ctx(), false).with_reasoning_output(ReasoningOutput::Both);
+        let mut chunks = s.on_event(&reasoning("hmm"));
+        chunks.extend(s.finish());
+        let text: String = chunks
+            .iter()
+            .filter_map(|c| c.choices[0].delta.content.clone())
+            .collect();
+        assert_eq!(text, "<think>\nhmm\n</think>\n\n");
+        assert!(
+            chunks
+                .iter()
+                .any(|c| c.choices[0].delta.reasoning_content.as_deref() == Some("hmm"))
+        );
+    }
+
+    #[test]
+    fn a_failure_ends_with_a_note_chunk() {
+        let mut s = ChunkStream::new(ctx(), true).with_reasoning_output(ReasoningOutput::ThinkTags);
+        let mut chunks = s.on_event(&reasoning("hmm"));
+        chunks.extend(s.fail(error_note("Too many requests.")));
+        let last = chunks.last().unwrap();
+        assert_eq!(
+            last.choices[0].delta.content.as_deref(),
+            Some("\n\n[Error: Too many requests.]")
+        );
+        assert_eq!(last.choices[0].finish_reason.as_deref(), Some("stop"));
+        let text: String = chunks
+            .iter()
+            .filter_map(|c| c.choices[0].delta.content.clone())
+            .collect();
+        assert!(text.contains("</think>"), "{text}");
+        assert!(s.finish().is_empty() && s.fail("again".into()).is_empty());
+        // Failing before anything was sent still starts with the role.
+        let mut s = ChunkStream::new(ctx(), false);
+        let chunks = s.fail(error_note("x"));
+        assert_eq!(
+            chunks[0].choices[0].delta.role.as_deref(),
+            Some("assistant")
+        );
+        assert_eq!(chunks.len(), 2);
     }
 }

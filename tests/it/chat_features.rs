@@ -273,13 +273,14 @@ async fn legacy_functions_work() {
     assert!(content(&reply).contains("found"), "{reply}");
 }
 
+/// Unforced tools on such a model are dropped instead (tests/it/chat_ui.rs).
 #[tokio::test]
-async fn tools_on_a_model_without_tool_use_is_a_clear_400() {
+async fn a_forced_tool_call_on_a_model_without_tool_use_is_a_clear_400() {
     let gw = crate::support::start().await;
     let (status, reply) = gw
         .chat(
             json!({"model": "mistral.mistral-7b-instruct-v0:2", "tools": weather_tools(),
-            "messages": [{"role": "user", "content": "hi"}]}),
+            "tool_choice": "required", "messages": [{"role": "user", "content": "hi"}]}),
         )
         .await;
     assert_eq!(status, 400);

@@ -10,6 +10,7 @@ mod support;
 
 mod chat;
 mod chat_features;
+mod chat_ui;
 mod embeddings;
 mod fidelity;
 mod image_fetch;

@@ -213,9 +213,16 @@ async fn lists_invocable_models_and_profiles_in_openai_shape() {
         assert!(!entry["owned_by"].as_str().unwrap().is_empty(), "{entry}");
     }
     let ids = ids(&list);
-    let mut sorted = ids.clone();
-    sorted.sort();
-    assert_eq!(ids, sorted);
+    // Chat models first (clients that pick the first model get one they can chat with), then
+    // embedding models; each group by id.
+    let is_embedding = |id: &String| id.contains("embed");
+    let first_embedding = ids.iter().position(is_embedding).unwrap();
+    assert!(ids[first_embedding..].iter().all(is_embedding), "{ids:?}");
+    for group in [&ids[..first_embedding], &ids[first_embedding..]] {
+        let mut sorted = group.to_vec();
+        sorted.sort();
+        assert_eq!(group, sorted);
+    }
     for expected in [
         MODEL,
         PROFILE,

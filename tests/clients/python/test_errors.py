@@ -101,6 +101,9 @@ def test_mid_stream_failure_raises_while_iterating(client):
             if chunk.choices and chunk.choices[0].delta.content:
                 received.append(chunk.choices[0].delta.content)
     assert received, "some text should arrive before the failure"
-    assert "words before the failure arrives in the middle".startswith("".join(received))
+    # The last content is the note STREAM_ERROR_AS_CONTENT adds for chat UIs (test_chat_ui.py).
+    text, _, note = "".join(received).partition("\n\n[Error: ")
+    assert "words before the failure arrives in the middle".startswith(text)
+    assert note and note.rstrip("]") in caught.value.message
     assert caught.value.message
     assert caught.value.body is not None
