@@ -49,7 +49,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_request_bytes))
         .layer(cors(&state.config.cors_allowed_origins))
-        .layer(middleware::from_fn(access_log::access_log))
+        .layer(middleware::from_fn_with_state(
+            state.telemetry.clone(),
+            access_log::access_log,
+        ))
         .with_state(state)
 }
 
