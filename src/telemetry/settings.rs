@@ -59,16 +59,22 @@ impl TelemetrySettings {
     }
 }
 
-/// CloudWatch namespaces: 1 to 255 characters among letters, digits and `. - _ / # : ` and
-/// space, not starting with `AWS/` (reserved). See the `Namespace` parameter of PutMetricData
-/// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html)
-/// and the namespace rules in the CloudWatch concepts page
-/// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html).
+/// CloudWatch namespaces: 1 to 255 ASCII characters, no control characters, not starting
+/// with `:` (the `Namespace` pattern `[^:].*` in
+/// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Metric.html) nor with
+/// `AWS/`, which PutMetricData reserves for AWS services
+/// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html).
 fn check_namespace(namespace: String) -> Result<String, ConfigError> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c);
-    if namespace.len() > 255 || !namespace.chars().all(allowed) || namespace.starts_with("AWS/") {
+    let ascii = namespace
+        .chars()
+        .all(|c| c.is_ascii() && !c.is_ascii_control());
+    if namespace.len() > 255
+        || !ascii
+        || namespace.starts_with(':')
+        || namespace.starts_with("AWS/")
+    {
         return Err(ConfigError(format!(
-            "METRICS_NAMESPACE must be at most 255 letters, digits, spaces or `. - _ / # :`, and not start with `AWS/`, got `{namespace}`"
+            "METRICS_NAMESPACE must be at most 255 ASCII characters, not start with `:` or `AWS/`, got `{namespace}`"
         )));
     }
     Ok(namespace)
@@ -106,7 +112,7 @@ mod tests {
         assert_eq!(settings(&[]).unwrap().metrics_namespace, "BedrockGateway");
         let custom = settings(&[("METRICS_NAMESPACE", "Team/Gateway prod")]).unwrap();
         assert_eq!(custom.metrics_namespace, "Team/Gateway prod");
-        for bad in ["AWS/Bedrock", "emoji🙂", &"x".repeat(256)] {
+        for bad in ["AWS/Bedrock", ":x", "emoji🙂", &"x".repeat(256)] {
             let err = settings(&[("METRICS_NAMESPACE", bad)]).unwrap_err();
             assert!(err.0.contains("METRICS_NAMESPACE"), "{}", err.0);
         }
