@@ -14,6 +14,8 @@
 //!
 //! The translation core never sees it: handlers copy what Bedrock said into it.
 //! Nothing of a prompt, a reply or a key goes in: model names, counts, codes and timings only.
+//!
+//! Over ~450 lines only with its unit tests (the record and its handle are ~330).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
