@@ -54,7 +54,10 @@ pub fn router(state: AppState) -> Router {
             preflight_warning::PreflightWarnings::new(&state.config.cors_allowed_origins),
             preflight_warning::warn_refused_preflight,
         ))
-        .layer(middleware::from_fn(access_log::access_log))
+        .layer(middleware::from_fn_with_state(
+            state.telemetry.clone(),
+            access_log::access_log,
+        ))
         .with_state(state)
 }
 

@@ -108,6 +108,8 @@ pub struct Config {
     /// What chat UIs see: `STREAM_ERROR_AS_CONTENT`, `OPENAI_MODEL_PREFIXES`,
     /// `REASONING_OUTPUT` (src/config/chat_ui.rs).
     pub chat_ui: ChatUiSettings,
+    /// `LOG_FORMAT`, `METRICS_NAMESPACE` (`telemetry/settings.rs`).
+    pub telemetry: crate::telemetry::TelemetrySettings,
 }
 
 /// A configuration error: one line saying which variable is wrong and what it should be.
@@ -238,6 +240,7 @@ impl Config {
                 })
                 .unwrap_or_default(),
             chat_ui: ChatUiSettings::from_lookup(&get)?,
+            telemetry: crate::telemetry::TelemetrySettings::from_lookup(&get)?,
         })
     }
 

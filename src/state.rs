@@ -15,6 +15,7 @@ use crate::fetch::ImageFetcher;
 use crate::responses::store::ResponseStore;
 use crate::responses::store::dynamo::DynamoStore;
 use crate::responses::store::memory::MemoryStore;
+use crate::telemetry::Telemetry;
 
 /// Shared state, cheap to clone into each request.
 #[derive(Clone)]
@@ -28,6 +29,8 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// Stored Responses (`store: true`, `previous_response_id`, `GET /responses/{id}`).
     pub responses: Arc<dyn ResponseStore>,
+    /// Where finished requests go: the log line, metrics, and the request observers.
+    pub telemetry: Arc<Telemetry>,
 }
 
 impl AppState {
@@ -62,6 +65,7 @@ impl AppState {
         let image_fetcher = Arc::new(ImageFetcher::new(&config));
         let catalog = Arc::new(Catalog::new(bedrock.clone(), config.models_cache));
         let responses = response_store(&config, sdk);
+        let telemetry = Arc::new(Telemetry::new(config.telemetry.clone()));
         AppState {
             config: Arc::new(config),
             bedrock,
@@ -69,6 +73,7 @@ impl AppState {
             image_fetcher,
             catalog,
             responses,
+            telemetry,
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::routes::event_source::EventSource;
 use crate::routes::responses::DROPPED_TOOLS_HEADER;
 use crate::routes::{chat_model, parse_body, sse};
 use crate::state::AppState;
+use crate::telemetry::Recorder;
 use crate::translate::images::FetchedImages;
 use crate::translate::reasoning::{ReasoningOutput, place_reasoning, strip_think_tags};
 use crate::translate::stream::{ChunkStream, error_note};
@@ -34,10 +35,13 @@ use crate::translate::{ResponseContext, Target, chat_completion, converse_input}
 
 pub async fn chat_completions(
     State(state): State<AppState>,
+    record: Recorder,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let mut req: ChatRequest = parse_body(body, "Send smaller images or documents.")?;
+    record.requested(&req.model, req.is_stream());
     let (model_id, caps) = chat_model(&state, &req.model, "chat completions").await?;
+    record.model_used(&model_id);
     let reasoning_output = ReasoningOutput::for_request(
         req.reasoning_output.as_deref(),
         state.config.chat_ui.reasoning_output,
@@ -76,6 +80,7 @@ pub async fn chat_completions(
 
     let mut response = if !req.is_stream() {
         let output = state.bedrock.converse(input).await?;
+        record.observe_reply(&output);
         if let Some(err) = stop_error(&output.stop_reason) {
             return Err(err);
         }
@@ -96,7 +101,13 @@ pub async fn chat_completions(
         .await?;
         let idle = state.config.stream_idle_timeout;
         let error_as_content = state.config.chat_ui.stream_error_as_content;
-        sse::response(chunk_stream(source, machine, idle, error_as_content))
+        sse::response(chunk_stream(
+            source,
+            machine,
+            record,
+            idle,
+            error_as_content,
+        ))
     };
     if !dropped_tools.is_empty()
         && let Ok(value) = HeaderValue::from_str(&dropped_tools_header(&dropped_tools))
@@ -115,13 +126,15 @@ pub async fn chat_completions(
 fn chunk_stream(
     source: EventSource,
     machine: ChunkStream,
+    record: Recorder,
     idle: Duration,
     error_as_content: bool,
 ) -> impl futures_util::Stream<Item = Bytes> + Send {
-    stream::unfold(Some((source, machine)), move |state| async move {
-        let (mut source, mut machine) = state?;
+    stream::unfold(Some((source, machine, record)), move |state| async move {
+        let (mut source, mut machine, record) = state?;
         let mut buf = BytesMut::new();
         let next = source.next_within(idle).await;
+        record.observe(&next);
         match next {
             Ok(Some(ConverseStreamOutput::MessageStop(stop)))
                 if let Some(err) = stop_error(&stop.stop_reason) =>
@@ -132,7 +145,7 @@ fn chunk_stream(
                 for chunk in machine.on_event(&event) {
                     sse::push_event(&mut buf, &chunk);
                 }
-                Some((buf.freeze(), Some((source, machine))))
+                Some((buf.freeze(), Some((source, machine, record))))
             }
             Ok(None) => {
                 for chunk in machine.finish() {

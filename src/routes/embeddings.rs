@@ -20,6 +20,7 @@ use crate::error::{ApiError, ErrorKind};
 use crate::limits::ResponseLimit;
 use crate::routes::parse_body;
 use crate::state::AppState;
+use crate::telemetry::Recorder;
 
 /// What is sent to Bedrock for a bare `"input": ""`: Bedrock refuses empty texts, OpenAI
 /// answers them, and LangChain relies on that to embed empty documents.
@@ -28,9 +29,11 @@ const EMPTY_TEXT_STAND_IN: &str = " ";
 pub async fn embeddings(
     State(state): State<AppState>,
     extensions: Extensions,
+    record: Recorder,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EmbeddingList>, ApiError> {
     let mut req: EmbeddingsRequest = parse_body(body, "Send fewer inputs per request.")?;
+    record.requested(&req.model, false);
     if req.model.trim().is_empty() {
         return Err(ApiError::invalid_param(
             "model",
@@ -47,6 +50,7 @@ pub async fn embeddings(
         .route(&model_id, &state.profile_routing())
         .await?;
     let family = resolve_family(&state, &model_id).await?;
+    record.model_used(&model_id);
     let options = req.options(family)?;
     if let Some(limit) = extensions.get::<ResponseLimit>() {
         let dimension = options
@@ -70,6 +74,7 @@ pub async fn embeddings(
             .map_err(|message| ApiError::invalid_param(shape.param(index), message))?;
     }
     let embedded = embeddings::embed(&state.bedrock, &model_id, family, &texts, &options).await?;
+    record.add_input_tokens(embedded.input_tokens);
     Ok(Json(embedding_list(
         embedded.vectors,
         format,

@@ -1104,3 +1104,39 @@ async fn a_responses_request_is_buffered_for_alb_and_streamed_for_a_function_url
     assert!(*delta_chunks.last().unwrap() - delta_chunks[0] >= Duration::from_millis(300));
     function.assert_healthy();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_lambda_the_request_line_is_json_with_the_invocation_and_trace_ids() {
+    // LOG_FORMAT is not set: JSON is the default on Lambda. (docs/operations.md)
+    let mut function = Function::start().await;
+    let event = sample("alb-chat.json");
+    let reply = reply(&event, &function.invoke(&event).await);
+    assert_eq!(reply.status, 200);
+    let mut line = None;
+    for _ in 0..500 {
+        line = function
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|l| l["message"] == "request");
+        if line.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let line = line.unwrap_or_else(|| {
+        panic!(
+            "no JSON request line:\n{}",
+            function.log.lock().unwrap().join("\n")
+        )
+    });
+    let request_id = line["request_id"].as_str().expect("Lambda's request id");
+    assert!(request_id.starts_with("8476a536-e9f4-11e8-9739-"), "{line}");
+    assert_eq!(line["trace_id"], "Root=1-67891234-0123456789abcdef01234567");
+    assert_eq!(line["route"], "/chat/completions");
+    assert_eq!(line["status"], 200);
+    assert!(line["_aws"]["CloudWatchMetrics"].is_array(), "{line}");
+    function.assert_healthy();
+}

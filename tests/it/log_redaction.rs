@@ -1,5 +1,7 @@
 //! Nothing of a prompt, a reply, an API key or an AWS credential reaches the gateway's log, even
-//! at `RUST_LOG=trace`: the real binary, in front of the emulator, with every logger turned up.
+//! at `RUST_LOG=trace`: the real binary, in front of the emulator, with every logger turned up,
+//! in both log formats, through chat (JSON and stream), embeddings and Responses (JSON and
+//! stream).
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -28,6 +30,15 @@ fn collect(stream: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<Vec<
 
 #[tokio::test]
 async fn trace_logging_shows_no_prompt_reply_or_credential() {
+    no_secrets_logged("text").await;
+}
+
+#[tokio::test]
+async fn json_trace_logging_shows_no_prompt_reply_or_credential() {
+    no_secrets_logged("json").await;
+}
+
+async fn no_secrets_logged(log_format: &str) {
     let emulator = bedrock_emulator::spawn(EmulatorConfig::default())
         .await
         .expect("emulator starts");
@@ -36,6 +47,7 @@ async fn trace_logging_shows_no_prompt_reply_or_credential() {
         .env("HOST", "127.0.0.1")
         .env("PORT", "0")
         .env("API_KEY", API_KEY)
+        .env("LOG_FORMAT", log_format)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
         .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
@@ -101,6 +113,26 @@ async fn trace_logging_shows_no_prompt_reply_or_credential() {
         };
         assert!(reply.contains(REPLY_WORD), "the emulator echoes: {reply}");
     }
+    let response = http
+        .post(format!("{url}/api/v1/embeddings"))
+        .bearer_auth(API_KEY)
+        .json(&json!({"model": "amazon.titan-embed-text-v2:0", "input": [text.clone()]}))
+        .send()
+        .await
+        .expect("the gateway answers");
+    assert_eq!(response.status(), 200);
+    for stream in [false, true] {
+        let response = http
+            .post(format!("{url}/api/v1/responses"))
+            .bearer_auth(API_KEY)
+            .json(&json!({"model": crate::support::MODEL, "stream": stream, "input": text}))
+            .send()
+            .await
+            .expect("the gateway answers");
+        assert_eq!(response.status(), 200);
+        let body = response.text().await.unwrap();
+        assert!(body.contains(REPLY_WORD), "the emulator echoes: {body}");
+    }
     // A rejected key is not logged either.
     let response = http
         .get(format!("{url}/api/v1/models"))
@@ -119,10 +151,16 @@ async fn trace_logging_shows_no_prompt_reply_or_credential() {
     ]
     .join("\n");
     // The log is not empty: trace is on and the gateway's own lines are there.
-    assert!(
-        log.contains("/api/v1/chat/completions"),
-        "expected access log lines:\n{log}"
-    );
+    for path in [
+        "/api/v1/chat/completions",
+        "/api/v1/embeddings",
+        "/api/v1/responses",
+    ] {
+        assert!(
+            log.contains(path),
+            "expected a request line for {path}:\n{log}"
+        );
+    }
     for secret in [
         API_KEY,
         "SECRETKEY1234",

@@ -28,4 +28,5 @@ mod responses_store_gateway;
 mod server_lifecycle;
 mod server_limits;
 mod startup_errors;
+mod telemetry;
 mod upstream_pool;
