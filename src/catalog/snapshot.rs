@@ -2,7 +2,8 @@
 //! Bedrock knows, and the foundation model behind each inference profile. Built from the
 //! listing calls' answers ([`ModelListing`]), without I/O.
 //!
-//! Listed: foundation models that are ACTIVE, answer in TEXT or EMBEDDING and can be invoked
+//! Listed: foundation models that are ACTIVE, answer in TEXT or EMBEDDING (or are an image
+//! model `/images/generations` drives) and can be invoked
 //! by their bare id (ON_DEMAND; a model reachable only through an INFERENCE_PROFILE shows up as
 //! its profiles); ACTIVE system-defined profiles (by id) and application profiles (by ARN, the
 //! form Bedrock invokes them by). Known, for the check: every id either listing returned,
@@ -223,10 +224,12 @@ fn is_listed_model(model: &FoundationModelSummary) -> bool {
     let active = model
         .model_lifecycle()
         .is_none_or(|lifecycle| lifecycle.status().as_str() == "ACTIVE");
+    // Image models are listed when the gateway can drive them (`/images/generations`).
     let output = model
         .output_modalities()
         .iter()
-        .any(|m| matches!(m.as_str(), "TEXT" | "EMBEDDING"));
+        .any(|m| matches!(m.as_str(), "TEXT" | "EMBEDDING"))
+        || crate::translate::image_generation::ImageFamily::of(model.model_id()).is_some();
     // A model offered only through INFERENCE_PROFILE cannot be invoked by its bare id; its
     // profiles are listed instead.
     let on_demand = model

@@ -10,9 +10,11 @@ mod support;
 
 mod chat;
 mod chat_features;
+mod completions;
 mod embeddings;
 mod fidelity;
 mod image_fetch;
+mod images;
 mod key_store;
 mod lambda_events;
 mod lambda_runtime;

@@ -227,14 +227,16 @@ async fn lists_invocable_models_and_profiles_in_openai_shape() {
         "us.deepseek.r1-v1:0",
         APPLICATION_PROFILE_ARN,
         EMBEDDING_PROFILE_ARN,
+        // Image models the gateway drives (`/images/generations`).
+        "amazon.titan-image-generator-v2:0",
+        "amazon.nova-canvas-v1:0",
     ] {
         assert!(ids.iter().any(|id| id == expected), "{expected} missing");
     }
-    // Legacy, image-output and provisioned-only models are left out, and so is a bare id that
-    // cannot be invoked on demand (only through its inference profile).
+    // Legacy and provisioned-only models are left out, and so is a bare id that cannot be
+    // invoked on demand (only through its inference profile).
     for left_out in [
         "anthropic.claude-v2:1",
-        "amazon.titan-image-generator-v2:0",
         "cohere.embed-english-v3:0:512",
         "deepseek.r1-v1:0",
         "anthropic.claude-3-5-haiku-20241022-v1:0",

@@ -178,7 +178,7 @@ def test_models_list_and_retrieve(client):
     assert "anthropic.claude-3-5-haiku-20241022-v1:0" not in ids
     assert "cohere.embed-v4:0" not in ids
     assert "anthropic.claude-v2:1" not in ids  # legacy
-    assert "amazon.titan-image-generator-v2:0" not in ids  # image output
+    assert "amazon.titan-image-generator-v2:0" in ids  # an image model /images/generations drives
     # Invocable only through an inference profile: the profile is listed, the bare id is not.
     assert "deepseek.r1-v1:0" not in ids
     assert "us.deepseek.r1-v1:0" in ids
