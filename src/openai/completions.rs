@@ -127,7 +127,9 @@ impl CompletionRequest {
                 };
                 return Err(ApiError::invalid_param(
                     param.clone(),
-                    format!("`{param}` is empty; Bedrock refuses blank text. Send some text to complete."),
+                    format!(
+                        "`{param}` is empty; Bedrock refuses blank text. Send some text to complete."
+                    ),
                 ));
             }
         }
@@ -215,7 +217,11 @@ fn completion_finish_reason(reason: &str) -> String {
 }
 
 /// The chat answer to one prompt as choice `index`, the prompt prepended when `echo` is set.
-pub fn choice_from_chat(answer: &ChatCompletion, index: u32, echo: Option<&str>) -> CompletionChoice {
+pub fn choice_from_chat(
+    answer: &ChatCompletion,
+    index: u32,
+    echo: Option<&str>,
+) -> CompletionChoice {
     let choice = answer.choices.first();
     let reply = choice
         .and_then(|c| c.message.content.as_deref())
@@ -238,7 +244,10 @@ pub fn choice_from_chat(answer: &ChatCompletion, index: u32, echo: Option<&str>)
 pub fn chunk_from_chat(chunk: &ChatChunk, index: u32, id: &str) -> Option<TextCompletion> {
     let choice = chunk.choices.first()?;
     let text = choice.delta.content.clone().unwrap_or_default();
-    let finish_reason = choice.finish_reason.as_deref().map(completion_finish_reason);
+    let finish_reason = choice
+        .finish_reason
+        .as_deref()
+        .map(completion_finish_reason);
     if text.is_empty() && finish_reason.is_none() {
         return None;
     }
@@ -258,7 +267,9 @@ pub fn add_usage(total: &mut Usage, more: &Usage) {
     total.completion_tokens += more.completion_tokens;
     total.total_tokens += more.total_tokens;
     if let Some(details) = &more.prompt_tokens_details {
-        let sum = total.prompt_tokens_details.get_or_insert_with(Default::default);
+        let sum = total
+            .prompt_tokens_details
+            .get_or_insert_with(Default::default);
         sum.cached_tokens += details.cached_tokens;
         sum.cache_write_tokens += details.cache_write_tokens;
     }
@@ -277,7 +288,9 @@ mod tests {
     #[test]
     fn prompts_as_text_or_lists() {
         assert_eq!(
-            request(r#"{"model":"m","prompt":"Once"}"#).prompts().unwrap(),
+            request(r#"{"model":"m","prompt":"Once"}"#)
+                .prompts()
+                .unwrap(),
             ["Once"]
         );
         assert_eq!(
@@ -310,8 +323,8 @@ mod tests {
                 .prompts()
                 .is_ok()
         );
-        let err = parse_json::<CompletionRequest>(br#"{"model":"m","prompt":{"a":1}}"#)
-            .unwrap_err();
+        let err =
+            parse_json::<CompletionRequest>(br#"{"model":"m","prompt":{"a":1}}"#).unwrap_err();
         assert_eq!(err.param.as_deref(), Some("prompt"));
     }
 

@@ -52,7 +52,9 @@ impl ImageRequest {
             None | Some("png") => Ok(()),
             Some(other) => Err(ApiError::invalid_param(
                 "output_format",
-                format!("Bedrock's image models answer PNG only; `output_format` `{other}` is not supported. Remove it or send `png`."),
+                format!(
+                    "Bedrock's image models answer PNG only; `output_format` `{other}` is not supported. Remove it or send `png`."
+                ),
             )),
         }
     }

@@ -87,7 +87,13 @@ pub async fn completions(
         let answers: Vec<_> = stream::iter(planned)
             .map(|choice| {
                 let bedrock = state.bedrock.clone();
-                async move { (choice.index, choice.echo, bedrock.converse(choice.input).await) }
+                async move {
+                    (
+                        choice.index,
+                        choice.echo,
+                        bedrock.converse(choice.input).await,
+                    )
+                }
             })
             .buffered(CONCURRENT_CHOICES)
             .collect()

@@ -126,7 +126,10 @@ mod tests {
         assert_eq!(err.param.as_deref(), Some("size"));
         assert!(err.message.contains("Function URL"), "{}", err.message);
         assert_eq!(
-            check_fits(&limit, &job(2, 512)).unwrap_err().param.as_deref(),
+            check_fits(&limit, &job(2, 512))
+                .unwrap_err()
+                .param
+                .as_deref(),
             Some("n")
         );
     }

@@ -204,7 +204,10 @@ pub fn image_job(family: ImageFamily, model_id: &str, ask: ImageAsk) -> Result<I
         Some(_) => {
             return Err(ApiError::invalid_param(
                 "n",
-                format!("`n` must be between 1 and {MAX_IMAGES} for {}.", family.name()),
+                format!(
+                    "`n` must be between 1 and {MAX_IMAGES} for {}.",
+                    family.name()
+                ),
             ));
         }
     };
@@ -332,10 +335,10 @@ pub fn images_of(body: &[u8]) -> Result<Vec<String>, ApiError> {
         .unwrap_or_default();
     if images.is_empty() {
         return Err(match value["error"].as_str() {
-            Some(error) => ApiError::invalid_request(format!(
-                "The image model generated no image: {error}"
-            ))
-            .with_code("content_filter"),
+            Some(error) => {
+                ApiError::invalid_request(format!("The image model generated no image: {error}"))
+                    .with_code("content_filter")
+            }
             None => unreadable(),
         });
     }
@@ -368,7 +371,9 @@ mod tests {
             Some(ImageFamily::NovaCanvas)
         );
         assert_eq!(
-            ImageFamily::of("arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-image-generator-v2:0"),
+            ImageFamily::of(
+                "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-image-generator-v2:0"
+            ),
             Some(ImageFamily::TitanImageV2)
         );
         assert_eq!(ImageFamily::of("amazon.titan-image-generator-v1"), None);
@@ -380,15 +385,30 @@ mod tests {
         let nova = ImageFamily::NovaCanvas;
         let titan = ImageFamily::TitanImageV2;
         let job = |family, size| image_job(family, "m", ask(size));
-        assert_eq!(job(nova, None).map(|j| (j.width, j.height)), Ok((1024, 1024)));
-        assert_eq!(job(nova, Some("1792x1024")).map(|j| (j.width, j.height)), Ok((1792, 1024)));
-        assert_eq!(job(nova, Some("256x256")).map(|j| (j.width, j.height)), Ok((320, 320)));
-        assert_eq!(job(titan, Some("1792x1024")).map(|j| (j.width, j.height)), Ok((1408, 768)));
-        assert_eq!(job(titan, Some("768x1152")).map(|j| (j.width, j.height)), Ok((768, 1152)));
+        assert_eq!(
+            job(nova, None).map(|j| (j.width, j.height)),
+            Ok((1024, 1024))
+        );
+        assert_eq!(
+            job(nova, Some("1792x1024")).map(|j| (j.width, j.height)),
+            Ok((1792, 1024))
+        );
+        assert_eq!(
+            job(nova, Some("256x256")).map(|j| (j.width, j.height)),
+            Ok((320, 320))
+        );
+        assert_eq!(
+            job(titan, Some("1792x1024")).map(|j| (j.width, j.height)),
+            Ok((1408, 768))
+        );
+        assert_eq!(
+            job(titan, Some("768x1152")).map(|j| (j.width, j.height)),
+            Ok((768, 1152))
+        );
         for (family, size) in [
-            (nova, "1000x1000"),  // not divisible by 16
-            (nova, "2048x2048"),  // 4,194,304 pixels
-            (nova, "4096x512"),   // 8:1
+            (nova, "1000x1000"), // not divisible by 16
+            (nova, "2048x2048"), // 4,194,304 pixels
+            (nova, "4096x512"),  // 8:1
             (titan, "1000x1000"),
             (titan, "big"),
         ] {
@@ -396,7 +416,12 @@ mod tests {
             assert_eq!(err.param.as_deref(), Some("size"), "{size}");
             assert!(err.message.contains("Sizes it takes"), "{}", err.message);
         }
-        assert!(job(titan, Some("9x9")).unwrap_err().message.contains("1173x640"));
+        assert!(
+            job(titan, Some("9x9"))
+                .unwrap_err()
+                .message
+                .contains("1173x640")
+        );
     }
 
     #[test]
@@ -417,7 +442,10 @@ mod tests {
             )
         };
         let job = with(nova, Some(3), Some("hd"), Some("photorealism")).unwrap();
-        assert_eq!((job.count, job.premium, job.style), (3, true, Some("PHOTOREALISM")));
+        assert_eq!(
+            (job.count, job.premium, job.style),
+            (3, true, Some("PHOTOREALISM"))
+        );
         assert_eq!(with(titan, None, None, Some("vivid")).unwrap().style, None);
         for (family, n, quality, style, param) in [
             (nova, Some(6), None, None, "n"),
@@ -430,9 +458,27 @@ mod tests {
             assert_eq!(err.param.as_deref(), Some(param));
         }
         let long = "x".repeat(513);
-        let err = image_job(titan, "m", ImageAsk { prompt: &long, ..ask(None) }).unwrap_err();
+        let err = image_job(
+            titan,
+            "m",
+            ImageAsk {
+                prompt: &long,
+                ..ask(None)
+            },
+        )
+        .unwrap_err();
         assert!(err.message.contains("512"), "{}", err.message);
-        assert!(image_job(nova, "m", ImageAsk { prompt: &long, ..ask(None) }).is_ok());
+        assert!(
+            image_job(
+                nova,
+                "m",
+                ImageAsk {
+                    prompt: &long,
+                    ..ask(None)
+                }
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -457,7 +503,10 @@ mod tests {
                 "imageGenerationConfig": {"numberOfImages": 2, "width": 512, "height": 512, "quality": "standard"}
             })
         );
-        assert_eq!(images_of(br#"{"images":["QQ=="],"error":null}"#).unwrap(), ["QQ=="]);
+        assert_eq!(
+            images_of(br#"{"images":["QQ=="],"error":null}"#).unwrap(),
+            ["QQ=="]
+        );
         let err = images_of(br#"{"images":[],"error":"blocked"}"#).unwrap_err();
         assert_eq!(err.code.as_deref(), Some("content_filter"));
         assert_eq!(images_of(b"nope").unwrap_err().status, 502);

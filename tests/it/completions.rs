@@ -112,7 +112,11 @@ async fn prompt_lists_and_n_give_one_choice_each_in_openai_order() {
     assert_eq!(calls.len(), 4);
     let texts: Vec<&str> = calls
         .iter()
-        .map(|c| c["body"]["messages"][0]["content"][0]["text"].as_str().unwrap())
+        .map(|c| {
+            c["body"]["messages"][0]["content"][0]["text"]
+                .as_str()
+                .unwrap()
+        })
         .collect();
     assert_eq!(
         texts.iter().filter(|t| **t == "alpha words").count(),

@@ -85,7 +85,10 @@ async fn titan_gets_its_own_sizes_and_url_is_a_data_url() {
     let calls = invoke_calls(&gw).await;
     assert_eq!(calls[0]["modelId"], TITAN_IMAGE);
     assert_eq!(calls[0]["body"]["imageGenerationConfig"]["width"], 768);
-    assert_eq!(calls[0]["body"]["imageGenerationConfig"]["quality"], "standard");
+    assert_eq!(
+        calls[0]["body"]["imageGenerationConfig"]["quality"],
+        "standard"
+    );
 }
 
 #[tokio::test]
@@ -108,18 +111,62 @@ async fn nova_styles_reach_bedrock_and_the_same_request_paints_the_same_image() 
 async fn what_a_model_cannot_do_is_400_listing_what_it_can_before_bedrock() {
     let gw = support::start().await;
     for (body, param, hint) in [
-        (json!({"model": TITAN_IMAGE, "prompt": "x", "size": "1000x1000"}), "size", "1173x640"),
-        (json!({"model": NOVA_CANVAS, "prompt": "x", "size": "4096x512"}), "size", "divisible by 16"),
-        (json!({"model": NOVA_CANVAS, "prompt": "x", "n": 9}), "n", "between 1 and 5"),
-        (json!({"model": NOVA_CANVAS, "prompt": "x", "quality": "ultra"}), "quality", "hd"),
-        (json!({"model": TITAN_IMAGE, "prompt": "x", "style": "PHOTOREALISM"}), "style", "no styles"),
-        (json!({"model": NOVA_CANVAS, "prompt": "x", "style": "cubism"}), "style", "DESIGN_SKETCH"),
-        (json!({"model": NOVA_CANVAS, "prompt": " "}), "prompt", "empty"),
-        (json!({"model": TITAN_IMAGE, "prompt": "x".repeat(600)}), "prompt", "512"),
-        (json!({"model": NOVA_CANVAS, "prompt": "x", "response_format": "gif"}), "response_format", "b64_json"),
-        (json!({"model": NOVA_CANVAS, "prompt": "x", "output_format": "jpeg"}), "output_format", "PNG"),
+        (
+            json!({"model": TITAN_IMAGE, "prompt": "x", "size": "1000x1000"}),
+            "size",
+            "1173x640",
+        ),
+        (
+            json!({"model": NOVA_CANVAS, "prompt": "x", "size": "4096x512"}),
+            "size",
+            "divisible by 16",
+        ),
+        (
+            json!({"model": NOVA_CANVAS, "prompt": "x", "n": 9}),
+            "n",
+            "between 1 and 5",
+        ),
+        (
+            json!({"model": NOVA_CANVAS, "prompt": "x", "quality": "ultra"}),
+            "quality",
+            "hd",
+        ),
+        (
+            json!({"model": TITAN_IMAGE, "prompt": "x", "style": "PHOTOREALISM"}),
+            "style",
+            "no styles",
+        ),
+        (
+            json!({"model": NOVA_CANVAS, "prompt": "x", "style": "cubism"}),
+            "style",
+            "DESIGN_SKETCH",
+        ),
+        (
+            json!({"model": NOVA_CANVAS, "prompt": " "}),
+            "prompt",
+            "empty",
+        ),
+        (
+            json!({"model": TITAN_IMAGE, "prompt": "x".repeat(600)}),
+            "prompt",
+            "512",
+        ),
+        (
+            json!({"model": NOVA_CANVAS, "prompt": "x", "response_format": "gif"}),
+            "response_format",
+            "b64_json",
+        ),
+        (
+            json!({"model": NOVA_CANVAS, "prompt": "x", "output_format": "jpeg"}),
+            "output_format",
+            "PNG",
+        ),
         (json!({"model": NOVA_CANVAS}), "prompt", "missing"),
-        (json!({"model": MODEL, "prompt": "x"}), "model", "not an image model"),
+        (
+            json!({"model": MODEL, "prompt": "x"}),
+            "model",
+            "not an image model",
+        ),
     ] {
         let (status, answer) = generate(&gw, body.clone()).await;
         assert_eq!(status, 400, "{body}: {answer}");
@@ -128,7 +175,8 @@ async fn what_a_model_cannot_do_is_400_listing_what_it_can_before_bedrock() {
         assert!(message.contains(hint), "{body}: {message}");
     }
     assert!(invoke_calls(&gw).await.is_empty());
-    let (status, answer) = generate(&gw, json!({"model": "stability.nope-v1", "prompt": "x"})).await;
+    let (status, answer) =
+        generate(&gw, json!({"model": "stability.nope-v1", "prompt": "x"})).await;
     assert_eq!(status, 404, "{answer}");
 }
 
@@ -186,10 +234,7 @@ async fn images_too_large_for_the_alb_are_refused_before_bedrock() {
     let emulator = bedrock_emulator::spawn(EmulatorConfig::default())
         .await
         .unwrap();
-    let vars = std::collections::HashMap::from([(
-        "API_KEY".to_string(),
-        support::KEY.to_string(),
-    )]);
+    let vars = std::collections::HashMap::from([("API_KEY".to_string(), support::KEY.to_string())]);
     let config = bedrock_gateway::config::Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
     let state = bedrock_gateway::state::AppState::with_sdk_config(
         config,
@@ -215,7 +260,10 @@ async fn images_too_large_for_the_alb_are_refused_before_bedrock() {
             let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
                 .await
                 .unwrap();
-            (status, serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null))
+            (
+                status,
+                serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+            )
         }
     };
     let (status, body) = send(json!({"model": "dall-e-3", "prompt": "a fox"})).await;
@@ -224,7 +272,8 @@ async fn images_too_large_for_the_alb_are_refused_before_bedrock() {
     assert_eq!(body["error"]["param"], "size");
     let calls = support::emulator_calls(&emulator, "invoke").await;
     assert!(calls["calls"].as_array().unwrap().is_empty());
-    let (status, body) = send(json!({"model": "dall-e-3", "prompt": "a fox", "size": "512x512"})).await;
+    let (status, body) =
+        send(json!({"model": "dall-e-3", "prompt": "a fox", "size": "512x512"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
 }

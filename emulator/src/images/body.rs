@@ -282,22 +282,82 @@ mod tests {
         let nova = ImageModel::NovaCanvas;
         let titan = ImageModel::TitanV2;
         let cases = [
-            (nova, body(json!({"text": "x"}), json!({"width": 1000, "height": 1000})), "divisible by 16"),
-            (nova, body(json!({"text": "x"}), json!({"width": 2048, "height": 2048})), "fewer than 4194304"),
-            (nova, body(json!({"text": "x"}), json!({"width": 4096, "height": 512})), "1:4"),
-            (nova, body(json!({"text": "x"}), json!({"numberOfImages": 6})), "numberOfImages"),
-            (nova, body(json!({"text": "x"}), json!({"seed": 858_993_460})), "seed"),
-            (nova, body(json!({"text": "x"}), json!({"quality": "hd"})), "quality"),
-            (nova, body(json!({"text": "x"}), json!({"cfgScale": 11})), "cfgScale"),
-            (nova, body(json!({"text": "x", "style": "CUBISM"}), json!({})), "style"),
+            (
+                nova,
+                body(json!({"text": "x"}), json!({"width": 1000, "height": 1000})),
+                "divisible by 16",
+            ),
+            (
+                nova,
+                body(json!({"text": "x"}), json!({"width": 2048, "height": 2048})),
+                "fewer than 4194304",
+            ),
+            (
+                nova,
+                body(json!({"text": "x"}), json!({"width": 4096, "height": 512})),
+                "1:4",
+            ),
+            (
+                nova,
+                body(json!({"text": "x"}), json!({"numberOfImages": 6})),
+                "numberOfImages",
+            ),
+            (
+                nova,
+                body(json!({"text": "x"}), json!({"seed": 858_993_460})),
+                "seed",
+            ),
+            (
+                nova,
+                body(json!({"text": "x"}), json!({"quality": "hd"})),
+                "quality",
+            ),
+            (
+                nova,
+                body(json!({"text": "x"}), json!({"cfgScale": 11})),
+                "cfgScale",
+            ),
+            (
+                nova,
+                body(json!({"text": "x", "style": "CUBISM"}), json!({})),
+                "style",
+            ),
             (nova, body(json!({"text": ""}), json!({})), "minLength"),
-            (nova, body(json!({"text": "x".repeat(1025)}), json!({})), "maxLength: 1024"),
-            (nova, body(json!({"text": "x"}), json!({"size": 3})), "extraneous key [size]"),
-            (titan, body(json!({"text": "x", "style": "PHOTOREALISM"}), json!({})), "extraneous key [style]"),
-            (titan, body(json!({"text": "x".repeat(513)}), json!({})), "maxLength: 512"),
-            (titan, body(json!({"text": "x"}), json!({"width": 1792, "height": 1024})), "not a supported image size"),
-            (titan, json!({"taskType": "INPAINTING", "textToImageParams": {"text": "x"}}), "TEXT_IMAGE"),
-            (titan, json!({"textToImageParams": {"text": "x"}}), "taskType"),
+            (
+                nova,
+                body(json!({"text": "x".repeat(1025)}), json!({})),
+                "maxLength: 1024",
+            ),
+            (
+                nova,
+                body(json!({"text": "x"}), json!({"size": 3})),
+                "extraneous key [size]",
+            ),
+            (
+                titan,
+                body(json!({"text": "x", "style": "PHOTOREALISM"}), json!({})),
+                "extraneous key [style]",
+            ),
+            (
+                titan,
+                body(json!({"text": "x".repeat(513)}), json!({})),
+                "maxLength: 512",
+            ),
+            (
+                titan,
+                body(json!({"text": "x"}), json!({"width": 1792, "height": 1024})),
+                "not a supported image size",
+            ),
+            (
+                titan,
+                json!({"taskType": "INPAINTING", "textToImageParams": {"text": "x"}}),
+                "TEXT_IMAGE",
+            ),
+            (
+                titan,
+                json!({"textToImageParams": {"text": "x"}}),
+                "taskType",
+            ),
         ];
         for (model, body, expected) in cases {
             let err = check(model, &body).unwrap_err();

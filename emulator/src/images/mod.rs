@@ -168,10 +168,14 @@ mod tests {
             height: 768,
             seed: 7,
         };
-        let body = answer("amazon.nova-canvas-v1:0", ask.clone()).await.unwrap();
+        let body = answer("amazon.nova-canvas-v1:0", ask.clone())
+            .await
+            .unwrap();
         assert_eq!(
             body,
-            answer("amazon.nova-canvas-v1:0", ask.clone()).await.unwrap()
+            answer("amazon.nova-canvas-v1:0", ask.clone())
+                .await
+                .unwrap()
         );
         let value: Value = serde_json::from_str(&body).unwrap();
         let images = value["images"].as_array().unwrap();
