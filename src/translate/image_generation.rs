@@ -2,8 +2,10 @@
 //! each supported image model, and the model's answer read back. Pure (no I/O).
 //!
 //! Supported: Amazon Nova Canvas and Amazon Titan Image Generator v2, both through the
-//! `TEXT_IMAGE` task. Stability AI's models are left out: their InvokeModel bodies differ per
-//! model and were not checked against AWS's documentation here.
+//! `TEXT_IMAGE` task. Stability AI's models are left out for now: AWS documents their own
+//! bodies (Stable Image Core: `prompt`, `aspect_ratio`, `output_format`, `seed`, answered as
+//! `{seeds, finish_reasons, images}`, model-parameters-diffusion-stable-image-core-*.html),
+//! which would need their own mapping and emulator rules.
 //!
 //! Evidence for each model's body (the emulator enforces the same rules, emulator/src/images/):
 //! - Nova Canvas: AWS's Nova user guide, "Request and response structure for image generation"
@@ -117,7 +119,7 @@ impl ImageFamily {
     pub fn allows_size(self, width: u32, height: u32) -> bool {
         match self {
             ImageFamily::NovaCanvas => {
-                let side = |s: u32| (320..=4096).contains(&s) && s % 16 == 0;
+                let side = |s: u32| (320..=4096).contains(&s) && s.is_multiple_of(16);
                 let (long, short) = (width.max(height), width.min(height));
                 side(width)
                     && side(height)
