@@ -25,7 +25,9 @@ mod preflight_warning;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/chat/completions", post(routes::chat::chat_completions))
+        .route("/completions", post(routes::completions::completions))
         .route("/embeddings", post(routes::embeddings::embeddings))
+        .route("/images/generations", post(routes::images::generate_images))
         .route("/models", get(routes::models::list_models))
         .route("/models/{*id}", get(routes::models::retrieve_model))
         .route("/responses", post(routes::responses::create_response))
@@ -109,7 +111,7 @@ async fn require_api_key(State(state): State<AppState>, request: Request, next: 
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!(
-        "Unknown route {method} {}. This gateway serves /api/v1/chat/completions, /api/v1/responses, /api/v1/embeddings, /api/v1/models and /health.",
+        "Unknown route {method} {}. This gateway serves /api/v1/chat/completions, /api/v1/completions, /api/v1/responses, /api/v1/embeddings, /api/v1/images/generations, /api/v1/models and /health.",
         uri.path()
     ))
     .with_code("unknown_url")

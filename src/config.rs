@@ -20,6 +20,8 @@ pub use chat_ui::{ChatUiSettings, DEFAULT_OPENAI_MODEL_PREFIXES};
 pub const FALLBACK_DEFAULT_MODEL: &str = "anthropic.claude-haiku-4-5-20251001-v1:0";
 /// Default model for `text-embedding-*` names when `DEFAULT_EMBEDDING_MODEL` is not set.
 pub const FALLBACK_EMBEDDING_MODEL: &str = "amazon.titan-embed-text-v2:0";
+/// Default model for `dall-e-*` and `gpt-image-*` names when `DEFAULT_IMAGE_MODEL` is not set.
+pub const FALLBACK_IMAGE_MODEL: &str = "amazon.nova-canvas-v1:0";
 
 /// Where the API key(s) clients must present come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +46,8 @@ pub struct Config {
     pub api_key_miss_refresh: Duration,
     pub default_model: String,
     pub default_embedding_model: String,
+    /// `DEFAULT_IMAGE_MODEL`: what `dall-e-*` and `gpt-image-*` names generate images with.
+    pub default_image_model: String,
     /// `MODEL_ALIASES`: extra client-facing names for Bedrock model ids.
     pub model_aliases: HashMap<String, String>,
     /// `ENABLE_PROMPT_CACHING`: cache points after the system prompt and tools.
@@ -170,6 +174,8 @@ impl Config {
             default_model: get("DEFAULT_MODEL").unwrap_or_else(|| FALLBACK_DEFAULT_MODEL.into()),
             default_embedding_model: get("DEFAULT_EMBEDDING_MODEL")
                 .unwrap_or_else(|| FALLBACK_EMBEDDING_MODEL.into()),
+            default_image_model: get("DEFAULT_IMAGE_MODEL")
+                .unwrap_or_else(|| FALLBACK_IMAGE_MODEL.into()),
             model_aliases,
             prompt_caching: parse_bool(&get, "ENABLE_PROMPT_CACHING")?,
             model_capabilities: match get("MODEL_CAPABILITIES") {
@@ -263,6 +269,21 @@ impl Config {
         }
         if name.starts_with("text-embedding-") {
             return self.default_embedding_model.clone();
+        }
+        name.to_string()
+    }
+}
+
+impl Config {
+    /// The Bedrock model id for an images `model` name: aliases, then `dall-e-*` and
+    /// `gpt-image-*` (and no name at all, as OpenAI allows) -> `DEFAULT_IMAGE_MODEL`.
+    pub fn image_model_id(&self, name: Option<&str>) -> String {
+        let name = name.map(str::trim).unwrap_or_default();
+        if let Some(id) = self.model_aliases.get(name) {
+            return id.clone();
+        }
+        if name.is_empty() || name.starts_with("dall-e") || name.starts_with("gpt-image") {
+            return self.default_image_model.clone();
         }
         name.to_string()
     }
@@ -424,6 +445,22 @@ mod tests {
         assert_eq!(
             c.embedding_model_id("text-embedding-3-small"),
             FALLBACK_EMBEDDING_MODEL
+        );
+        assert_eq!(c.image_model_id(Some("dall-e-3")), FALLBACK_IMAGE_MODEL);
+        assert_eq!(c.image_model_id(Some("gpt-image-1")), FALLBACK_IMAGE_MODEL);
+        assert_eq!(c.image_model_id(None), FALLBACK_IMAGE_MODEL);
+        assert_eq!(
+            c.image_model_id(Some("amazon.titan-image-generator-v2:0")),
+            "amazon.titan-image-generator-v2:0"
+        );
+        let c = config(&[
+            ("API_KEY", "k"),
+            ("DEFAULT_IMAGE_MODEL", "amazon.titan-image-generator-v2:0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.image_model_id(Some("dall-e-2")),
+            "amazon.titan-image-generator-v2:0"
         );
     }
 

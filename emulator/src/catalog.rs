@@ -125,6 +125,8 @@ pub struct ChatCapabilities {
 pub enum ModelKind {
     Chat(ChatCapabilities),
     Embedding,
+    /// An image generation model, invoked through InvokeModel (`crate::images`).
+    Image,
 }
 
 /// One foundation model Bedrock offers.
@@ -437,6 +439,17 @@ const fn embedding(
     }
 }
 
+const fn image(id: &'static str, provider: &'static str, name: &'static str) -> FoundationModel {
+    FoundationModel {
+        id,
+        provider,
+        name,
+        kind: ModelKind::Image,
+        on_demand: true,
+        profile_prefixes: NO_PROFILES,
+    }
+}
+
 /// A model Bedrock serves only through inference profiles (ListFoundationModels'
 /// `inferenceTypesSupported` is `["INFERENCE_PROFILE"]`): its bare id is refused with "Invocation
 /// of model ID ... with on-demand throughput isn't supported. Retry your request with the ID or
@@ -633,6 +646,12 @@ pub static MODELS: &[FoundationModel] = &[
         "amazon.nova-2-multimodal-embeddings-v1:0",
         "Amazon",
         "Nova Multimodal Embeddings",
+    ),
+    image("amazon.nova-canvas-v1:0", "Amazon", "Nova Canvas"),
+    image(
+        "amazon.titan-image-generator-v2:0",
+        "Amazon",
+        "Titan Image Generator G1 v2",
     ),
 ];
 

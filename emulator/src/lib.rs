@@ -22,6 +22,7 @@ pub mod embeddings;
 mod engine;
 pub mod error;
 mod event_stream;
+pub mod images;
 mod json_reader;
 pub mod listing;
 pub mod markers;
@@ -94,7 +95,7 @@ pub fn router(config: EmulatorConfig) -> Router {
             "/model/{model_id}/converse-stream",
             post(converse_stream::handle),
         )
-        .merge(embeddings::routes())
+        .merge(images::routes())
         .merge(listing::routes())
         .merge(control::routes());
     control::with_state(router)

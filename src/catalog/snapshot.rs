@@ -2,9 +2,10 @@
 //! Bedrock knows, and the foundation model behind each inference profile. Built from the
 //! listing calls' answers ([`ModelListing`]), without I/O.
 //!
-//! Listed, chat models first and embedding models after them (a client that picks the first
-//! model, as Open WebUI does, gets one it can chat with), each group by id: foundation models
-//! that are ACTIVE, answer in TEXT or EMBEDDING and can be invoked
+//! Listed, chat models first and the others after them (a client that picks the first model,
+//! as Open WebUI does, gets one it can chat with), each group by id: foundation models that are
+//! ACTIVE, answer in TEXT or EMBEDDING (or are an image model `/images/generations` drives) and
+//! can be invoked
 //! by their bare id (ON_DEMAND; a model reachable only through an INFERENCE_PROFILE shows up as
 //! its profiles); ACTIVE system-defined profiles (by id) and application profiles (by ARN, the
 //! form Bedrock invokes them by). Known, for the check: every id either listing returned,
@@ -35,7 +36,7 @@ pub struct ModelEntry {
 /// One listing of Bedrock's models.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
-    /// What `GET /models` shows: chat models, then embedding models, each sorted by id.
+    /// What `GET /models` shows: chat models, then embedding and image models, each group sorted by id.
     pub models: Vec<ModelEntry>,
     /// Every id and ARN Bedrock reported.
     known: HashSet<String>,
@@ -106,7 +107,16 @@ impl Snapshot {
     pub fn build(models: &[FoundationModelSummary], profiles: &[InferenceProfileSummary]) -> Self {
         let mut snapshot = Snapshot::default();
         let mut providers: HashMap<&str, String> = HashMap::new();
+        // Listed models that answer in no TEXT (image generators): listed after the chat models.
+        let mut no_text_output: HashSet<&str> = HashSet::new();
         for model in models {
+            if !model
+                .output_modalities()
+                .iter()
+                .any(|m| m.as_str() == "TEXT")
+            {
+                no_text_output.insert(model.model_id());
+            }
             let owner = owner_name(model.provider_name());
             snapshot.known.insert(model.model_id().to_string());
             snapshot.known.insert(model.model_arn().to_string());
@@ -194,11 +204,12 @@ impl Snapshot {
         snapshot.models.sort_by(|a, b| a.id.cmp(&b.id));
         snapshot.models.dedup_by(|a, b| a.id == b.id);
         let models = std::mem::take(&mut snapshot.models);
-        let (embedding, chat): (Vec<_>, Vec<_>) = models
-            .into_iter()
-            .partition(|entry| snapshot.published(&entry.id).is_some_and(|p| p.embedding));
+        let (others, chat): (Vec<_>, Vec<_>) = models.into_iter().partition(|entry| {
+            no_text_output.contains(entry.id.as_str())
+                || snapshot.published(&entry.id).is_some_and(|p| p.embedding)
+        });
         snapshot.models = chat;
-        snapshot.models.extend(embedding);
+        snapshot.models.extend(others);
         snapshot
     }
 
@@ -255,10 +266,12 @@ fn is_listed_model(model: &FoundationModelSummary) -> bool {
     let active = model
         .model_lifecycle()
         .is_none_or(|lifecycle| lifecycle.status().as_str() == "ACTIVE");
+    // Image models are listed when the gateway can drive them (`/images/generations`).
     let output = model
         .output_modalities()
         .iter()
-        .any(|m| matches!(m.as_str(), "TEXT" | "EMBEDDING"));
+        .any(|m| matches!(m.as_str(), "TEXT" | "EMBEDDING"))
+        || crate::translate::image_generation::ImageFamily::of(model.model_id()).is_some();
     // A model offered only through INFERENCE_PROFILE cannot be invoked by its bare id; its
     // profiles are listed instead.
     let on_demand = model

@@ -2,9 +2,11 @@
 //! and the Bedrock seam, write the response.
 
 pub mod chat;
+pub mod completions;
 pub mod embeddings;
 pub mod event_source;
 pub mod health;
+pub mod images;
 pub mod models;
 pub mod responses;
 pub mod sse;
@@ -61,6 +63,16 @@ pub async fn chat_model(
     let caps = capabilities(&model_id);
     let caps = published.map_or(caps, |p| p.apply(caps));
     let caps = state.config.model_capabilities.apply(&model_id, caps);
+    if let Some(family) = crate::translate::image_generation::ImageFamily::of(&model_id) {
+        return Err(ApiError::invalid_param(
+            "model",
+            format!(
+                "`{model_id}` is an image model ({}); use it with /api/v1/images/generations, not {api}.",
+                family.name()
+            ),
+        )
+        .with_code("model_not_supported"));
+    }
     if caps.embedding {
         return Err(ApiError::invalid_param(
             "model",

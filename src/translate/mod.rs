@@ -14,6 +14,7 @@ pub mod conversation_rules;
 pub mod converse_replay;
 pub mod documents;
 pub mod errors;
+pub mod image_generation;
 pub mod images;
 pub mod json_doc;
 pub mod media;

@@ -214,10 +214,13 @@ async fn lists_invocable_models_and_profiles_in_openai_shape() {
     }
     let ids = ids(&list);
     // Chat models first (clients that pick the first model get one they can chat with), then
-    // embedding models; each group by id.
-    let is_embedding = |id: &String| id.contains("embed");
+    // embedding and image models; each group by id.
+    let is_embedding = |id: &String| {
+        id.contains("embed") || id.contains("canvas") || id.contains("image-generator")
+    };
     let first_embedding = ids.iter().position(is_embedding).unwrap();
     assert!(ids[first_embedding..].iter().all(is_embedding), "{ids:?}");
+    assert!(ids.iter().any(|id| id.contains("canvas")), "{ids:?}");
     for group in [&ids[..first_embedding], &ids[first_embedding..]] {
         let mut sorted = group.to_vec();
         sorted.sort();
@@ -234,14 +237,16 @@ async fn lists_invocable_models_and_profiles_in_openai_shape() {
         "us.deepseek.r1-v1:0",
         APPLICATION_PROFILE_ARN,
         EMBEDDING_PROFILE_ARN,
+        // Image models the gateway drives (`/images/generations`).
+        "amazon.titan-image-generator-v2:0",
+        "amazon.nova-canvas-v1:0",
     ] {
         assert!(ids.iter().any(|id| id == expected), "{expected} missing");
     }
-    // Legacy, image-output and provisioned-only models are left out, and so is a bare id that
-    // cannot be invoked on demand (only through its inference profile).
+    // Legacy and provisioned-only models are left out, and so is a bare id that cannot be
+    // invoked on demand (only through its inference profile).
     for left_out in [
         "anthropic.claude-v2:1",
-        "amazon.titan-image-generator-v2:0",
         "cohere.embed-english-v3:0:512",
         "deepseek.r1-v1:0",
         "anthropic.claude-3-5-haiku-20241022-v1:0",

@@ -28,13 +28,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Extension, Path};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use serde_json::Value;
 
 use crate::catalog::{self, FoundationModel, ModelKind};
@@ -94,12 +92,8 @@ impl Family {
     }
 }
 
-/// The InvokeModel routes, to merge into the emulator's router.
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().route("/model/{model_id}/invoke", post(invoke))
-}
-
-async fn invoke(
+/// InvokeModel for an embedding model (`crate::images` routes image models elsewhere).
+pub(crate) async fn invoke(
     Extension(log): Extension<Arc<InvokeLog>>,
     model_id: Result<Path<String>, PathRejection>,
     body: Bytes,
@@ -212,7 +206,7 @@ fn resolve(model_id: &str, body: &Value) -> Result<&'static FoundationModel, Api
     }
     match model.kind {
         ModelKind::Embedding => Ok(model),
-        ModelKind::Chat(_) => Err(not_this_schema(body)),
+        ModelKind::Chat(_) | ModelKind::Image => Err(not_this_schema(body)),
     }
 }
 

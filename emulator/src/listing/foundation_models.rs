@@ -59,6 +59,10 @@ fn listed_models() -> Vec<ListedModel> {
                     "EMBEDDING",
                     false,
                 ),
+                // Nova Canvas and Titan Image Generator v2 take text and images (for editing
+                // tasks) and answer images, as the real listing has Titan v2 (the row this
+                // replaced was copied from it).
+                ModelKind::Image => (vec!["TEXT", "IMAGE"], "IMAGE", false),
             };
             let mut inference_types = Vec::new();
             if model.on_demand {
@@ -89,16 +93,6 @@ fn listed_models() -> Vec<ListedModel> {
             streaming: true,
             inference_types: vec!["ON_DEMAND"],
             lifecycle: "LEGACY",
-        },
-        ListedModel {
-            id: "amazon.titan-image-generator-v2:0",
-            provider: "Amazon",
-            name: "Titan Image Generator G1 v2",
-            input: vec!["TEXT", "IMAGE"],
-            output: "IMAGE",
-            streaming: false,
-            inference_types: vec!["ON_DEMAND"],
-            lifecycle: "ACTIVE",
         },
         ListedModel {
             id: "cohere.embed-english-v3:0:512",

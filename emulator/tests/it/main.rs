@@ -7,6 +7,7 @@ mod support;
 mod converse;
 mod converse_stream;
 mod faults;
+mod images;
 mod media;
 mod plain_word_tools;
 mod validation;

@@ -165,10 +165,13 @@ def test_models_list_and_retrieve(client):
     models = list(client.models.list())
     ids = [m.id for m in models]
     # Chat models first (a UI that picks the first model gets one it can chat with), then
-    # embedding models; each group sorted.
-    embedding = [i for i in ids if "embed" in i]
-    chat = [i for i in ids if "embed" not in i]
-    assert ids == sorted(chat) + sorted(embedding)
+    # embedding and image models; each group sorted.
+    def is_chat(model_id):
+        return not any(word in model_id for word in ("embed", "canvas", "image-generator"))
+
+    chat = [i for i in ids if is_chat(i)]
+    others = [i for i in ids if not is_chat(i)]
+    assert ids == sorted(chat) + sorted(others)
     assert len(ids) == len(set(ids))
     for expected in (
         CHAT_MODEL,
@@ -182,7 +185,7 @@ def test_models_list_and_retrieve(client):
     assert "anthropic.claude-3-5-haiku-20241022-v1:0" not in ids
     assert "cohere.embed-v4:0" not in ids
     assert "anthropic.claude-v2:1" not in ids  # legacy
-    assert "amazon.titan-image-generator-v2:0" not in ids  # image output
+    assert "amazon.titan-image-generator-v2:0" in ids  # an image model /images/generations drives
     # Invocable only through an inference profile: the profile is listed, the bare id is not.
     assert "deepseek.r1-v1:0" not in ids
     assert "us.deepseek.r1-v1:0" in ids
