@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/embeddings", post(routes::embeddings::embeddings))
         .route("/models", get(routes::models::list_models))
         .route("/models/{*id}", get(routes::models::retrieve_model))
+        .route("/usage", get(routes::usage::usage))
         .route("/responses", post(routes::responses::create_response))
         .route(
             "/responses/{id}",
@@ -93,7 +94,14 @@ async fn require_api_key(State(state): State<AppState>, request: Request, next: 
         .into_response();
     };
     match state.keys.verify(key).await {
-        Ok(()) => next.run(request).await,
+        Ok(caller) => {
+            if let Err(refused) = state.quotas.admit(&caller).await {
+                return refused;
+            }
+            let mut request = request;
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
         Err(err) => err.into_response(),
     }
 }

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use futures_util::stream;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::openai::chat::ChatRequest;
 use crate::routes::event_source::EventSource;
@@ -25,10 +26,12 @@ use crate::translate::{ResponseContext, Target, chat_completion, converse_input}
 
 pub async fn chat_completions(
     State(state): State<AppState>,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let req: ChatRequest = parse_body(body, "Send smaller images or documents.")?;
-    let (model_id, caps) = chat_model(&state, &req.model, "chat completions").await?;
+    let mut req: ChatRequest = parse_body(body, "Send smaller images or documents.")?;
+    let (model_id, caps) = chat_model(&state, &caller, &req.model, "chat completions").await?;
+    caller.cap_request(&mut req);
     let target = Target {
         model_id: &model_id,
         caps,

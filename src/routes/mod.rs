@@ -8,11 +8,14 @@ pub mod health;
 pub mod models;
 pub mod responses;
 pub mod sse;
+pub mod usage;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use serde::de::DeserializeOwned;
 
+use crate::auth::Caller;
+use crate::auth::model_access::{ModelKind, resolve_model};
 use crate::capabilities::{Capabilities, capabilities};
 use crate::error::{ApiError, ErrorKind};
 use crate::openai::request::parse_json;
@@ -37,12 +40,14 @@ pub fn parse_body<T: DeserializeOwned>(
 }
 
 /// The Bedrock model a chat-style request (chat completions, Responses) asked for, and what it
-/// can do: aliases and `gpt-*` mapped, checked against Bedrock's list (404 if unknown), the bare
-/// id of a profile-only model routed to its profile; its capabilities from the hand table,
+/// can do: resolved under the caller's key by [`resolve_model`] (the key's aliases and default,
+/// then `MODEL_ALIASES` and `gpt-*`; 403 outside the key's models; 404 if Bedrock does not know
+/// it; the bare id of a profile-only model routed to its profile); its capabilities from the hand table,
 /// corrected by what Bedrock's listing publishes, then by `MODEL_CAPABILITIES`. An empty name or
 /// an embedding model is a 400; `api` names the route in that message.
 pub async fn chat_model(
     state: &AppState,
+    caller: &Caller,
     requested: &str,
     api: &str,
 ) -> Result<(String, Capabilities), ApiError> {
@@ -52,12 +57,7 @@ pub async fn chat_model(
             "`model` must name a Bedrock model id; see GET /api/v1/models.",
         ));
     }
-    let model_id = state.config.chat_model_id(requested);
-    state.catalog.check(&model_id).await?;
-    let model_id = state
-        .catalog
-        .route(&model_id, &state.profile_routing())
-        .await?;
+    let model_id = resolve_model(state, caller, requested, ModelKind::Chat).await?;
     let caps = state
         .catalog
         .published_capabilities(&model_id, capabilities(&model_id))

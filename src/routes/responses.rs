@@ -24,6 +24,7 @@ use crate::responses::request::{chat_request, shell};
 use crate::responses::store::{ResponseStore, StoredResponse};
 use crate::responses::tools::Tools;
 use crate::routes::event_source::EventSource;
+use crate::auth::Caller;
 use crate::routes::{chat_model, parse_body, sse};
 use crate::state::AppState;
 use crate::translate::converse_replay::replay_as_events;
@@ -61,11 +62,12 @@ impl ToStore {
 
 pub async fn create_response(
     State(state): State<AppState>,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let req: ResponsesRequest = parse_body(body, "Send smaller images or files.")?;
     req.check_fields()?;
-    let (model_id, caps) = chat_model(&state, &req.model, "responses").await?;
+    let (model_id, caps) = chat_model(&state, &caller, &req.model, "responses").await?;
     let tools = Tools::from_request(
         req.tools.as_deref().unwrap_or_default(),
         &state.config.responses_refused_tools,
@@ -79,7 +81,8 @@ pub async fn create_response(
     let input_items = prepare_input(items(req.input.as_ref())?, &earlier, &uuid[..12])?;
     let mut conversation = earlier;
     conversation.extend(input_items.iter().cloned());
-    let chat = chat_request(&req, &model_id, &conversation, &tools)?;
+    let mut chat = chat_request(&req, &model_id, &conversation, &tools)?;
+    caller.cap_request(&mut chat);
 
     let target = Target {
         model_id: &model_id,

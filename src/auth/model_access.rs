@@ -1,0 +1,89 @@
+//! Which model a request under a given key gets: the one place every route's model resolution
+//! goes through (chat, Responses and embeddings here; any new route that names a model must call
+//! [`resolve_model`] too), so a key's allow-list, aliases and default model hold everywhere.
+//!
+//! Order: the key's own `aliases`, then for `gpt-*` chat names the key's `default_model`, then
+//! the gateway's mapping (`MODEL_ALIASES`, `DEFAULT_MODEL`, `DEFAULT_EMBEDDING_MODEL`); then the
+//! key's `models` patterns are checked against that id or, failing that, against the inference
+//! profile the catalogue routes a bare id to (so `us.anthropic.*` admits
+//! `anthropic.claude-...`, which the gateway sends through `us.`). A model outside the list is
+//! a 403 whether or not Bedrock knows it, so a key cannot probe for models it may not use.
+
+use axum::http::StatusCode;
+
+use super::Caller;
+use crate::error::{ApiError, ErrorKind};
+use crate::state::AppState;
+
+/// What the model name is for, which decides the gateway's default mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// Chat completions, Responses (`gpt-*` → the default model).
+    Chat,
+    /// Embeddings (`text-embedding-*` → the default embedding model).
+    Embedding,
+}
+
+/// The model id a name stands for under `caller`'s key, before the catalogue is asked.
+pub fn model_name(state: &AppState, caller: &Caller, requested: &str, kind: ModelKind) -> String {
+    if let Some(id) = caller.aliases.get(requested) {
+        return id.clone();
+    }
+    let config = &state.config;
+    match kind {
+        ModelKind::Chat => match &caller.default_model {
+            Some(default)
+                if requested.starts_with("gpt") && !config.model_aliases.contains_key(requested) =>
+            {
+                default.clone()
+            }
+            _ => config.chat_model_id(requested),
+        },
+        ModelKind::Embedding => config.embedding_model_id(requested),
+    }
+}
+
+/// The Bedrock model id for `requested` under `caller`'s key: resolved, allowed, known to
+/// Bedrock (404 otherwise) and routed to an inference profile where Bedrock needs one.
+pub async fn resolve_model(
+    state: &AppState,
+    caller: &Caller,
+    requested: &str,
+    kind: ModelKind,
+) -> Result<String, ApiError> {
+    let model_id = model_name(state, caller, requested, kind);
+    let allowed = caller.allows(&model_id);
+    let routed = async {
+        state.catalog.check(&model_id).await?;
+        state
+            .catalog
+            .route(&model_id, &state.profile_routing())
+            .await
+    }
+    .await;
+    match routed {
+        Ok(routed) if allowed || caller.allows(&routed) => Ok(routed),
+        Err(err) if allowed => Err(err),
+        _ => Err(not_allowed(caller, requested, &model_id)),
+    }
+}
+
+/// The 403 for a model outside the key's list; names the key, never the key itself.
+pub fn not_allowed(caller: &Caller, requested: &str, model_id: &str) -> ApiError {
+    let shown = if requested == model_id {
+        format!("`{model_id}`")
+    } else {
+        format!("`{requested}` (`{model_id}`)")
+    };
+    let allowed = caller.models.as_deref().unwrap_or_default().join(", ");
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorKind::PermissionError,
+        format!(
+            "The API key `{}` may not use the model {shown}. It may use: {allowed}. GET /api/v1/models lists them.",
+            caller.name
+        ),
+    )
+    .with_param("model")
+    .with_code("model_not_allowed")
+}
