@@ -22,6 +22,7 @@
 //! `open` (default) lets the request through and logs an error, `closed` answers 503.
 
 pub mod dynamo;
+pub mod gate;
 pub mod memory;
 
 use std::sync::Arc;
