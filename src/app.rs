@@ -50,7 +50,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_request_bytes))
         .layer(cors(&state.config.cors_allowed_origins))
-        .layer(middleware::from_fn(access_log::access_log))
+        .layer(middleware::from_fn_with_state(
+            state.telemetry.clone(),
+            access_log::access_log,
+        ))
         .with_state(state)
 }
 
@@ -73,7 +76,8 @@ fn cors(allowed: &[String]) -> CorsLayer {
     }
 }
 
-/// Rejects requests without a valid `Authorization: Bearer <key>`.
+/// Rejects requests without a valid `Authorization: Bearer <key>`; the key's quotas are then
+/// applied by `quota::gate`.
 async fn require_api_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // Two `Authorization` headers are ambiguous (proxies and servers disagree on which one
     // counts), so neither is chosen.
@@ -94,14 +98,7 @@ async fn require_api_key(State(state): State<AppState>, request: Request, next: 
         .into_response();
     };
     match state.keys.verify(key).await {
-        Ok(caller) => {
-            if let Err(refused) = state.quotas.admit(&caller).await {
-                return refused;
-            }
-            let mut request = request;
-            request.extensions_mut().insert(caller);
-            next.run(request).await
-        }
+        Ok(caller) => crate::quota::gate::run(&state, caller, request, next).await,
         Err(err) => err.into_response(),
     }
 }

@@ -110,6 +110,8 @@ pub struct Config {
     /// `RESPONSES_REFUSED_TOOLS`: built-in tool types (`web_search,file_search`, or `all`) that
     /// get a 400 instead of being dropped (default: none; all are dropped and named).
     pub responses_refused_tools: Vec<String>,
+    /// `LOG_FORMAT`, `METRICS_NAMESPACE` (`telemetry/settings.rs`).
+    pub telemetry: crate::telemetry::TelemetrySettings,
 }
 
 /// A configuration error: one line saying which variable is wrong and what it should be.
@@ -251,6 +253,7 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
+            telemetry: crate::telemetry::TelemetrySettings::from_lookup(&get)?,
         })
     }
 

@@ -152,6 +152,10 @@ impl IntoResponse for ApiError {
             self.to_json(),
         )
             .into_response();
+        // What the access log and the metrics say about the error (never the message).
+        response
+            .extensions_mut()
+            .insert(crate::telemetry::ErrorOutcome::of(&self));
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -8,7 +8,7 @@
 //! Layout: `openai` (wire types), `translate` (the pure core), `capabilities` (per-model
 //! table), `bedrock` (the SDK seam), `cache` (the refresh cache behind `auth` and `catalog`),
 //! `auth`, `config`, `routes` (thin handlers, blind to the runtime), `limits` (what a runtime
-//! adapter tells handlers), `app`.
+//! adapter tells handlers), `telemetry` (the per-request record, log line and metrics), `app`.
 
 pub mod app;
 pub mod auth;
@@ -31,4 +31,5 @@ pub mod responses;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod telemetry;
 pub mod translate;

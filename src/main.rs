@@ -3,13 +3,20 @@
 
 use std::process::ExitCode;
 
+use bedrock_gateway::telemetry::LogFormat;
+use bedrock_gateway::telemetry::json_format::JsonLines;
 use bedrock_gateway::{app, config::Config, lambda, server, state::AppState};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_tracing();
+    let config = Config::from_env();
+    init_tracing(
+        config
+            .as_ref()
+            .map_or(LogFormat::Text, |c| c.telemetry.log_format),
+    );
     bedrock_gateway::memory::spawn_trimmer();
-    let state = match Config::from_env() {
+    let state = match config {
         Ok(config) => AppState::from_config(config).await,
         Err(err) => Err(err),
     };
@@ -69,8 +76,9 @@ fn listen_error(host: &str, port: u16, err: &std::io::Error) -> String {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` sets the level (default info). CloudWatch adds timestamps on
-/// Lambda, so none are printed there.
+/// Logs to stderr; `RUST_LOG` sets the level (default info). `LOG_FORMAT=json` writes one JSON
+/// object per line (`telemetry/json_format.rs`; the per-request line carries the EMF metrics);
+/// text lines have no timestamp on Lambda, where CloudWatch adds one.
 ///
 /// Whatever `RUST_LOG` says, other crates log at most warnings: at debug and trace the AWS SDK,
 /// hyper, h2, rustls, reqwest and lambda_runtime log credentials (the access key id), signed
@@ -78,7 +86,7 @@ fn listen_error(host: &str, port: u16, err: &std::io::Error) -> String {
 /// second filter after the user's, so no `RUST_LOG` value can lift it. `aws_config` is capped
 /// at errors: its warnings repeat, at length, why each credential or region source failed,
 /// which the gateway reports itself in one line.
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     use tracing_subscriber::Layer;
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
@@ -93,10 +101,10 @@ fn init_tracing() {
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false);
-    let fmt = if lambda::in_lambda() {
-        fmt.without_time().boxed()
-    } else {
-        fmt.boxed()
+    let fmt = match format {
+        LogFormat::Json => fmt.event_format(JsonLines).boxed(),
+        LogFormat::Text if lambda::in_lambda() => fmt.without_time().boxed(),
+        LogFormat::Text => fmt.boxed(),
     };
     tracing_subscriber::registry()
         .with(fmt.with_filter(filter).with_filter(cap))

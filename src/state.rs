@@ -18,6 +18,7 @@ use crate::quota::{FailureMode, Quotas};
 use crate::responses::store::ResponseStore;
 use crate::responses::store::dynamo::DynamoStore;
 use crate::responses::store::memory::MemoryStore;
+use crate::telemetry::Telemetry;
 
 /// Shared state, cheap to clone into each request.
 #[derive(Clone)]
@@ -33,6 +34,8 @@ pub struct AppState {
     pub responses: Arc<dyn ResponseStore>,
     /// Quota and usage counters per named key.
     pub quotas: Arc<Quotas>,
+    /// Where finished requests go: the log line, metrics, and the request observers.
+    pub telemetry: Arc<Telemetry>,
 }
 
 impl AppState {
@@ -70,6 +73,7 @@ impl AppState {
         let catalog = Arc::new(Catalog::new(bedrock.clone(), config.models_cache));
         let responses = response_store(&config, sdk);
         let quotas = Arc::new(quotas(&config, sdk));
+        let telemetry = Arc::new(Telemetry::new(config.telemetry.clone()));
         AppState {
             config: Arc::new(config),
             bedrock,
@@ -78,6 +82,7 @@ impl AppState {
             catalog,
             responses,
             quotas,
+            telemetry,
         }
     }
 }

@@ -1,71 +1,97 @@
-//! The access log: one line per request with method, path, status, the time to the first
-//! byte of the response body and the total time. Never bodies, headers or keys.
+//! The access log: creates each request's [`RequestRecord`] (shared with the auth middleware
+//! and the handlers through a [`Recorder`] in the request's extensions), and hands it to
+//! [`Telemetry::finish`] when the response body ends: one log line per request (with its
+//! metrics in JSON mode), then the observers. Never bodies, headers or keys.
 //!
-//! The line is written when the response body ends, so a stream is timed to its last event,
-//! not to its headers. A body dropped before its end (the client went away, or the local
-//! server ended the stream at shutdown) is logged with `complete=false`.
+//! The record is finished when the response body ends, so a stream is timed to its last
+//! event, not to its headers. A body dropped before its end (the client went away, or the local
+//! server ended the stream at shutdown) is recorded with `complete: false`.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::Request;
-use axum::http::Method;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body::{Frame, SizeHint};
 use tokio::time::Instant;
 
-/// The middleware: times the request and hands the line to the response body.
-pub async fn access_log(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
+use crate::telemetry::record::client_text;
+use crate::telemetry::{ErrorOutcome, LambdaRequestId, Recorder, RequestRecord, Telemetry};
+
+/// The header an ALB (or API Gateway) adds with the request's X-Ray trace id.
+const TRACE_HEADER: &str = "x-amzn-trace-id";
+
+/// The middleware: starts the record, runs the request, and hands the record to the body.
+pub async fn access_log(
+    State(telemetry): State<Arc<Telemetry>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let mut record = RequestRecord::new(
+        Instant::now(),
+        request.method().as_str(),
+        request.uri().path(),
+    );
+    record.request_id = request
+        .extensions()
+        .get::<LambdaRequestId>()
+        .map(|id| id.0.clone());
+    record.trace_id = request
+        .headers()
+        .get(TRACE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(client_text);
+    let recorder = Recorder::new(record);
+    request.extensions_mut().insert(recorder.clone());
     let response = next.run(request).await;
-    let line = AccessLine {
-        method,
-        path,
-        status: response.status().as_u16(),
-        started,
-        first_byte: None,
-    };
+    let status = response.status().as_u16();
+    let error = response.extensions().get::<ErrorOutcome>().cloned();
+    recorder.update(|r| {
+        r.status = status;
+        // An error event that already ended a stream is kept; an HTTP error replaces nothing.
+        if r.error.is_none() {
+            r.error = error;
+        }
+    });
     response.map(|body| {
         Body::new(LoggedBody {
             inner: body,
-            line: Some(line),
+            finish: Some(Finish {
+                recorder,
+                telemetry,
+                first_byte: None,
+            }),
         })
     })
 }
 
-/// What the line says about one request, kept until its body ends.
-struct AccessLine {
-    method: Method,
-    path: String,
-    status: u16,
-    started: Instant,
+/// What is needed to finish the record once the body ends.
+struct Finish {
+    recorder: Recorder,
+    telemetry: Arc<Telemetry>,
     first_byte: Option<Instant>,
 }
 
-impl AccessLine {
-    fn write(self, complete: bool) {
+impl Finish {
+    fn run(self, complete: bool) {
         let now = Instant::now();
-        let first_byte = self.first_byte.unwrap_or(now);
-        tracing::info!(
-            method = %self.method,
-            path = self.path,
-            status = self.status,
-            first_byte_micros = first_byte.duration_since(self.started).as_micros() as u64,
-            micros = now.duration_since(self.started).as_micros() as u64,
-            complete,
-            "request"
-        );
+        let first_byte = self.first_byte;
+        self.recorder.update(|r| {
+            r.first_byte = first_byte.map(|t| t.duration_since(r.started));
+            r.latency = now.duration_since(r.started);
+            r.complete = complete;
+        });
+        self.telemetry.finish(&self.recorder.snapshot());
     }
 }
 
-/// A response body that writes the access line when it ends; it looks at no byte of it.
+/// A response body that finishes the record when it ends; it looks at no byte of it.
 struct LoggedBody {
     inner: Body,
-    line: Option<AccessLine>,
+    finish: Option<Finish>,
 }
 
 impl HttpBody for LoggedBody {
@@ -79,18 +105,18 @@ impl HttpBody for LoggedBody {
         let frame = std::task::ready!(Pin::new(&mut self.inner).poll_frame(cx));
         match &frame {
             Some(Ok(_)) => {
-                if let Some(line) = self.line.as_mut() {
-                    line.first_byte.get_or_insert_with(Instant::now);
+                if let Some(finish) = self.finish.as_mut() {
+                    finish.first_byte.get_or_insert_with(Instant::now);
                 }
             }
             Some(Err(_)) => {
-                if let Some(line) = self.line.take() {
-                    line.write(false);
+                if let Some(finish) = self.finish.take() {
+                    finish.run(false);
                 }
             }
             None => {
-                if let Some(line) = self.line.take() {
-                    line.write(true);
+                if let Some(finish) = self.finish.take() {
+                    finish.run(true);
                 }
             }
         }
@@ -108,12 +134,12 @@ impl HttpBody for LoggedBody {
 
 impl Drop for LoggedBody {
     fn drop(&mut self) {
-        if let Some(line) = self.line.take() {
+        if let Some(finish) = self.finish.take() {
             // hyper never polls a body it knows is empty (a 204, a HEAD request's): complete.
             // Any other body dropped before its end was cut: the client left, or the server
             // ended the stream at shutdown.
             let complete = self.inner.is_end_stream();
-            line.write(complete);
+            finish.run(complete);
         }
     }
 }

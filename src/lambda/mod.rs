@@ -80,7 +80,11 @@ pub async fn invoke(
     let respond = async move {
         match prepared {
             Err(err) => Ok(err.into_response()),
-            Ok(request) => router.oneshot(request.with_lambda_context(context)).await,
+            Ok(mut request) => {
+                let id = crate::telemetry::LambdaRequestId(context.request_id.clone());
+                request.extensions_mut().insert(id);
+                router.oneshot(request.with_lambda_context(context)).await
+            }
         }
     };
     match trigger {

@@ -1,7 +1,9 @@
-//! Settling a request's tokens when its response body ends: the response body is wrapped so
-//! that, after the last frame, the tokens Bedrock reported for the request (read from the
-//! request record at that moment, stream included) are recorded against the key's quotas and
-//! usage before the body says it has ended.
+//! The quota step of the auth middleware ([`run`]): name the key in the request record, admit
+//! the request under the key's limits (or answer the 429), and settle its tokens when its
+//! response body ends: the body is wrapped so that, after the last frame, the tokens Bedrock
+//! reported for the request (read from the request record, `crate::telemetry`, at that moment,
+//! stream included) are recorded against the key's quotas and usage before the body says it
+//! has ended.
 //!
 //! Awaited rather than spawned: on Lambda the execution environment may be frozen as soon as
 //! the response is complete, and a task still waiting on DynamoDB would then run late or never.
@@ -14,12 +16,48 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::Request;
+use axum::middleware::Next;
 use axum::response::Response;
 use futures_util::future::BoxFuture;
 use http_body::{Frame, SizeHint};
 
 use super::{Quotas, TokenUsage};
 use crate::auth::Caller;
+use crate::state::AppState;
+use crate::telemetry::{Recorder, RequestRecord};
+
+/// After the key check: names the key in the request record, admits the request under the
+/// key's limits, hands the [`Caller`] to the handler and settles the tokens at the body's end.
+pub async fn run(state: &AppState, caller: Caller, mut request: Request, next: Next) -> Response {
+    let recorder = request
+        .extensions()
+        .get::<Recorder>()
+        .cloned()
+        .unwrap_or_default();
+    recorder.set_key_name(Some(caller.name.clone()));
+    if let Err(refused) = state.quotas.admit(&caller).await {
+        return refused;
+    }
+    request.extensions_mut().insert(caller.clone());
+    let response = next.run(request).await;
+    let used: ReadUsed = Box::new(move || used(&recorder.snapshot()));
+    settle_at_end(state.quotas.clone(), caller, response, used)
+}
+
+/// What a finished request used, from its record: the model it ran on and Bedrock's usage.
+pub fn used(record: &RequestRecord) -> Option<Used> {
+    let tokens = record.usage?;
+    Some(Used {
+        model: record.model_used.clone()?,
+        tokens: TokenUsage {
+            input_tokens: tokens.input,
+            output_tokens: tokens.output,
+            cache_read_tokens: tokens.cache_read,
+            cache_write_tokens: tokens.cache_write,
+        },
+    })
+}
 
 /// What a finished request used: the Bedrock model it ran on and its tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]

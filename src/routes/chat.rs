@@ -18,6 +18,7 @@ use crate::openai::chat::ChatRequest;
 use crate::routes::event_source::EventSource;
 use crate::routes::{chat_model, parse_body, sse};
 use crate::state::AppState;
+use crate::telemetry::Recorder;
 use crate::translate::images::FetchedImages;
 use crate::translate::stream::ChunkStream;
 use crate::translate::tool_names::ToolNames;
@@ -27,10 +28,13 @@ use crate::translate::{ResponseContext, Target, chat_completion, converse_input}
 pub async fn chat_completions(
     State(state): State<AppState>,
     caller: Caller,
+    record: Recorder,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let mut req: ChatRequest = parse_body(body, "Send smaller images or documents.")?;
+    record.requested(&req.model, req.is_stream());
     let (model_id, caps) = chat_model(&state, &caller, &req.model, "chat completions").await?;
+    record.model_used(&model_id);
     caller.cap_request(&mut req);
     let target = Target {
         model_id: &model_id,
@@ -56,6 +60,7 @@ pub async fn chat_completions(
 
     if !req.is_stream() {
         let output = state.bedrock.converse(input).await?;
+        record.observe_reply(&output);
         if let Some(err) = stop_error(&output.stop_reason) {
             return Err(err);
         }
@@ -70,7 +75,7 @@ pub async fn chat_completions(
     )
     .await?;
     let idle = state.config.stream_idle_timeout;
-    Ok(sse::response(chunk_stream(source, machine, idle)))
+    Ok(sse::response(chunk_stream(source, machine, record, idle)))
 }
 
 /// Drives the state machine over the event source, one SSE piece per Bedrock event. A Bedrock
@@ -80,12 +85,14 @@ pub async fn chat_completions(
 fn chunk_stream(
     source: EventSource,
     machine: ChunkStream,
+    record: Recorder,
     idle: Duration,
 ) -> impl futures_util::Stream<Item = Bytes> + Send {
-    stream::unfold(Some((source, machine)), move |state| async move {
-        let (mut source, mut machine) = state?;
+    stream::unfold(Some((source, machine, record)), move |state| async move {
+        let (mut source, mut machine, record) = state?;
         let mut buf = BytesMut::new();
         let next = source.next_within(idle).await;
+        record.observe(&next);
         match next {
             Ok(Some(ConverseStreamOutput::MessageStop(stop)))
                 if let Some(err) = stop_error(&stop.stop_reason) =>
@@ -96,7 +103,7 @@ fn chunk_stream(
                 for chunk in machine.on_event(&event) {
                     sse::push_event(&mut buf, &chunk);
                 }
-                Some((buf.freeze(), Some((source, machine))))
+                Some((buf.freeze(), Some((source, machine, record))))
             }
             Ok(None) => {
                 for chunk in machine.finish() {

@@ -22,6 +22,7 @@ use crate::error::{ApiError, ErrorKind};
 use crate::limits::ResponseLimit;
 use crate::routes::parse_body;
 use crate::state::AppState;
+use crate::telemetry::Recorder;
 
 /// What is sent to Bedrock for a bare `"input": ""`: Bedrock refuses empty texts, OpenAI
 /// answers them, and LangChain relies on that to embed empty documents.
@@ -31,9 +32,11 @@ pub async fn embeddings(
     State(state): State<AppState>,
     caller: Caller,
     extensions: Extensions,
+    record: Recorder,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EmbeddingList>, ApiError> {
     let mut req: EmbeddingsRequest = parse_body(body, "Send fewer inputs per request.")?;
+    record.requested(&req.model, false);
     if req.model.trim().is_empty() {
         return Err(ApiError::invalid_param(
             "model",
@@ -45,6 +48,7 @@ pub async fn embeddings(
 
     let model_id = resolve_model(&state, &caller, &req.model, ModelKind::Embedding).await?;
     let family = resolve_family(&state, &model_id).await?;
+    record.model_used(&model_id);
     let options = req.options(family)?;
     if let Some(limit) = extensions.get::<ResponseLimit>() {
         let dimension = options
@@ -68,6 +72,7 @@ pub async fn embeddings(
             .map_err(|message| ApiError::invalid_param(shape.param(index), message))?;
     }
     let embedded = embeddings::embed(&state.bedrock, &model_id, family, &texts, &options).await?;
+    record.add_input_tokens(embedded.input_tokens);
     Ok(Json(embedding_list(
         embedded.vectors,
         format,

@@ -27,6 +27,7 @@ use crate::routes::event_source::EventSource;
 use crate::auth::Caller;
 use crate::routes::{chat_model, parse_body, sse};
 use crate::state::AppState;
+use crate::telemetry::Recorder;
 use crate::translate::converse_replay::replay_as_events;
 use crate::translate::images::FetchedImages;
 use crate::translate::responses_stream::ResponseStream;
@@ -63,11 +64,14 @@ impl ToStore {
 pub async fn create_response(
     State(state): State<AppState>,
     caller: Caller,
+    record: Recorder,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let req: ResponsesRequest = parse_body(body, "Send smaller images or files.")?;
     req.check_fields()?;
+    record.requested(&req.model, req.is_stream());
     let (model_id, caps) = chat_model(&state, &caller, &req.model, "responses").await?;
+    record.model_used(&model_id);
     let tools = Tools::from_request(
         req.tools.as_deref().unwrap_or_default(),
         &state.config.responses_refused_tools,
@@ -118,6 +122,7 @@ pub async fn create_response(
 
     let mut response = if !req.is_stream() {
         let output = state.bedrock.converse(input).await?;
+        record.observe_reply(&output);
         let mut machine = machine;
         for event in replay_as_events(&output) {
             machine.on_event(&event);
@@ -137,7 +142,7 @@ pub async fn create_response(
         )
         .await?;
         let idle = state.config.stream_idle_timeout;
-        sse::response(event_stream(source, machine, to_store, idle))
+        sse::response(event_stream(source, machine, to_store, record, idle))
     };
     if !dropped.is_empty()
         && let Ok(value) = HeaderValue::from_str(&dropped)
@@ -164,16 +169,19 @@ fn event_stream(
     source: EventSource,
     machine: ResponseStream,
     to_store: Option<ToStore>,
+    record: Recorder,
     idle: Duration,
 ) -> impl futures_util::Stream<Item = Bytes> + Send {
-    stream::unfold(Some((source, machine, to_store)), move |state| async move {
-        let (mut source, mut machine, to_store) = state?;
+    let start = Some((source, machine, to_store, record));
+    stream::unfold(start, move |state| async move {
+        let (mut source, mut machine, to_store, record) = state?;
         let mut buf = BytesMut::new();
         let next = source.next_within(idle).await;
+        record.observe(&next);
         match next {
             Ok(Some(event)) => {
                 push_events(&mut buf, &machine.on_event(&event));
-                Some((buf.freeze(), Some((source, machine, to_store))))
+                Some((buf.freeze(), Some((source, machine, to_store, record))))
             }
             Ok(None) => {
                 push_events(&mut buf, &machine.finish());
