@@ -3,7 +3,8 @@
 //! response body ends: the body is wrapped so that, after the last frame, the tokens Bedrock
 //! reported for the request (read from the request record, `crate::telemetry`, at that moment,
 //! stream included) are recorded against the key's quotas and usage before the body says it
-//! has ended.
+//! has ended. A response whose body is already whole (not a stream) is settled before it is
+//! returned.
 //!
 //! Awaited rather than spawned: on Lambda the execution environment may be frozen as soon as
 //! the response is complete, and a task still waiting on DynamoDB would then run late or never.
@@ -41,6 +42,16 @@ pub async fn run(state: &AppState, caller: Caller, mut request: Request, next: N
     }
     request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;
+    if response.body().size_hint().exact().is_some() {
+        // A whole body, not a stream: the handler is done, so the record is final. Recorded
+        // before answering, as a client holding the whole answer may send its next request
+        // (to another instance) at once, and a server that knows the length stops reading
+        // the body at its last byte, before any end-of-body step could run.
+        if let Some(used) = used(&recorder.snapshot()) {
+            state.quotas.record(&caller, &used.model, used.tokens).await;
+        }
+        return response;
+    }
     let used: ReadUsed = Box::new(move || used(&recorder.snapshot()));
     settle_at_end(state.quotas.clone(), caller, response, used)
 }

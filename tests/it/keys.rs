@@ -352,10 +352,7 @@ async fn a_key_file_is_reread_and_a_broken_refresh_keeps_the_old_keys() {
     assert_eq!(chat("sk-second").await, 200, "the old keys stay");
     assert_eq!(chat("sk-third").await, 401, "nothing from the broken document");
     let log = gateway.log_text();
-    assert!(
-        log.contains("the key document is invalid") && log.contains("keys[0] (\\\"third\\\").rpm")
-            || log.contains("keys[0] (\"third\").rpm"),
-        "{log}"
-    );
+    assert!(log.contains("the key document is invalid"), "{log}");
+    assert!(log.contains("keys[0] (\"third\").rpm must be"), "{log}");
     assert!(!log.contains("sk-second") && !log.contains("sk-third"), "{log}");
 }

@@ -114,12 +114,12 @@ async fn within_one_minute(seconds: u64) {
     }
 }
 
-fn assert_refused(status: u16, retry_after: Option<String>, body: &Value, limit: &str) {
+fn assert_refused(status: u16, retry_after: Option<String>, body: &Value, key: &str, limit: &str) {
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["error"]["type"], "rate_limit_error");
     assert_eq!(body["error"]["code"], "rate_limit_exceeded");
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("`limited`") && message.contains(limit), "{message}");
+    assert!(message.contains(&format!("`{key}`")) && message.contains(limit), "{message}");
     let retry_after: u64 = retry_after.expect("retry-after").parse().unwrap();
     assert!((1..=86_400).contains(&retry_after), "{retry_after}");
 }
@@ -140,7 +140,7 @@ async fn two_processes_share_one_requests_per_minute_quota() {
     // The fourth request of the minute, on either process, is refused.
     for gateway in [&b, &a] {
         let (status, retry_after, body) = chat(gateway, "sk-limited", user(MODEL, "hi")).await;
-        assert_refused(status, retry_after.clone(), &body, "3 requests per minute");
+        assert_refused(status, retry_after.clone(), &body, "limited", "3 requests per minute");
         assert!(retry_after.unwrap().parse::<u64>().unwrap() <= 60);
     }
     // Other keys are not affected.
@@ -165,13 +165,13 @@ async fn tokens_counted_on_one_process_refuse_requests_on_the_other() {
     let (status, _, answer) = chat(&a, "sk-limited", body).await;
     assert_eq!(status, 200, "{answer}");
     let (status, retry_after, answer) = chat(&b, "sk-limited", user(MODEL, "hi")).await;
-    assert_refused(status, retry_after, &answer, "5 tokens per minute");
+    assert_refused(status, retry_after, &answer, "limited", "5 tokens per minute");
 
     let (status, _, answer) = chat(&b, "sk-daily", user(MODEL, "one two three four five six")).await;
     assert_eq!(status, 200, "{answer}");
     let usage = answer["usage"].clone();
     let (status, retry_after, answer) = chat(&a, "sk-daily", user(MODEL, "hi")).await;
-    assert_refused(status, retry_after, &answer, "5 tokens per day");
+    assert_refused(status, retry_after, &answer, "daily", "5 tokens per day");
 
     // Both processes' counts, read from the table by either.
     let report: Value = a
