@@ -258,7 +258,7 @@ async fn usage_is_for_admin_keys_only() {
 // ---------------------------------------------------------------------------------------------
 
 /// Runs the binary with `env` until it exits (it must, within 30 s): (exit code, stderr lines).
-async fn run_to_exit(env: &[(&str, &str)]) -> (Option<i32>, Vec<String>) {
+pub(crate) async fn run_to_exit(env: &[(&str, &str)]) -> (Option<i32>, Vec<String>) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bedrock-gateway"));
     command
         .env_clear()
