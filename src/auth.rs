@@ -118,10 +118,9 @@ impl ApiKeys {
                 tracing::info!(store = %store, keys = keys.len(), "API keys checked");
                 Ok(())
             }
-            Err(err) if err.invalid => Err(format!(
-                "the keys in {store} are invalid: {}",
-                err.detail
-            )),
+            Err(err) if err.invalid => {
+                Err(format!("the keys in {store} are invalid: {}", err.detail))
+            }
             Err(err) => {
                 tracing::warn!(store = %store, reason = %err.detail, "could not check the API keys at start-up; requests get a 503 until the store answers");
                 Ok(())
@@ -271,10 +270,15 @@ mod tests {
     async fn a_broken_document_on_refresh_keeps_the_keys_loaded_before() {
         let (script, keys) = scripted(r#"{"keys": [{"name": "a", "key": "sk-a"}]}"#);
         assert_eq!(keys.verify("sk-a").await.unwrap().name, "a");
-        *script.lock().unwrap() = Ok(r#"{"keys": [{"name": "b", "key": "sk-b", "rpm": 0}]}"#.into());
+        *script.lock().unwrap() =
+            Ok(r#"{"keys": [{"name": "b", "key": "sk-b", "rpm": 0}]}"#.into());
         advance_ms(6000).await;
         assert_eq!(status(&keys, "sk-a").await, 200, "the old keys stay");
-        assert_eq!(status(&keys, "sk-b").await, 401, "nothing of the broken document");
+        assert_eq!(
+            status(&keys, "sk-b").await,
+            401,
+            "nothing of the broken document"
+        );
         *script.lock().unwrap() = Ok(r#"{"keys": [{"name": "b", "key": "sk-b"}]}"#.into());
         advance_ms(6000).await;
         assert_eq!(status(&keys, "sk-b").await, 200, "fixed");
@@ -289,15 +293,26 @@ mod tests {
         let err = keys.verify("sk-old").await.unwrap_err();
         assert_eq!(err.status.as_u16(), 401);
         assert_eq!(err.code.as_deref(), Some("api_key_expired"));
-        assert!(err.message.contains("`old` expired at 2001-01-01T00:00:00Z"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("`old` expired at 2001-01-01T00:00:00Z"),
+            "{}",
+            err.message
+        );
         assert_eq!(keys.verify("sk-new").await.unwrap().name, "new");
     }
 
     #[tokio::test]
     async fn an_invalid_document_fails_the_startup_check_and_a_valid_one_passes() {
-        let bad = ApiKeys::new(KeyStore::Plain(r#"{"keys": []}"#.into()), Duration::from_secs(1));
+        let bad = ApiKeys::new(
+            KeyStore::Plain(r#"{"keys": []}"#.into()),
+            Duration::from_secs(1),
+        );
         let err = bad.check_at_startup().await.unwrap_err();
-        assert!(err.contains("API_KEY") && err.contains("`keys` is empty"), "{err}");
+        assert!(
+            err.contains("API_KEY") && err.contains("`keys` is empty"),
+            "{err}"
+        );
         let good = ApiKeys::new(KeyStore::Plain("sk-1".into()), Duration::from_secs(1));
         assert!(good.check_at_startup().await.is_ok());
     }

@@ -236,7 +236,10 @@ impl Config {
                 64 * 1024 * 1024,
             )?,
             quota_table: get("QUOTA_TABLE"),
-            quota_fail_closed: match get("QUOTA_FAILURE").map(|v| v.to_ascii_lowercase()).as_deref() {
+            quota_fail_closed: match get("QUOTA_FAILURE")
+                .map(|v| v.to_ascii_lowercase())
+                .as_deref()
+            {
                 None | Some("open") => false,
                 Some("closed") => true,
                 Some(other) => {

@@ -27,10 +27,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     /// Every route behind the auth middleware has one; a route outside it asking for one is a
     /// wiring mistake, answered as a missing key rather than served unchecked.
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Caller, ApiError> {
-        parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .ok_or_else(|| ApiError::unauthorized("Missing API key. Send it as `Authorization: Bearer <key>`."))
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+            ApiError::unauthorized("Missing API key. Send it as `Authorization: Bearer <key>`.")
+        })
     }
 }

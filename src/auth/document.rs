@@ -68,7 +68,10 @@ pub fn parse_keys(text: &str) -> Result<KeySet, String> {
                 .flat_map(split_keys)
                 .collect(),
         ),
-        _ => Err("a JSON key store must hold {\"keys\": [...]} (named keys) or {\"api_key\": \"...\"}".into()),
+        _ => Err(
+            "a JSON key store must hold {\"keys\": [...]} (named keys) or {\"api_key\": \"...\"}"
+                .into(),
+        ),
     }
 }
 
@@ -257,10 +260,7 @@ impl Field<'_> {
         match self.fields.get(name) {
             None => Ok(None),
             Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_string())),
-            Some(_) => Err(format!(
-                "{}.{name} must be a non-empty string",
-                self.place
-            )),
+            Some(_) => Err(format!("{}.{name} must be a non-empty string", self.place)),
         }
     }
 }
@@ -334,18 +334,51 @@ mod tests {
             (json!({"keys": []}), "is empty"),
             (json!({"keys": {}}), "must be a list"),
             (json!({"keys": [{"key": "sk-secret"}]}), "needs a `name`"),
-            (json!({"keys": [{"name": "a b", "key": "sk-secret"}]}), "letters, digits"),
+            (
+                json!({"keys": [{"name": "a b", "key": "sk-secret"}]}),
+                "letters, digits",
+            ),
             (json!({"keys": [{"name": "a"}]}), "needs `key` or `sha256`"),
-            (json!({"keys": [{"name": "a", "key": "sk-secret", "sha256": "00"}]}), "not both"),
-            (json!({"keys": [{"name": "a", "sha256": "sk-secret"}]}), "64 hex digits"),
-            (json!({"keys": [{"name": "a", "key": "sk-secret", "rpm": 0}]}), "keys[0] (\"a\").rpm must be"),
-            (json!({"keys": [{"name": "a", "key": "k", "tpm": "sk-secret"}]}), ".tpm must be"),
-            (json!({"keys": [{"name": "a", "key": "k", "models": []}]}), "non-empty list"),
-            (json!({"keys": [{"name": "a", "key": "k", "modles": ["x"]}]}), "unknown field `modles`"),
-            (json!({"keys": [{"name": "a", "key": "k", "expires": "sk-secret"}]}), "RFC 3339"),
-            (json!({"keys": [{"name": "a", "key": "k", "admin": "sk-secret"}]}), "true or false"),
-            (json!({"keys": [{"name": "a", "key": "k"}, {"name": "a", "key": "j"}]}), "name is used"),
-            (json!({"keys": [{"name": "a", "key": "k"}, {"name": "b", "key": "k"}]}), "listed twice"),
+            (
+                json!({"keys": [{"name": "a", "key": "sk-secret", "sha256": "00"}]}),
+                "not both",
+            ),
+            (
+                json!({"keys": [{"name": "a", "sha256": "sk-secret"}]}),
+                "64 hex digits",
+            ),
+            (
+                json!({"keys": [{"name": "a", "key": "sk-secret", "rpm": 0}]}),
+                "keys[0] (\"a\").rpm must be",
+            ),
+            (
+                json!({"keys": [{"name": "a", "key": "k", "tpm": "sk-secret"}]}),
+                ".tpm must be",
+            ),
+            (
+                json!({"keys": [{"name": "a", "key": "k", "models": []}]}),
+                "non-empty list",
+            ),
+            (
+                json!({"keys": [{"name": "a", "key": "k", "modles": ["x"]}]}),
+                "unknown field `modles`",
+            ),
+            (
+                json!({"keys": [{"name": "a", "key": "k", "expires": "sk-secret"}]}),
+                "RFC 3339",
+            ),
+            (
+                json!({"keys": [{"name": "a", "key": "k", "admin": "sk-secret"}]}),
+                "true or false",
+            ),
+            (
+                json!({"keys": [{"name": "a", "key": "k"}, {"name": "a", "key": "j"}]}),
+                "name is used",
+            ),
+            (
+                json!({"keys": [{"name": "a", "key": "k"}, {"name": "b", "key": "k"}]}),
+                "listed twice",
+            ),
             (json!({"keys": [], "extra": 1}), "unknown field `extra`"),
             (json!([1]), "JSON object"),
         ];
@@ -355,6 +388,9 @@ mod tests {
             assert!(!err.contains("sk-secret"), "{doc}: {err}");
         }
         let err = parse_keys("{\"keys\": [sk-secret").unwrap_err();
-        assert!(err.contains("does not parse") && !err.contains("sk-secret"), "{err}");
+        assert!(
+            err.contains("does not parse") && !err.contains("sk-secret"),
+            "{err}"
+        );
     }
 }

@@ -199,7 +199,10 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob_match("us.anthropic.*", "us.anthropic.claude-haiku-4-5-20251001-v1:0"));
+        assert!(glob_match(
+            "us.anthropic.*",
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+        ));
         assert!(!glob_match("us.anthropic.*", "anthropic.claude"));
         assert!(glob_match("*", ""));
         assert!(glob_match("a*b*c", "aXXbYYc"));
@@ -213,8 +216,14 @@ mod tests {
     #[test]
     fn finds_the_matching_key_and_no_other() {
         let set = KeySet::new(vec![ApiKey::plain("k1"), ApiKey::plain("k2")]);
-        assert_eq!(set.find(&digest("k2")).unwrap().name, ApiKey::plain("k2").name);
-        assert_eq!(set.find(&digest("k1")).unwrap().name, ApiKey::plain("k1").name);
+        assert_eq!(
+            set.find(&digest("k2")).unwrap().name,
+            ApiKey::plain("k2").name
+        );
+        assert_eq!(
+            set.find(&digest("k1")).unwrap().name,
+            ApiKey::plain("k1").name
+        );
         assert!(set.find(&digest("k3")).is_none());
         assert!(KeySet::default().find(&digest("k1")).is_none());
         assert!(!format!("{:?}", ApiKey::plain("k1")).contains("digest"));

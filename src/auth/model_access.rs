@@ -33,7 +33,8 @@ pub fn model_name(state: &AppState, caller: &Caller, requested: &str, kind: Mode
     match kind {
         ModelKind::Chat => match &caller.default_model {
             Some(default)
-                if requested.starts_with("gpt") && !config.model_aliases.contains_key(requested) =>
+                if requested.starts_with("gpt")
+                    && !config.model_aliases.contains_key(requested) =>
             {
                 default.clone()
             }

@@ -129,7 +129,10 @@ impl KeyStore {
         match self {
             KeyStore::Plain(key) => Ok(key.clone()),
             KeyStore::File(path) => tokio::fs::read_to_string(path).await.map_err(|e| {
-                LoadError::new("the key file cannot be read", format!("{}: {e}", path.display()))
+                LoadError::new(
+                    "the key file cannot be read",
+                    format!("{}: {e}", path.display()),
+                )
             }),
             KeyStore::Ssm { client, name } => {
                 let out = client

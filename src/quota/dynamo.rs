@@ -112,7 +112,12 @@ impl DynamoQuotas {
         }
     }
 
-    async fn admit_now(&self, key: &str, limits: Limits, now: u64) -> Result<Admission, BackendError> {
+    async fn admit_now(
+        &self,
+        key: &str,
+        limits: Limits,
+        now: u64,
+    ) -> Result<Admission, BackendError> {
         let (minute, day) = (now / MINUTE, now / DAY);
         let minute_check = async {
             let mut conditions = Vec::new();
@@ -127,7 +132,10 @@ impl DynamoQuotas {
             }
             let expires = (minute + 1) * MINUTE + 3600;
             Ok(
-                match self.count_request(key, format!("m#{minute}"), expires, &conditions).await? {
+                match self
+                    .count_request(key, format!("m#{minute}"), expires, &conditions)
+                    .await?
+                {
                     Ok(()) => Admission::Admitted,
                     Err(old) => Admission::Exceeded {
                         limit: which_minute_limit(limits, old.as_ref()),
@@ -143,7 +151,10 @@ impl DynamoQuotas {
             let expires = (day + 1) * DAY + 2 * DAY;
             let conditions = [("tokens", ":tpd", max)];
             Ok(
-                match self.count_request(key, format!("d#{day}"), expires, &conditions).await? {
+                match self
+                    .count_request(key, format!("d#{day}"), expires, &conditions)
+                    .await?
+                {
                     Ok(()) => Admission::Admitted,
                     Err(_) => Admission::Exceeded {
                         limit: LimitKind::TokensPerDay,
@@ -160,7 +171,13 @@ impl DynamoQuotas {
         }
     }
 
-    async fn add(&self, pk: String, sk: String, expression: &str, values: Item) -> Result<(), BackendError> {
+    async fn add(
+        &self,
+        pk: String,
+        sk: String,
+        expression: &str,
+        values: Item,
+    ) -> Result<(), BackendError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -186,7 +203,10 @@ impl DynamoQuotas {
         let (minute, day) = (now / MINUTE, now / DAY);
         let total = usage.total();
         let tokens = |expires: u64| {
-            Item::from([(":tokens".to_string(), n(total)), (":expires".to_string(), n(expires))])
+            Item::from([
+                (":tokens".to_string(), n(total)),
+                (":expires".to_string(), n(expires)),
+            ])
         };
         let add_tokens = "ADD #tokens :tokens SET #expires_at = :expires";
         let minute_tokens = async {
@@ -225,7 +245,10 @@ impl DynamoQuotas {
             (":write".to_string(), n(usage.cache_write_tokens)),
             (":key".to_string(), s(key)),
             (":model".to_string(), s(model)),
-            (":expires".to_string(), n((day + 1 + USAGE_RETENTION_DAYS) * DAY)),
+            (
+                ":expires".to_string(),
+                n((day + 1 + USAGE_RETENTION_DAYS) * DAY),
+            ),
         ]);
         let usage_item = self.add(
             format!("usage#{day}"),
@@ -369,7 +392,10 @@ mod tests {
         };
         let item = Item::from([("requests".to_string(), n(2)), ("tokens".to_string(), n(5))]);
         assert_eq!(which_minute_limit(both, Some(&item)), LimitKind::Rpm);
-        let item = Item::from([("requests".to_string(), n(1)), ("tokens".to_string(), n(150))]);
+        let item = Item::from([
+            ("requests".to_string(), n(1)),
+            ("tokens".to_string(), n(150)),
+        ]);
         assert_eq!(which_minute_limit(both, Some(&item)), LimitKind::Tpm);
         assert_eq!(which_minute_limit(both, None), LimitKind::Minute);
     }

@@ -197,7 +197,11 @@ mod tests {
             tpm: Some(1000),
             ..Limits::default()
         };
-        Caller(KeySet::new(vec![key]).find(&crate::auth::key::digest("k")).unwrap())
+        Caller(
+            KeySet::new(vec![key])
+                .find(&crate::auth::key::digest("k"))
+                .unwrap(),
+        )
     }
 
     #[tokio::test]
@@ -228,14 +232,24 @@ mod tests {
         assert_eq!((rows[0].requests, rows[0].total_tokens), (1, 7));
 
         // Dropped unread: recorded on a spawned task.
-        let response = settle_at_end(quotas.clone(), caller(), Response::new(Body::from("x")), used());
+        let response = settle_at_end(
+            quotas.clone(),
+            caller(),
+            Response::new(Body::from("x")),
+            used(),
+        );
         drop(response);
         tokio::task::yield_now().await;
         let rows = quotas.report(today, today).await.unwrap();
         assert_eq!(rows[0].requests, 2);
 
         // Nothing used: nothing recorded.
-        let response = settle_at_end(quotas.clone(), caller(), Response::new(Body::empty()), Box::new(|| None));
+        let response = settle_at_end(
+            quotas.clone(),
+            caller(),
+            Response::new(Body::empty()),
+            Box::new(|| None),
+        );
         let _ = response.into_body().collect().await.unwrap();
         assert_eq!(quotas.report(today, today).await.unwrap()[0].requests, 2);
     }

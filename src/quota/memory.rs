@@ -7,8 +7,8 @@ use std::sync::Mutex;
 
 use futures_util::future::{BoxFuture, ready};
 
-use super::{Admission, BackendError, DAY, LimitKind, MINUTE, QuotaBackend, TokenUsage, UsageRow};
 use super::until_window_end;
+use super::{Admission, BackendError, DAY, LimitKind, MINUTE, QuotaBackend, TokenUsage, UsageRow};
 use crate::auth::Limits;
 
 /// Days of usage kept (the DynamoDB items' TTL is the same).
@@ -67,10 +67,7 @@ impl MemoryQuotas {
             Some((LimitKind::Rpm, until_window_end(now, MINUTE)))
         } else if limits.tpm.is_some_and(|tpm| this_minute.tokens >= tpm) {
             Some((LimitKind::Tpm, until_window_end(now, MINUTE)))
-        } else if limits
-            .tokens_per_day
-            .is_some_and(|max| today.tokens >= max)
-        {
+        } else if limits.tokens_per_day.is_some_and(|max| today.tokens >= max) {
             Some((LimitKind::TokensPerDay, until_window_end(now, DAY)))
         } else {
             None
@@ -86,7 +83,11 @@ impl MemoryQuotas {
                 .requests += 1;
         }
         if limits.tokens_per_day.is_some() {
-            inner.days.entry((key.to_string(), day)).or_default().requests += 1;
+            inner
+                .days
+                .entry((key.to_string(), day))
+                .or_default()
+                .requests += 1;
         }
         Admission::Admitted
     }
@@ -220,7 +221,11 @@ mod tests {
                 retry_after: 10
             }
         );
-        assert_eq!(q.admit_now("b", limits, T0 + 50), Admission::Admitted, "per key");
+        assert_eq!(
+            q.admit_now("b", limits, T0 + 50),
+            Admission::Admitted,
+            "per key"
+        );
         assert_eq!(q.admit_now("a", limits, T0 + 60), Admission::Admitted);
     }
 

@@ -127,8 +127,11 @@ pub trait QuotaBackend: Send + Sync {
 
     /// Usage per key and model over the UTC days `from_day..=to_day` (day numbers since the
     /// epoch), sorted by key then model.
-    fn report(&self, from_day: u64, to_day: u64)
-    -> BoxFuture<'_, Result<Vec<UsageRow>, BackendError>>;
+    fn report(
+        &self,
+        from_day: u64,
+        to_day: u64,
+    ) -> BoxFuture<'_, Result<Vec<UsageRow>, BackendError>>;
 }
 
 /// What to do when the backend fails: `QUOTA_FAILURE`.
@@ -225,7 +228,10 @@ impl Quotas {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorKind::ServerError,
-                format!("The usage counters could not be read ({}); try again shortly.", err.summary),
+                format!(
+                    "The usage counters could not be read ({}); try again shortly.",
+                    err.summary
+                ),
             )
             .with_code("usage_unavailable")
         })

@@ -15,6 +15,7 @@ use bytes::{BufMut, BytesMut};
 use futures_util::stream;
 use serde_json::{Value, json};
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::openai::responses::ResponsesRequest;
 use crate::responses::conversation::{not_found, prepare_input, previous};
@@ -24,7 +25,6 @@ use crate::responses::request::{chat_request, shell};
 use crate::responses::store::{ResponseStore, StoredResponse};
 use crate::responses::tools::Tools;
 use crate::routes::event_source::EventSource;
-use crate::auth::Caller;
 use crate::routes::{chat_model, parse_body, sse};
 use crate::state::AppState;
 use crate::telemetry::Recorder;

@@ -50,7 +50,10 @@ pub async fn usage(
         }
     }
     if from > to {
-        return Err(ApiError::invalid_param("from", "`from` must not be after `to`."));
+        return Err(ApiError::invalid_param(
+            "from",
+            "`from` must not be after `to`.",
+        ));
     }
     if to - from >= MAX_REPORT_DAYS {
         return Err(ApiError::invalid_param(
@@ -107,6 +110,9 @@ mod tests {
         assert_eq!(date(day), "2026-12-01");
         assert_eq!(parse_day("to", "2026-12-01T23:59:59Z").unwrap(), day);
         assert_eq!(parse_day("to", "2026-12-02T00:30:00+01:00").unwrap(), day);
-        assert_eq!(parse_day("from", "yesterday").unwrap_err().param.as_deref(), Some("from"));
+        assert_eq!(
+            parse_day("from", "yesterday").unwrap_err().param.as_deref(),
+            Some("from")
+        );
     }
 }

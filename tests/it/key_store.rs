@@ -375,9 +375,17 @@ async fn a_key_document_in_ssm_with_a_hashed_key() {
         .map(|b| format!("{b:02x}"))
         .collect();
     let document = json!({"keys": [{"name": "team", "sha256": digest, "models": ["us.anthropic.*", "anthropic.*"]}]});
-    put_parameter(moto, &name, ParameterType::SecureString, &document.to_string()).await;
+    put_parameter(
+        moto,
+        &name,
+        ParameterType::SecureString,
+        &document.to_string(),
+    )
+    .await;
     let gateway = Gateway::start(&moto.url, &[("API_KEY_PARAM_NAME", &name)]).await;
-    gateway.assert_accepts("sk-hashed", "the key behind the digest").await;
+    gateway
+        .assert_accepts("sk-hashed", "the key behind the digest")
+        .await;
     gateway.assert_refuses(&digest, "the digest itself").await;
     assert!(!gateway.log_text().contains("sk-hashed"));
 }

@@ -70,7 +70,10 @@ fn assert_not_allowed(status: u16, body: &Value, model: &str) {
     assert_eq!(error["code"], "model_not_allowed");
     assert_eq!(error["param"], "model");
     let message = error["message"].as_str().unwrap();
-    assert!(message.contains(model) && message.contains("team-claude"), "{message}");
+    assert!(
+        message.contains(model) && message.contains("team-claude"),
+        "{message}"
+    );
     assert!(!body.to_string().contains("sk-claude"), "{body}");
 }
 
@@ -78,7 +81,13 @@ fn assert_not_allowed(status: u16, body: &Value, model: &str) {
 async fn a_key_uses_only_its_models_on_chat_responses_and_embeddings() {
     let gw = gateway().await;
 
-    let (status, body) = send(&gw, "sk-claude", "/chat/completions", Some(user(NOVA, "hi"))).await;
+    let (status, body) = send(
+        &gw,
+        "sk-claude",
+        "/chat/completions",
+        Some(user(NOVA, "hi")),
+    )
+    .await;
     assert_not_allowed(status, &body, NOVA);
     let (status, body) = send(
         &gw,
@@ -89,10 +98,19 @@ async fn a_key_uses_only_its_models_on_chat_responses_and_embeddings() {
     .await;
     assert_not_allowed(status, &body, NOVA);
     // Not even a model Bedrock does not know gets past the list as a 404.
-    let (status, body) =
-        send(&gw, "sk-claude", "/chat/completions", Some(user("no.such-model", "hi"))).await;
+    let (status, body) = send(
+        &gw,
+        "sk-claude",
+        "/chat/completions",
+        Some(user("no.such-model", "hi")),
+    )
+    .await;
     assert_not_allowed(status, &body, "no.such-model");
-    assert_eq!(converse_count(&gw).await, 0, "nothing refused reached Bedrock");
+    assert_eq!(
+        converse_count(&gw).await,
+        0,
+        "nothing refused reached Bedrock"
+    );
 
     let (status, body) = send(
         &gw,
@@ -103,7 +121,11 @@ async fn a_key_uses_only_its_models_on_chat_responses_and_embeddings() {
     .await;
     assert_not_allowed(status, &body, "amazon.titan-embed-text-v1");
     let invokes = emulator_calls(&gw.emulator, "invoke").await;
-    assert_eq!(invokes["calls"].as_array().map_or(0, Vec::len), 0, "{invokes}");
+    assert_eq!(
+        invokes["calls"].as_array().map_or(0, Vec::len),
+        0,
+        "{invokes}"
+    );
     let (status, body) = send(
         &gw,
         "sk-claude",
@@ -115,8 +137,13 @@ async fn a_key_uses_only_its_models_on_chat_responses_and_embeddings() {
 
     // Allowed: by pattern, and through a bare id the gateway routes to a `us.` profile.
     for model in [MODEL, "anthropic.claude-3-7-sonnet-20250219-v1:0"] {
-        let (status, body) =
-            send(&gw, "sk-claude", "/chat/completions", Some(user(model, "hi"))).await;
+        let (status, body) = send(
+            &gw,
+            "sk-claude",
+            "/chat/completions",
+            Some(user(model, "hi")),
+        )
+        .await;
         assert_eq!(status, 200, "{model}: {body}");
         assert!(
             last_converse_call(&gw.emulator).await["modelId"]
@@ -151,21 +178,38 @@ async fn a_key_has_its_own_aliases_default_model_and_token_cap() {
     assert_eq!(sent["modelId"], MODEL, "the key's alias");
     assert_eq!(sent["body"]["inferenceConfig"]["maxTokens"], 50, "capped");
 
-    let (status, answer) =
-        send(&gw, "sk-claude", "/chat/completions", Some(user("gpt-4o", "hi"))).await;
+    let (status, answer) = send(
+        &gw,
+        "sk-claude",
+        "/chat/completions",
+        Some(user("gpt-4o", "hi")),
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
     let sent = last_converse_call(&gw.emulator).await;
     assert_eq!(sent["modelId"], MODEL, "the key's default model");
-    assert_eq!(sent["body"]["inferenceConfig"]["maxTokens"], 50, "the cap when none is asked");
+    assert_eq!(
+        sent["body"]["inferenceConfig"]["maxTokens"], 50,
+        "the cap when none is asked"
+    );
 
     let body = json!({"model": MODEL, "input": "hi", "store": false, "max_output_tokens": 20});
     let (status, answer) = send(&gw, "sk-claude", "/responses", Some(body)).await;
     assert_eq!(status, 200, "{answer}");
     let sent = last_converse_call(&gw.emulator).await;
-    assert_eq!(sent["body"]["inferenceConfig"]["maxTokens"], 20, "under the cap");
+    assert_eq!(
+        sent["body"]["inferenceConfig"]["maxTokens"], 20,
+        "under the cap"
+    );
 
     // Another key does not see the alias.
-    let (status, answer) = send(&gw, "sk-open", "/chat/completions", Some(user("fast", "hi"))).await;
+    let (status, answer) = send(
+        &gw,
+        "sk-open",
+        "/chat/completions",
+        Some(user("fast", "hi")),
+    )
+    .await;
     assert_eq!(status, 404, "{answer}");
 }
 
@@ -219,14 +263,23 @@ async fn hashed_keys_work_and_expired_keys_get_a_401_saying_so() {
     assert_eq!(body["error"]["type"], "authentication_error");
     assert_eq!(body["error"]["code"], "api_key_expired");
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("team-old") && message.contains("expired at 2020-01-01"), "{message}");
+    assert!(
+        message.contains("team-old") && message.contains("expired at 2020-01-01"),
+        "{message}"
+    );
     assert_eq!(converse_count(&gw).await, 1);
 }
 
 #[tokio::test]
 async fn usage_is_for_admin_keys_only() {
     let gw = gateway().await;
-    let (status, body) = send(&gw, "sk-claude", "/chat/completions", Some(user(MODEL, "one two"))).await;
+    let (status, body) = send(
+        &gw,
+        "sk-claude",
+        "/chat/completions",
+        Some(user(MODEL, "one two")),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let usage = body["usage"].clone();
 
@@ -242,12 +295,18 @@ async fn usage_is_for_admin_keys_only() {
     assert_eq!(rows[0]["key"], "team-claude");
     assert_eq!(rows[0]["model"], MODEL);
     assert_eq!(rows[0]["requests"], 1);
-    assert_eq!(rows[0]["input_tokens"], usage["prompt_tokens"], "{report} vs {usage}");
+    assert_eq!(
+        rows[0]["input_tokens"], usage["prompt_tokens"],
+        "{report} vs {usage}"
+    );
     assert_eq!(rows[0]["output_tokens"], usage["completion_tokens"]);
     assert_eq!(rows[0]["total_tokens"], usage["total_tokens"]);
 
     let (status, body) = send(&gw, "sk-open", "/usage?from=2026-13-01", None).await;
-    assert_eq!((status, body["error"]["param"].as_str()), (400, Some("from")));
+    assert_eq!(
+        (status, body["error"]["param"].as_str()),
+        (400, Some("from"))
+    );
     let (status, report) = send(&gw, "sk-open", "/usage?from=2020-01-01&to=2020-01-31", None).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["data"], json!([]));
@@ -294,16 +353,28 @@ async fn an_invalid_document_stops_the_process_with_one_line() {
     let (code, lines) = run_to_exit(&[("API_KEY", &secret_in_wrong_field.to_string())]).await;
     assert_eq!(code, Some(2), "{lines:#?}");
     assert_eq!(lines.len(), 1, "{lines:#?}");
-    assert!(lines[0].contains("keys[1] (\"bad\").rpm must be a whole number"), "{}", lines[0]);
+    assert!(
+        lines[0].contains("keys[1] (\"bad\").rpm must be a whole number"),
+        "{}",
+        lines[0]
+    );
     assert!(!lines[0].contains("sk-"), "{}", lines[0]);
 
     let dir = tempdir();
     let path = dir.join("keys.json");
-    std::fs::write(&path, r#"{"keys": [{"name": "a", "key": "k", "modles": ["x"]}]}"#).unwrap();
+    std::fs::write(
+        &path,
+        r#"{"keys": [{"name": "a", "key": "k", "modles": ["x"]}]}"#,
+    )
+    .unwrap();
     let (code, lines) = run_to_exit(&[("API_KEYS_FILE", path.to_str().unwrap())]).await;
     assert_eq!(code, Some(2), "{lines:#?}");
     assert_eq!(lines.len(), 1, "{lines:#?}");
-    assert!(lines[0].contains("API_KEYS_FILE") && lines[0].contains("unknown field `modles`"), "{}", lines[0]);
+    assert!(
+        lines[0].contains("API_KEYS_FILE") && lines[0].contains("unknown field `modles`"),
+        "{}",
+        lines[0]
+    );
 }
 
 fn tempdir() -> std::path::PathBuf {
@@ -350,9 +421,16 @@ async fn a_key_file_is_reread_and_a_broken_refresh_keeps_the_old_keys() {
     write(r#"{"keys": [{"name": "third", "key": "sk-third", "rpm": -1}]}"#);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(chat("sk-second").await, 200, "the old keys stay");
-    assert_eq!(chat("sk-third").await, 401, "nothing from the broken document");
+    assert_eq!(
+        chat("sk-third").await,
+        401,
+        "nothing from the broken document"
+    );
     let log = gateway.log_text();
     assert!(log.contains("the key document is invalid"), "{log}");
     assert!(log.contains("keys[0] (\"third\").rpm must be"), "{log}");
-    assert!(!log.contains("sk-second") && !log.contains("sk-third"), "{log}");
+    assert!(
+        !log.contains("sk-second") && !log.contains("sk-third"),
+        "{log}"
+    );
 }

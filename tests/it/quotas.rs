@@ -69,7 +69,11 @@ async fn new_table() -> String {
 }
 
 /// Two gateway processes sharing `table`, with the key document `keys`.
-async fn two_gateways(table: &str, keys: &Value, extra: &[(&str, &str)]) -> (GatewayProcess, GatewayProcess) {
+async fn two_gateways(
+    table: &str,
+    keys: &Value,
+    extra: &[(&str, &str)],
+) -> (GatewayProcess, GatewayProcess) {
     let keys = keys.to_string();
     let moto_url = moto::shared().url.clone();
     let mut env = vec![
@@ -98,7 +102,11 @@ async fn chat(gateway: &GatewayProcess, key: &str, body: Value) -> (u16, Option<
         .get("retry-after")
         .map(|v| v.to_str().unwrap().to_string());
     let text = response.text().await.unwrap();
-    (status, retry_after, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        retry_after,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// Waits, if needed, until the current UTC minute has at least `seconds` left, so that a test's
@@ -119,7 +127,10 @@ fn assert_refused(status: u16, retry_after: Option<String>, body: &Value, key: &
     assert_eq!(body["error"]["type"], "rate_limit_error");
     assert_eq!(body["error"]["code"], "rate_limit_exceeded");
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains(&format!("`{key}`")) && message.contains(limit), "{message}");
+    assert!(
+        message.contains(&format!("`{key}`")) && message.contains(limit),
+        "{message}"
+    );
     let retry_after: u64 = retry_after.expect("retry-after").parse().unwrap();
     assert!((1..=86_400).contains(&retry_after), "{retry_after}");
 }
@@ -140,7 +151,13 @@ async fn two_processes_share_one_requests_per_minute_quota() {
     // The fourth request of the minute, on either process, is refused.
     for gateway in [&b, &a] {
         let (status, retry_after, body) = chat(gateway, "sk-limited", user(MODEL, "hi")).await;
-        assert_refused(status, retry_after.clone(), &body, "limited", "3 requests per minute");
+        assert_refused(
+            status,
+            retry_after.clone(),
+            &body,
+            "limited",
+            "3 requests per minute",
+        );
         assert!(retry_after.unwrap().parse::<u64>().unwrap() <= 60);
     }
     // Other keys are not affected.
@@ -165,9 +182,16 @@ async fn tokens_counted_on_one_process_refuse_requests_on_the_other() {
     let (status, _, answer) = chat(&a, "sk-limited", body).await;
     assert_eq!(status, 200, "{answer}");
     let (status, retry_after, answer) = chat(&b, "sk-limited", user(MODEL, "hi")).await;
-    assert_refused(status, retry_after, &answer, "limited", "5 tokens per minute");
+    assert_refused(
+        status,
+        retry_after,
+        &answer,
+        "limited",
+        "5 tokens per minute",
+    );
 
-    let (status, _, answer) = chat(&b, "sk-daily", user(MODEL, "one two three four five six")).await;
+    let (status, _, answer) =
+        chat(&b, "sk-daily", user(MODEL, "one two three four five six")).await;
     assert_eq!(status, 200, "{answer}");
     let usage = answer["usage"].clone();
     let (status, retry_after, answer) = chat(&a, "sk-daily", user(MODEL, "hi")).await;
@@ -191,7 +215,10 @@ async fn tokens_counted_on_one_process_refuse_requests_on_the_other() {
     assert_eq!(daily["requests"], 1);
     assert_eq!(daily["input_tokens"], usage["prompt_tokens"]);
     assert_eq!(daily["output_tokens"], usage["completion_tokens"]);
-    let limited = rows.iter().find(|r| r["key"] == "limited").expect("limited");
+    let limited = rows
+        .iter()
+        .find(|r| r["key"] == "limited")
+        .expect("limited");
     assert!(limited["total_tokens"].as_u64().unwrap() > 5, "{report}");
 }
 
@@ -220,7 +247,10 @@ async fn an_unreachable_table_fails_open_by_default_or_closed_when_asked() {
         assert_eq!(status, 200, "fails open: {body}");
     }
     let log = open.log_text();
-    assert!(log.contains("quota check failed") && log.contains("key_name=limited"), "{log}");
+    assert!(
+        log.contains("quota check failed") && log.contains("key_name=limited"),
+        "{log}"
+    );
     assert!(!log.contains("sk-limited"), "{log}");
 
     let closed = start(env("closed")).await;
