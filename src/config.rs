@@ -256,7 +256,7 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
-            telemetry: crate::telemetry::TelemetrySettings::from_lookup(&get)?,
+            telemetry: crate::telemetry::TelemetrySettings::from_lookup(get)?,
         })
     }
 

@@ -24,11 +24,10 @@ pub enum ModelKind {
     Embedding,
 }
 
-/// The model id a name stands for under `caller`'s key, before the catalogue is asked.
-pub fn model_name(state: &AppState, caller: &Caller, requested: &str, kind: ModelKind) -> String {
-    if let Some(id) = caller.aliases.get(requested) {
-        return id.clone();
-    }
+/// The gateway's own mapping of a name (after the key's aliases): for chat, the key's default
+/// model for `gpt-*` names, then `MODEL_ALIASES` and `DEFAULT_MODEL`; for embeddings
+/// `MODEL_ALIASES` and `DEFAULT_EMBEDDING_MODEL`.
+fn gateway_mapping(state: &AppState, caller: &Caller, requested: &str, kind: ModelKind) -> String {
     let config = &state.config;
     match kind {
         ModelKind::Chat => match &caller.default_model {
@@ -52,7 +51,25 @@ pub async fn resolve_model(
     requested: &str,
     kind: ModelKind,
 ) -> Result<String, ApiError> {
-    let model_id = model_name(state, caller, requested, kind);
+    resolve_mapped(state, caller, requested, |name| {
+        gateway_mapping(state, caller, name, kind)
+    })
+    .await
+}
+
+/// [`resolve_model`] for a route with its own default mapping (`mapping` turns a name that is
+/// not one of the key's aliases into a model id; images, for example, map their default model):
+/// the key's aliases, then `mapping`, then the allow-list, the catalogue and profile routing.
+pub async fn resolve_mapped(
+    state: &AppState,
+    caller: &Caller,
+    requested: &str,
+    mapping: impl FnOnce(&str) -> String,
+) -> Result<String, ApiError> {
+    let model_id = match caller.aliases.get(requested) {
+        Some(id) => id.clone(),
+        None => mapping(requested),
+    };
     let allowed = caller.allows(&model_id);
     let routed = async {
         state.catalog.check(&model_id).await?;
