@@ -115,7 +115,7 @@ impl ApiKeys {
         let store = self.keys.source();
         match store.load().await {
             Ok(keys) => {
-                tracing::info!(store = %store, keys = keys.len(), "API keys checked");
+                tracing::debug!(store = %store, keys = keys.len(), "API keys checked");
                 Ok(())
             }
             Err(err) if err.invalid => {
