@@ -2,7 +2,9 @@
 emulator (so the network and the model are out of the picture and only the gateway's own cost
 remains).
 
-  (a) added latency: sequential requests, direct Converse vs the same chat through the gateway
+  (a) added latency: sequential requests, direct Converse vs the same chat through the gateway;
+      and the quota check: a second gateway whose key has rpm/tpm/tokens_per_day (local
+      in-memory backend) vs the first, whose key has none
   (b) throughput: concurrent load with wrk, gateway vs emulator direct
   (c) cold start: spawn -> first /health, -> first chat completion (median of N fresh processes)
   (d) memory: the gateway's peak RSS (VmHWM) after start and after the load
@@ -30,7 +32,7 @@ import workload
 
 # What a Python reference gateway measures on the same kind of machine, and this project's goals.
 REFERENCE = {"added_ms": 3.0, "rps": 330.0, "cold_start_ms": 1500.0, "rss_mib": 127.0}
-GOALS = {"added_ms": 0.5, "rps": 3300.0, "cold_start_ms": 50.0, "rss_mib": 40.0}
+GOALS = {"added_ms": 0.5, "rps": 3300.0, "cold_start_ms": 50.0, "rss_mib": 40.0, "quota_ms": 0.5}
 
 
 def parse_args() -> argparse.Namespace:
@@ -103,6 +105,7 @@ def main() -> None:
         streamed = latency.compare(*endpoints(True), args.requests, args.warmup)
         responses_plain = latency.compare(*endpoints(False, True), args.requests, args.warmup)
         responses_streamed = latency.compare(*endpoints(True, True), args.requests, args.warmup)
+        quota_check = measure_quota_check(args, emulator.url, log_dir, endpoints(False)[1])
 
         print(f"bench: (b) throughput, {args.connections} connections x {args.seconds} s each...", flush=True)
         loads = {}
@@ -124,7 +127,7 @@ def main() -> None:
 
     report = render(
         args, started_at, host_info, plain, streamed, loads, cold, rss_start, rss_after_load,
-        (responses_plain, responses_streamed),
+        (responses_plain, responses_streamed), quota_check,
     )
     print()
     print(report)
@@ -133,7 +136,23 @@ def main() -> None:
     print(f"bench: written to {args.out}; server logs in {log_dir}")
 
 
-def render(args, started_at, host_info, plain, streamed, loads, cold, rss_start, rss_after_load, responses) -> str:
+def measure_quota_check(args, emulator_url, log_dir, plain: latency.Endpoint):
+    """The same non-stream chat through the gateway without limits and through a second gateway
+    whose key has every quota (in memory): the difference is what admitting the request and
+    recording its tokens cost."""
+    print("bench: (a) quota check, gateway without limits vs with rpm/tpm/tokens_per_day...", flush=True)
+    limited = servers.start_gateway(args.gateway, emulator_url, log_dir,
+                                    {"API_KEY": servers.quota_key_document()}, name="gateway-quota")
+    try:
+        host, port = limited.host_port
+        through = latency.Endpoint("gateway with quotas", host, port, plain.path, plain.body, plain.headers)
+        return latency.compare(plain, through, args.requests, args.warmup)
+    finally:
+        limited.stop()
+
+
+def render(args, started_at, host_info, plain, streamed, loads, cold, rss_start, rss_after_load, responses,
+           quota_check) -> str:
     def latency_rows(label, pair):
         direct, through = pair
         return [
@@ -153,6 +172,7 @@ def render(args, started_at, host_info, plain, streamed, loads, cold, rss_start,
         ]
 
     added_p50 = plain[1].p50_ms - plain[0].p50_ms
+    quota_added = quota_check[1].p50_ms - quota_check[0].p50_ms
     gateway_rps = loads[("gateway", False)].requests_per_second
     peak_mib = rss_after_load["VmHWM"] / 1024
     lines = [
@@ -174,6 +194,8 @@ def render(args, started_at, host_info, plain, streamed, loads, cold, rss_start,
         f"| {cold.chat_ms:.1f} ms | {mark(cold.chat_ms < GOALS['cold_start_ms'])} |",
         f"| peak memory (VmHWM after load) | ~{REFERENCE['rss_mib']:.0f} MB | < {GOALS['rss_mib']:.0f} MB "
         f"| {peak_mib:.1f} MiB | {mark(peak_mib < GOALS['rss_mib'])} |",
+        f"| added latency of a quota check (p50, local backend) | | < {GOALS['quota_ms']} ms "
+        f"| {quota_added:.3f} ms | {mark(quota_added < GOALS['quota_ms'])} |",
         "",
         f"## (a) Added latency: {args.requests} sequential requests on one kept-alive connection "
         f"(after {args.warmup} warm-up), time to last byte, ms",
@@ -187,6 +209,19 @@ def render(args, started_at, host_info, plain, streamed, loads, cold, rss_start,
         *latency_rows("stream", streamed),
         *latency_rows("responses, non-stream", responses[0]),
         *latency_rows("responses, stream", responses[1]),
+        "",
+        "The quota check: the same non-stream request through a second gateway whose key has `rpm`, `tpm` and "
+        "`tokens_per_day` (in-memory backend; admitted, then its tokens recorded), against the first gateway "
+        f"(no limits). Budget: {GOALS['quota_ms']} ms.",
+        "",
+        "| request | path | p50 | p99 | mean |",
+        "|---|---|---|---|---|",
+        f"| non-stream | gateway, key without limits | {quota_check[0].p50_ms:.3f} | {quota_check[0].p99_ms:.3f} "
+        f"| {quota_check[0].mean_ms:.3f} |",
+        f"| non-stream | gateway, key with quotas | {quota_check[1].p50_ms:.3f} | {quota_check[1].p99_ms:.3f} "
+        f"| {quota_check[1].mean_ms:.3f} |",
+        f"| non-stream | **added by the quota check** | **{quota_check[1].p50_ms - quota_check[0].p50_ms:.3f}** "
+        f"| **{quota_check[1].p99_ms - quota_check[0].p99_ms:.3f}** | **{quota_check[1].mean_ms - quota_check[0].mean_ms:.3f}** |",
         "",
         *nagle_note(streamed[0]),
         f"## (b) Throughput: wrk, {args.threads} threads, {args.connections} connections, {args.seconds} s each",

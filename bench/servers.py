@@ -3,6 +3,7 @@ loopback, with their stderr in log files and their memory readable from /proc.""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -97,13 +98,23 @@ def start_emulator(binary: Path, log_dir: Path) -> Server:
     )
 
 
-def start_gateway(binary: Path, emulator_url: str, log_dir: Path) -> Server:
+def start_gateway(binary: Path, emulator_url: str, log_dir: Path, extra: dict[str, str] | None = None,
+                  name: str = "gateway") -> Server:
+    env = gateway_env(emulator_url, 0)
+    env.update(extra or {})
     return start(
         [str(binary)],
-        gateway_env(emulator_url, 0),
-        log_dir / "gateway.log",
+        env,
+        log_dir / f"{name}.log",
         r"bedrock-gateway listening on (http://\S+)",
     )
+
+
+def quota_key_document() -> str:
+    """The bench key as a named key with every quota (never reached), so that each request is
+    admitted and its tokens recorded by the in-memory quota backend."""
+    return json.dumps({"keys": [{"name": "bench", "key": API_KEY, "rpm": 10**9, "tpm": 10**12,
+                                 "tokens_per_day": 10**15}]})
 
 
 def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:

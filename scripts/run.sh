@@ -4,6 +4,7 @@
 #
 #   PORT (8080), HOST (127.0.0.1)   where the gateway listens
 #   API_KEY (local-dev-key)         the key clients send as `Authorization: Bearer ...`
+#   API_KEYS_FILE                   instead: a file of keys or a key document (docs/configuration.md)
 #   EMULATOR_PORT (4010)            where the emulator listens
 #   BEDROCK=aws                     no emulator: real Bedrock in AWS_REGION (or your profile's region)
 #   DEFAULT_MODEL, MODEL_ALIASES, RUST_LOG...   passed to the gateway as they are
@@ -19,6 +20,14 @@ API_KEY="${API_KEY:-local-dev-key}"
 EMULATOR_PORT="${EMULATOR_PORT:-4010}"
 BEDROCK="${BEDROCK:-emulator}"
 BIN_DIR="${CARGO_TARGET_DIR:-target}/debug"
+# The gateway takes one key source: the file when given, else API_KEY.
+if [ -n "${API_KEYS_FILE:-}" ]; then
+  key_source=(API_KEYS_FILE="$(realpath "$API_KEYS_FILE")")
+  key_shown="the keys in $API_KEYS_FILE"
+else
+  key_source=(API_KEY="$API_KEY")
+  key_shown="$API_KEY"
+fi
 
 die() { echo "run: $*" >&2; exit 1; }
 
@@ -84,16 +93,16 @@ if [ "$BEDROCK" = emulator ]; then
   emulator_url="$(wait_for_url "$workdir/emulator.out" "${pids[0]}" "bedrock-emulator listening on" "bedrock-emulator")"
   # Dummy credentials: the emulator does not check signatures. No profile or
   # bearer token from your shell may send these requests to real AWS.
-  env -u AWS_PROFILE -u AWS_BEARER_TOKEN_BEDROCK -u AWS_SESSION_TOKEN \
-    HOST="$HOST" PORT="$PORT" API_KEY="$API_KEY" \
+  env -u AWS_PROFILE -u AWS_BEARER_TOKEN_BEDROCK -u AWS_SESSION_TOKEN -u API_KEY -u API_KEYS_FILE \
+    HOST="$HOST" PORT="$PORT" "${key_source[@]}" \
     AWS_REGION="${AWS_REGION:-us-east-1}" \
     AWS_ACCESS_KEY_ID=AKIDLOCALEMULATOR AWS_SECRET_ACCESS_KEY=local-emulator-secret \
     AWS_ENDPOINT_URL_BEDROCK_RUNTIME="$emulator_url" AWS_ENDPOINT_URL_BEDROCK="$emulator_url" \
     "$BIN_DIR/bedrock-gateway" >"$workdir/gateway.out" &
   backend="the local Bedrock emulator at $emulator_url (replies echo your last message)"
 else
-  env -u AWS_ENDPOINT_URL_BEDROCK_RUNTIME -u AWS_ENDPOINT_URL_BEDROCK \
-    HOST="$HOST" PORT="$PORT" API_KEY="$API_KEY" AWS_REGION="$region" \
+  env -u AWS_ENDPOINT_URL_BEDROCK_RUNTIME -u AWS_ENDPOINT_URL_BEDROCK -u API_KEY -u API_KEYS_FILE \
+    HOST="$HOST" PORT="$PORT" "${key_source[@]}" AWS_REGION="$region" \
     "$BIN_DIR/bedrock-gateway" >"$workdir/gateway.out" &
   backend="Amazon Bedrock in $region (your AWS credentials; requests are billed)"
 fi
@@ -106,7 +115,7 @@ cat <<EOF
 bedrock-gateway is running (debug build) over $backend.
 
   OpenAI base URL   $base_url
-  API key           $API_KEY
+  API key           $key_shown
   gpt-* names map to ${DEFAULT_MODEL:-the default model (anthropic.claude-haiku-4-5-20251001-v1:0, called via the inference profile of your region)}
 
 Try it:

@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/images/generations", post(routes::images::generate_images))
         .route("/models", get(routes::models::list_models))
         .route("/models/{*id}", get(routes::models::retrieve_model))
+        .route("/usage", get(routes::usage::usage))
         .route("/responses", post(routes::responses::create_response))
         .route(
             "/responses/{id}",
@@ -83,7 +84,8 @@ fn cors(allowed: &[String]) -> CorsLayer {
     }
 }
 
-/// Rejects requests without a valid `Authorization: Bearer <key>`.
+/// Rejects requests without a valid `Authorization: Bearer <key>`; the key's quotas are then
+/// applied by `quota::gate`.
 async fn require_api_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
     // Two `Authorization` headers are ambiguous (proxies and servers disagree on which one
     // counts), so neither is chosen.
@@ -104,7 +106,7 @@ async fn require_api_key(State(state): State<AppState>, request: Request, next: 
         .into_response();
     };
     match state.keys.verify(key).await {
-        Ok(()) => next.run(request).await,
+        Ok(caller) => crate::quota::gate::run(&state, caller, request, next).await,
         Err(err) => err.into_response(),
     }
 }

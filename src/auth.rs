@@ -6,26 +6,37 @@
 //!   triggers an early refresh, at most once per [`MISS_REFRESH_INTERVAL`], so a newly added key
 //!   works within seconds without letting bad requests hammer SSM.
 //! - Several keys may be stored at once (a StringList, or one per line) for overlap during
-//!   rotation.
+//!   rotation, or a key document of named keys with their models, limits and expiry
+//!   ([`document`]); a verified request carries its key's [`Caller`] in its extensions, which
+//!   [`model_access`] reads to resolve and check models.
 //! - When the store cannot be read and no keys are cached, requests get a 503 saying so (never
 //!   a 401 that would blame the client), and the next request tries again, at most once per
 //!   [`UNAVAILABLE_RETRY_INTERVAL`]. When keys are cached, a failed refresh keeps them valid
 //!   and is retried at most once per miss-refresh interval.
 //! - One load runs at a time, bounded by [`KEY_STORE_TIMEOUT`]; requests queued behind it use
 //!   its outcome instead of starting their own. The policy is [`crate::cache`]'s.
-//! - Comparison is constant-time. Keys are never logged.
+//! - A key document that does not check stops the process at start-up
+//!   ([`ApiKeys::check_at_startup`]); on a refresh it is logged and the keys loaded before stay.
+//! - Comparison is constant-time (SHA-256 digests, [`key::KeySet::find`]). Keys are never
+//!   logged; a key's name stands for it.
 
+mod caller;
+pub mod document;
+pub mod key;
+pub mod model_access;
 mod store;
 
 use std::sync::Arc;
 
-use subtle::ConstantTimeEq;
 use tokio::time::Duration;
 
-use crate::cache::{Early, OnStale, Policy, Refreshing};
+use crate::cache::{Early, OnStale, Policy, Refreshing, Source};
 use crate::error::{ApiError, ErrorKind};
 
-pub use store::{KEY_STORE_TIMEOUT, KeyStore, LoadError, keys_from_secret, split_keys};
+pub use caller::Caller;
+pub use document::{parse_keys, split_keys};
+pub use key::{ApiKey, KeySet, Limits};
+pub use store::{KEY_STORE_TIMEOUT, KeyStore, LoadError};
 
 /// While no keys are loaded, the shortest interval between attempts to load them.
 pub const UNAVAILABLE_RETRY_INTERVAL: Duration = Duration::from_secs(1);
@@ -67,20 +78,53 @@ impl ApiKeys {
         }
     }
 
-    /// Checks a presented key: Ok, 401 for a wrong key, 503 when no keys could be loaded.
-    pub async fn verify(&self, presented: &str) -> Result<(), ApiError> {
+    /// Checks a presented key: its [`Caller`], 401 for a wrong or expired key, 503 when no
+    /// keys could be loaded.
+    pub async fn verify(&self, presented: &str) -> Result<Caller, ApiError> {
         let keys = self
             .keys
             .get()
             .await
             .map_err(|err| self.unavailable(&err.summary))?;
-        if matches_any(&keys, presented) {
-            return Ok(());
+        let digest = key::digest(presented);
+        let found = match keys.find(&digest) {
+            Some(found) => found,
+            // An unknown key may be a newly added one: reload, at most once per interval.
+            None => match self.keys.refresh_early().await {
+                Early::Loaded(keys) => keys.find(&digest).ok_or_else(wrong_key)?,
+                _ => return Err(wrong_key()),
+            },
+        };
+        if found.expired_at(std::time::SystemTime::now()) {
+            return Err(ApiError::unauthorized(format!(
+                "The API key `{}` expired at {}. Ask the gateway's operator for a new key.",
+                found.name,
+                found.expires_text.as_deref().unwrap_or("its expiry time")
+            ))
+            .with_code("api_key_expired"));
         }
-        // An unknown key may be a newly added one: reload, at most once per interval.
-        match self.keys.refresh_early().await {
-            Early::Loaded(keys) if matches_any(&keys, presented) => Ok(()),
-            _ => Err(wrong_key()),
+        Ok(Caller(found))
+    }
+
+    /// Loads the keys once at start-up. A store that holds an invalid key document is an
+    /// error (the process stops with it); a store that cannot be reached is only logged, as
+    /// requests get a 503 until it answers.
+    pub async fn check_at_startup(&self) -> Result<(), String> {
+        // Straight from the store, not through the cache, whose failure log would add a
+        // second line to the one the process stops with.
+        let store = self.keys.source();
+        match store.load().await {
+            Ok(keys) => {
+                tracing::debug!(store = %store, keys = keys.len(), "API keys checked");
+                Ok(())
+            }
+            Err(err) if err.invalid => {
+                Err(format!("the keys in {store} are invalid: {}", err.detail))
+            }
+            Err(err) => {
+                tracing::warn!(store = %store, reason = %err.detail, "could not check the API keys at start-up; requests get a 503 until the store answers");
+                Ok(())
+            }
         }
     }
 
@@ -100,15 +144,6 @@ impl ApiKeys {
 
 fn wrong_key() -> ApiError {
     ApiError::unauthorized("Incorrect API key provided. Send it as `Authorization: Bearer <key>`.")
-}
-
-/// Constant-time comparison against every key (no early exit on the first match).
-fn matches_any(keys: &[String], presented: &str) -> bool {
-    let mut found = subtle::Choice::from(0u8);
-    for key in keys {
-        found |= key.as_bytes().ct_eq(presented.as_bytes());
-    }
-    found.into()
 }
 
 /// The key in an `Authorization: Bearer <key>` header value.
@@ -140,12 +175,11 @@ mod tests {
         let keys = ApiKeys::new(KeyStore::Plain("k1,k2".into()), Duration::from_secs(300));
         assert!(keys.verify("k2").await.is_ok());
         assert_eq!(keys.verify("nope").await.unwrap_err().status.as_u16(), 401);
+        assert_eq!(keys.verify("k").await.unwrap_err().status.as_u16(), 401);
         assert!(
             !format!("{keys:?}").contains("k1"),
             "Debug must not show keys"
         );
-        assert!(matches_any(&["a".into()], "a"));
-        assert!(!matches_any(&["a".into()], "ab"));
     }
 
     /// Keys from a store the test rewrites, refreshed every 6 s, early at most every 3 s.
@@ -158,7 +192,7 @@ mod tests {
 
     async fn status(keys: &ApiKeys, key: &str) -> u16 {
         match keys.verify(key).await {
-            Ok(()) => 200,
+            Ok(_) => 200,
             Err(err) => err.status.as_u16(),
         }
     }
@@ -230,5 +264,56 @@ mod tests {
         assert_eq!(status(&keys, "sk-bogus").await, 401);
         advance_ms(3000).await;
         assert_eq!(status(&keys, "sk-1").await, 200);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_broken_document_on_refresh_keeps_the_keys_loaded_before() {
+        let (script, keys) = scripted(r#"{"keys": [{"name": "a", "key": "sk-a"}]}"#);
+        assert_eq!(keys.verify("sk-a").await.unwrap().name, "a");
+        *script.lock().unwrap() =
+            Ok(r#"{"keys": [{"name": "b", "key": "sk-b", "rpm": 0}]}"#.into());
+        advance_ms(6000).await;
+        assert_eq!(status(&keys, "sk-a").await, 200, "the old keys stay");
+        assert_eq!(
+            status(&keys, "sk-b").await,
+            401,
+            "nothing of the broken document"
+        );
+        *script.lock().unwrap() = Ok(r#"{"keys": [{"name": "b", "key": "sk-b"}]}"#.into());
+        advance_ms(6000).await;
+        assert_eq!(status(&keys, "sk-b").await, 200, "fixed");
+        assert_eq!(status(&keys, "sk-a").await, 401);
+    }
+
+    #[tokio::test]
+    async fn expired_keys_are_refused_by_name() {
+        let doc = r#"{"keys": [{"name": "old", "key": "sk-old", "expires": "2001-01-01T00:00:00Z"},
+                              {"name": "new", "key": "sk-new", "expires": "2999-01-01T00:00:00Z"}]}"#;
+        let keys = ApiKeys::new(KeyStore::Plain(doc.into()), Duration::from_secs(300));
+        let err = keys.verify("sk-old").await.unwrap_err();
+        assert_eq!(err.status.as_u16(), 401);
+        assert_eq!(err.code.as_deref(), Some("api_key_expired"));
+        assert!(
+            err.message
+                .contains("`old` expired at 2001-01-01T00:00:00Z"),
+            "{}",
+            err.message
+        );
+        assert_eq!(keys.verify("sk-new").await.unwrap().name, "new");
+    }
+
+    #[tokio::test]
+    async fn an_invalid_document_fails_the_startup_check_and_a_valid_one_passes() {
+        let bad = ApiKeys::new(
+            KeyStore::Plain(r#"{"keys": []}"#.into()),
+            Duration::from_secs(1),
+        );
+        let err = bad.check_at_startup().await.unwrap_err();
+        assert!(
+            err.contains("API_KEY") && err.contains("`keys` is empty"),
+            "{err}"
+        );
+        let good = ApiKeys::new(KeyStore::Plain("sk-1".into()), Duration::from_secs(1));
+        assert!(good.check_at_startup().await.is_ok());
     }
 }

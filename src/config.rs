@@ -26,8 +26,10 @@ pub const FALLBACK_IMAGE_MODEL: &str = "amazon.nova-canvas-v1:0";
 /// Where the API key(s) clients must present come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiKeySource {
-    /// `API_KEY`: a key in the environment (local use).
+    /// `API_KEY`: a key (or a list, or a key document) in the environment (local use).
     Plain(String),
+    /// `API_KEYS_FILE`: a file holding a list of keys or a key document (local use).
+    File(std::path::PathBuf),
     /// `API_KEY_PARAM_NAME`: an SSM Parameter Store (Secure)String, by name or ARN.
     SsmParameter(String),
     /// `API_KEY_SECRET_ARN`: a Secrets Manager secret whose JSON holds `api_key`.
@@ -105,6 +107,13 @@ pub struct Config {
     pub responses_memory_max_items: usize,
     /// `RESPONSES_MEMORY_MAX_BYTES`: their total JSON size at most; oldest evicted (default 64 MiB).
     pub responses_memory_max_bytes: usize,
+    // Quotas and usage per named key (src/quota).
+    /// `QUOTA_TABLE`: the DynamoDB table of quota and usage counters, shared by every instance;
+    /// unset keeps them in this process's memory. The stack sets it when quotas are enabled.
+    pub quota_table: Option<String>,
+    /// `QUOTA_FAILURE`: `open` (default: a request whose quota cannot be checked goes through,
+    /// with an error logged) or `closed` (it gets a 503).
+    pub quota_fail_closed: bool,
     /// `RESPONSES_REFUSED_TOOLS`: built-in tool types (`web_search,file_search`, or `all`) that
     /// get a 400 instead of being dropped (default: none; all are dropped and named).
     pub responses_refused_tools: Vec<String>,
@@ -136,20 +145,22 @@ impl Config {
         };
         let api_key_source = match (
             get("API_KEY"),
+            get("API_KEYS_FILE"),
             get("API_KEY_PARAM_NAME"),
             get("API_KEY_SECRET_ARN"),
         ) {
-            (Some(key), None, None) => ApiKeySource::Plain(key),
-            (None, Some(name), None) => ApiKeySource::SsmParameter(name),
-            (None, None, Some(arn)) => ApiKeySource::SecretsManager(arn),
-            (None, None, None) => {
+            (Some(key), None, None, None) => ApiKeySource::Plain(key),
+            (None, Some(path), None, None) => ApiKeySource::File(path.into()),
+            (None, None, Some(name), None) => ApiKeySource::SsmParameter(name),
+            (None, None, None, Some(arn)) => ApiKeySource::SecretsManager(arn),
+            (None, None, None, None) => {
                 return Err(ConfigError(
-                    "no API key configured: set API_KEY (local use), API_KEY_PARAM_NAME (an SSM SecureString) or API_KEY_SECRET_ARN (a Secrets Manager secret)".into(),
+                    "no API key configured: set API_KEY or API_KEYS_FILE (local use), API_KEY_PARAM_NAME (an SSM SecureString) or API_KEY_SECRET_ARN (a Secrets Manager secret)".into(),
                 ));
             }
             _ => {
                 return Err(ConfigError(
-                    "set only one of API_KEY, API_KEY_PARAM_NAME and API_KEY_SECRET_ARN".into(),
+                    "set only one of API_KEY, API_KEYS_FILE, API_KEY_PARAM_NAME and API_KEY_SECRET_ARN".into(),
                 ));
             }
         };
@@ -237,6 +248,19 @@ impl Config {
                 "RESPONSES_MEMORY_MAX_BYTES",
                 64 * 1024 * 1024,
             )?,
+            quota_table: get("QUOTA_TABLE"),
+            quota_fail_closed: match get("QUOTA_FAILURE")
+                .map(|v| v.to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("open") => false,
+                Some("closed") => true,
+                Some(other) => {
+                    return Err(ConfigError(format!(
+                        "QUOTA_FAILURE must be open or closed, got `{other}`"
+                    )));
+                }
+            },
             responses_refused_tools: get("RESPONSES_REFUSED_TOOLS")
                 .map(|list| {
                     list.split(',')

@@ -26,6 +26,7 @@ pub mod limits;
 pub mod memory;
 pub mod openai;
 pub mod profile_routing;
+pub mod quota;
 pub mod responses;
 pub mod routes;
 pub mod server;

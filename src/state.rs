@@ -12,6 +12,9 @@ use crate::bedrock::Bedrock;
 use crate::catalog::Catalog;
 use crate::config::{Config, ConfigError};
 use crate::fetch::ImageFetcher;
+use crate::quota::dynamo::DynamoQuotas;
+use crate::quota::memory::MemoryQuotas;
+use crate::quota::{FailureMode, Quotas};
 use crate::responses::store::ResponseStore;
 use crate::responses::store::dynamo::DynamoStore;
 use crate::responses::store::memory::MemoryStore;
@@ -29,6 +32,8 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// Stored Responses (`store: true`, `previous_response_id`, `GET /responses/{id}`).
     pub responses: Arc<dyn ResponseStore>,
+    /// Quota and usage counters per named key.
+    pub quotas: Arc<Quotas>,
     /// Where finished requests go: the log line, metrics, and the request observers.
     pub telemetry: Arc<Telemetry>,
 }
@@ -46,7 +51,9 @@ impl AppState {
         if needs_credentials_check(|name| std::env::var(name).ok()) {
             check_credentials(&sdk).await?;
         }
-        Ok(AppState::with_sdk_config(config, &sdk))
+        let state = AppState::with_sdk_config(config, &sdk);
+        state.keys.check_at_startup().await.map_err(ConfigError)?;
+        Ok(state)
     }
 
     /// How bare ids of profile-only models are routed, in this gateway's region.
@@ -65,6 +72,7 @@ impl AppState {
         let image_fetcher = Arc::new(ImageFetcher::new(&config));
         let catalog = Arc::new(Catalog::new(bedrock.clone(), config.models_cache));
         let responses = response_store(&config, sdk);
+        let quotas = Arc::new(quotas(&config, sdk));
         let telemetry = Arc::new(Telemetry::new(config.telemetry.clone()));
         AppState {
             config: Arc::new(config),
@@ -73,8 +81,23 @@ impl AppState {
             image_fetcher,
             catalog,
             responses,
+            quotas,
             telemetry,
         }
+    }
+}
+
+/// The quota counters: the DynamoDB table `QUOTA_TABLE` names (shared by every instance),
+/// otherwise process memory.
+fn quotas(config: &Config, sdk: &aws_config::SdkConfig) -> Quotas {
+    let failure = if config.quota_fail_closed {
+        FailureMode::Closed
+    } else {
+        FailureMode::Open
+    };
+    match &config.quota_table {
+        Some(table) => Quotas::new(Arc::new(DynamoQuotas::new(sdk, table)), failure, "dynamodb"),
+        None => Quotas::new(Arc::new(MemoryQuotas::new()), failure, "memory"),
     }
 }
 

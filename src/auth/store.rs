@@ -1,11 +1,16 @@
-//! Where the API keys live (the environment, SSM Parameter Store or Secrets Manager) and the
-//! only code that calls the SSM and Secrets Manager clients. [`KeyStore`] is the
-//! [`Source`](crate::cache::Source) that [`ApiKeys`](super::ApiKeys) keeps refreshed.
+//! Where the API keys live (the environment, a local file, SSM Parameter Store or Secrets
+//! Manager) and the only code that calls the SSM and Secrets Manager clients. [`KeyStore`] is
+//! the [`Source`](crate::cache::Source) that [`ApiKeys`](super::ApiKeys) keeps refreshed; what
+//! it reads becomes a [`KeySet`] through [`super::document`] (a plain list or a key document).
+//! A document that does not check is a load failure marked `invalid`: at start-up it stops the
+//! process, on a refresh the keys loaded before stay in use and an error is logged.
 
 use std::sync::Arc;
 
 use tokio::time::Duration;
 
+use super::document::parse_keys;
+use super::key::KeySet;
 use crate::cache::Source;
 use crate::config::ApiKeySource;
 
@@ -17,6 +22,8 @@ pub const KEY_STORE_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub enum KeyStore {
     Plain(String),
+    /// `API_KEYS_FILE`: read again on every refresh, so editing it rotates keys.
+    File(std::path::PathBuf),
     Ssm {
         client: aws_sdk_ssm::Client,
         name: String,
@@ -36,6 +43,8 @@ pub enum KeyStore {
 pub struct LoadError {
     pub summary: String,
     pub detail: String,
+    /// The store answered, but what it holds is not a valid key list or document.
+    pub invalid: bool,
 }
 
 impl LoadError {
@@ -43,6 +52,16 @@ impl LoadError {
         LoadError {
             summary: summary.into(),
             detail: detail.into(),
+            invalid: false,
+        }
+    }
+
+    fn invalid(problem: String) -> Self {
+        // The problem names places in the document, never its values: safe for clients.
+        LoadError {
+            summary: problem.clone(),
+            detail: problem,
+            invalid: true,
         }
     }
 }
@@ -58,6 +77,7 @@ impl std::fmt::Display for KeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KeyStore::Plain(_) => f.write_str("API_KEY"),
+            KeyStore::File(path) => write!(f, "API_KEYS_FILE {}", path.display()),
             KeyStore::Ssm { name, .. } => write!(f, "SSM parameter {name}"),
             KeyStore::SecretsManager { secret_id, .. } => {
                 write!(f, "Secrets Manager secret {secret_id}")
@@ -74,6 +94,7 @@ impl KeyStore {
     pub fn from_source(source: &ApiKeySource, sdk: &aws_config::SdkConfig) -> Self {
         match source {
             ApiKeySource::Plain(key) => KeyStore::Plain(key.clone()),
+            ApiKeySource::File(path) => KeyStore::File(path.clone()),
             ApiKeySource::SsmParameter(name) => KeyStore::Ssm {
                 client: aws_sdk_ssm::Client::new(sdk),
                 name: name.clone(),
@@ -89,6 +110,7 @@ impl KeyStore {
     pub fn kind(&self) -> &'static str {
         match self {
             KeyStore::Plain(_) => "API_KEY",
+            KeyStore::File(_) => "API_KEYS_FILE",
             KeyStore::Ssm { .. } => "SSM Parameter Store",
             KeyStore::SecretsManager { .. } => "Secrets Manager",
             #[cfg(test)]
@@ -97,9 +119,21 @@ impl KeyStore {
     }
 
     /// Reads the current keys (unbounded in time; [`Source::load`] bounds it).
-    pub async fn read(&self) -> Result<Vec<String>, LoadError> {
+    pub async fn read(&self) -> Result<KeySet, LoadError> {
+        let text = self.read_text().await?;
+        parse_keys(&text).map_err(LoadError::invalid)
+    }
+
+    /// What the store holds, as text.
+    async fn read_text(&self) -> Result<String, LoadError> {
         match self {
-            KeyStore::Plain(key) => Ok(split_keys(key)),
+            KeyStore::Plain(key) => Ok(key.clone()),
+            KeyStore::File(path) => tokio::fs::read_to_string(path).await.map_err(|e| {
+                LoadError::new(
+                    "the key file cannot be read",
+                    format!("{}: {e}", path.display()),
+                )
+            }),
             KeyStore::Ssm { client, name } => {
                 let out = client
                     .get_parameter()
@@ -108,8 +142,7 @@ impl KeyStore {
                     .send()
                     .await
                     .map_err(|e| sdk_load_error(&e))?;
-                let value = out.parameter.and_then(|p| p.value).unwrap_or_default();
-                non_empty(split_keys(&value), "the parameter holds no key")
+                Ok(out.parameter.and_then(|p| p.value).unwrap_or_default())
             }
             KeyStore::SecretsManager { client, secret_id } => {
                 let out = client
@@ -118,29 +151,23 @@ impl KeyStore {
                     .send()
                     .await
                     .map_err(|e| sdk_load_error(&e))?;
-                let text = out.secret_string.unwrap_or_default();
-                non_empty(
-                    keys_from_secret(&text),
-                    "the secret holds no key; store {\"api_key\": \"...\"} or the key itself",
-                )
+                Ok(out.secret_string.unwrap_or_default())
             }
             #[cfg(test)]
             KeyStore::Scripted(script) => {
                 let answer = script.lock().unwrap().clone();
-                answer
-                    .map(|value| split_keys(&value))
-                    .map_err(|why| LoadError::new(why.clone(), why))
+                answer.map_err(|why| LoadError::new(why.clone(), why))
             }
         }
     }
 }
 
 impl Source for KeyStore {
-    type Value = Arc<Vec<String>>;
+    type Value = Arc<KeySet>;
     type Error = LoadError;
 
     /// One read, bounded by [`KEY_STORE_TIMEOUT`].
-    async fn load(&self) -> Result<Arc<Vec<String>>, LoadError> {
+    async fn load(&self) -> Result<Arc<KeySet>, LoadError> {
         match tokio::time::timeout(KEY_STORE_TIMEOUT, self.read()).await {
             Ok(result) => result.map(Arc::new),
             Err(_) => Err(LoadError::new(
@@ -151,19 +178,13 @@ impl Source for KeyStore {
     }
 
     fn failed(&self, err: &LoadError, kept: bool) {
-        if kept {
+        if err.invalid {
+            tracing::error!(store = %self, problem = %err.detail, kept_previous_keys = kept, "the key document is invalid; fix it (no key from it is accepted)");
+        } else if kept {
             tracing::warn!(store = %self, reason = %err.detail, "could not refresh the API keys; the cached ones stay valid");
         } else {
             tracing::error!(store = %self, reason = %err.detail, "could not load the API keys");
         }
-    }
-}
-
-fn non_empty(keys: Vec<String>, why_empty: &str) -> Result<Vec<String>, LoadError> {
-    if keys.is_empty() {
-        Err(LoadError::new(why_empty, why_empty))
-    } else {
-        Ok(keys)
     }
 }
 
@@ -183,52 +204,5 @@ where
         SdkError::TimeoutError(_) => LoadError::new("timed out", detail),
         SdkError::DispatchFailure(_) => LoadError::new("could not connect", detail),
         _ => LoadError::new("unexpected response", detail),
-    }
-}
-
-/// Keys in a stored value: a StringList (`a,b`) or one key per line.
-pub fn split_keys(value: &str) -> Vec<String> {
-    value
-        .split([',', '\n'])
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// Keys in a Secrets Manager secret: JSON with `api_key` (a string or a list) or `api_keys`,
-/// or the secret string itself.
-pub fn keys_from_secret(text: &str) -> Vec<String> {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(map)) => {
-            let field = map.get("api_key").or_else(|| map.get("api_keys"));
-            match field {
-                Some(serde_json::Value::String(s)) => split_keys(s),
-                Some(serde_json::Value::Array(items)) => items
-                    .iter()
-                    .filter_map(|v| v.as_str())
-                    .flat_map(split_keys)
-                    .collect(),
-                _ => Vec::new(),
-            }
-        }
-        _ => split_keys(text),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_formats() {
-        assert_eq!(split_keys("a, b\nc\n"), vec!["a", "b", "c"]);
-        assert_eq!(keys_from_secret(r#"{"api_key":"k1"}"#), vec!["k1"]);
-        assert_eq!(
-            keys_from_secret(r#"{"api_keys":["k1","k2"]}"#),
-            vec!["k1", "k2"]
-        );
-        assert_eq!(keys_from_secret("plain"), vec!["plain"]);
-        assert!(keys_from_secret(r#"{"other":1}"#).is_empty());
     }
 }

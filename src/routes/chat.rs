@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use futures_util::stream;
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::openai::chat::ChatRequest;
 use crate::routes::event_source::EventSource;
@@ -35,13 +36,15 @@ use crate::translate::{ResponseContext, Target, chat_completion, converse_input}
 
 pub async fn chat_completions(
     State(state): State<AppState>,
+    caller: Caller,
     record: Recorder,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let mut req: ChatRequest = parse_body(body, "Send smaller images or documents.")?;
     record.requested(&req.model, req.is_stream());
-    let (model_id, caps) = chat_model(&state, &req.model, "chat completions").await?;
+    let (model_id, caps) = chat_model(&state, &caller, &req.model, "chat completions").await?;
     record.model_used(&model_id);
+    caller.cap_request(&mut req);
     let reasoning_output = ReasoningOutput::for_request(
         req.reasoning_output.as_deref(),
         state.config.chat_ui.reasoning_output,

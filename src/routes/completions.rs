@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use futures_util::{StreamExt, stream};
 
+use crate::auth::Caller;
 use crate::bedrock::Bedrock;
 use crate::capabilities::Capabilities;
 use crate::error::ApiError;
@@ -26,6 +27,7 @@ use crate::openai::completions::{
 use crate::routes::event_source::EventSource;
 use crate::routes::{chat_model, parse_body, sse};
 use crate::state::AppState;
+use crate::telemetry::Recorder;
 use crate::translate::images::FetchedImages;
 use crate::translate::stream::ChunkStream;
 use crate::translate::tool_names::ToolNames;
@@ -44,12 +46,16 @@ struct PlannedChoice {
 
 pub async fn completions(
     State(state): State<AppState>,
+    caller: Caller,
+    record: Recorder,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let req: CompletionRequest = parse_body(body, "Send a shorter prompt.")?;
+    record.requested(&req.model, req.is_stream());
     let prompts = req.prompts()?;
     let n = req.choices_per_prompt()?;
-    let (model_id, caps) = chat_model(&state, &req.model, "completions").await?;
+    let (model_id, caps) = chat_model(&state, &caller, &req.model, "completions").await?;
+    record.model_used(&model_id);
     let target = Target {
         model_id: &model_id,
         caps,
@@ -58,11 +64,9 @@ pub async fn completions(
     // Every prompt is translated before Bedrock is called, so a 400 costs nothing.
     let mut planned = Vec::with_capacity(prompts.len() * n);
     for (p, prompt) in prompts.iter().enumerate() {
-        let input = converse_input(
-            &req.chat_request(&model_id, prompt),
-            &target,
-            &FetchedImages::new(),
-        )?;
+        let mut chat = req.chat_request(&model_id, prompt);
+        caller.cap_request(&mut chat);
+        let input = converse_input(&chat, &target, &FetchedImages::new())?;
         for j in 0..n {
             planned.push(PlannedChoice {
                 index: (p * n + j) as u32,
@@ -102,6 +106,7 @@ pub async fn completions(
         let mut usage = Usage::default();
         for (index, echo, answer) in answers {
             let output = answer?;
+            record.observe_reply(&output);
             if let Some(err) = stop_error(&output.stop_reason) {
                 return Err(err);
             }
@@ -132,6 +137,7 @@ pub async fn completions(
         usage: Usage::default(),
         queue,
         current: Some(Current::new(source, first.index, first.echo, &id)),
+        record,
     };
     Ok(sse::response(completion_stream(streaming)))
 }
@@ -175,6 +181,8 @@ struct Streaming {
     usage: Usage,
     queue: VecDeque<PlannedChoice>,
     current: Option<Current>,
+    /// Usage and timings of every choice, for the request line and the key's quotas.
+    record: Recorder,
 }
 
 impl Streaming {
@@ -231,7 +239,9 @@ fn completion_stream(streaming: Streaming) -> impl futures_util::Stream<Item = B
             s.current = Some(current);
             return Some((buf.freeze(), Some(s)));
         }
-        match current.source.next_within(s.idle).await {
+        let next = current.source.next_within(s.idle).await;
+        s.record.observe(&next);
+        match next {
             Ok(Some(ConverseStreamOutput::MessageStop(stop)))
                 if let Some(err) = stop_error(&stop.stop_reason) =>
             {

@@ -8,6 +8,8 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{Extensions, StatusCode};
 
+use crate::auth::Caller;
+use crate::auth::model_access::{ModelKind, resolve_model};
 use crate::capabilities::{PERMISSIVE, capabilities};
 use crate::embeddings;
 use crate::embeddings::families::{FAMILIES, Family, family_of};
@@ -28,6 +30,7 @@ const EMPTY_TEXT_STAND_IN: &str = " ";
 
 pub async fn embeddings(
     State(state): State<AppState>,
+    caller: Caller,
     extensions: Extensions,
     record: Recorder,
     body: Result<Bytes, BytesRejection>,
@@ -43,12 +46,7 @@ pub async fn embeddings(
     let format = req.encoding_format()?;
     let input = req.input()?;
 
-    let model_id = state.config.embedding_model_id(&req.model);
-    state.catalog.check(&model_id).await?;
-    let model_id = state
-        .catalog
-        .route(&model_id, &state.profile_routing())
-        .await?;
+    let model_id = resolve_model(&state, &caller, &req.model, ModelKind::Embedding).await?;
     let family = resolve_family(&state, &model_id).await?;
     record.model_used(&model_id);
     let options = req.options(family)?;

@@ -11,25 +11,39 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{Extensions, StatusCode};
 
+use crate::auth::Caller;
+use crate::auth::model_access::resolve_mapped;
 use crate::error::{ApiError, ErrorKind};
 use crate::limits::ResponseLimit;
 use crate::openai::images::{ImageRequest, ImagesResponse};
 use crate::routes::parse_body;
 use crate::state::AppState;
+use crate::telemetry::Recorder;
 use crate::translate::image_generation::{
     ImageAsk, ImageFamily, ImageJob, estimated_response_bytes, image_job, images_of, request_body,
 };
 
 pub async fn generate_images(
     State(state): State<AppState>,
+    caller: Caller,
+    record: Recorder,
     extensions: Extensions,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ImagesResponse>, ApiError> {
     let req: ImageRequest = parse_body(body, "Send a shorter prompt.")?;
     let format = req.response_format()?;
     req.check_output_format()?;
-    let model_id = state.config.image_model_id(req.model.as_deref());
-    state.catalog.check(&model_id).await?;
+    record.requested(req.model.as_deref().unwrap_or(""), false);
+    // Through the key's aliases and allow-list like every route; `dall-e-*`, `gpt-image-*` and
+    // no model at all mean DEFAULT_IMAGE_MODEL.
+    let requested = req.model.as_deref().unwrap_or("");
+    let (model_id, _) = resolve_mapped(&state, &caller, requested, |name| {
+        state
+            .config
+            .image_model_id((!name.is_empty()).then_some(name))
+    })
+    .await?;
+    record.model_used(&model_id);
     let family = resolve_family(&state, &model_id).await?;
     let job = image_job(
         family,

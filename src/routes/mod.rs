@@ -10,11 +10,14 @@ pub mod images;
 pub mod models;
 pub mod responses;
 pub mod sse;
+pub mod usage;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use serde::de::DeserializeOwned;
 
+use crate::auth::Caller;
+use crate::auth::model_access::{ModelKind, resolve_published};
 use crate::capabilities::{Capabilities, capabilities};
 use crate::error::{ApiError, ErrorKind};
 use crate::openai::request::parse_json;
@@ -39,13 +42,15 @@ pub fn parse_body<T: DeserializeOwned>(
 }
 
 /// The Bedrock model a chat-style request (chat completions, Responses) asked for, and what it
-/// can do: aliases and OpenAI's model names (`OPENAI_MODEL_PREFIXES`) mapped, checked against
-/// Bedrock's list (404 if unknown; the cached listing is read once), the bare
-/// id of a profile-only model routed to its profile; its capabilities from the hand table,
+/// can do: resolved under the caller's key by [`resolve_model`] (the key's aliases and default,
+/// then `MODEL_ALIASES` and OpenAI's model names (`OPENAI_MODEL_PREFIXES`); 403 outside the key's models; 404 if Bedrock does not know
+/// it; the bare id of a profile-only model routed to its profile; the cached listing read once);
+/// its capabilities from the hand table,
 /// corrected by what Bedrock's listing publishes, then by `MODEL_CAPABILITIES`. An empty name or
 /// an embedding model is a 400; `api` names the route in that message.
 pub async fn chat_model(
     state: &AppState,
+    caller: &Caller,
     requested: &str,
     api: &str,
 ) -> Result<(String, Capabilities), ApiError> {
@@ -55,11 +60,8 @@ pub async fn chat_model(
             "`model` must name a Bedrock model id; see GET /api/v1/models.",
         ));
     }
-    let model_id = state.config.chat_model_id(requested);
-    let (model_id, published) = state
-        .catalog
-        .resolve(&model_id, &state.profile_routing())
-        .await?;
+    let (model_id, published) =
+        resolve_published(state, caller, requested, ModelKind::Chat).await?;
     let caps = capabilities(&model_id);
     let caps = published.map_or(caps, |p| p.apply(caps));
     let caps = state.config.model_capabilities.apply(&model_id, caps);

@@ -15,6 +15,7 @@ use bytes::{BufMut, BytesMut};
 use futures_util::stream;
 use serde_json::{Value, json};
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::openai::responses::ResponsesRequest;
 use crate::responses::conversation::{not_found, prepare_input, previous};
@@ -62,13 +63,14 @@ impl ToStore {
 
 pub async fn create_response(
     State(state): State<AppState>,
+    caller: Caller,
     record: Recorder,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let req: ResponsesRequest = parse_body(body, "Send smaller images or files.")?;
     req.check_fields()?;
     record.requested(&req.model, req.is_stream());
-    let (model_id, caps) = chat_model(&state, &req.model, "responses").await?;
+    let (model_id, caps) = chat_model(&state, &caller, &req.model, "responses").await?;
     record.model_used(&model_id);
     let tools = Tools::from_request(
         req.tools.as_deref().unwrap_or_default(),
@@ -83,7 +85,8 @@ pub async fn create_response(
     let input_items = prepare_input(items(req.input.as_ref())?, &earlier, &uuid[..12])?;
     let mut conversation = earlier;
     conversation.extend(input_items.iter().cloned());
-    let chat = chat_request(&req, &model_id, &conversation, &tools)?;
+    let mut chat = chat_request(&req, &model_id, &conversation, &tools)?;
+    caller.cap_request(&mut chat);
 
     let target = Target {
         model_id: &model_id,

@@ -346,19 +346,48 @@ async fn secrets_manager_json_secret() {
         .assert_accepts("sk-secret-3", "second of a list")
         .await;
 
-    // A secret without a key is a configuration problem: 503 naming the expected shape.
-    let gateway = Gateway::start(
-        &moto.url,
-        &[("API_KEY_SECRET_ARN", wrong_shape.arn().expect("arn"))],
+    // A secret without a key is an invalid key store: the process stops at start-up with one
+    // line naming the shape expected, and never answers.
+    let arn = wrong_shape.arn().expect("arn");
+    let (code, lines) = crate::keys::run_to_exit(&[
+        ("API_KEY_SECRET_ARN", arn),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &moto.url),
+    ])
+    .await;
+    assert_eq!(code, Some(2), "{lines:#?}");
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].contains("Secrets Manager") && lines[0].contains("api_key"),
+        "{}",
+        lines[0]
+    );
+    assert!(!lines[0].contains("hunter2"), "{}", lines[0]);
+}
+
+/// A key document in an SSM SecureString, its key stored only as a SHA-256.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_document_in_ssm_with_a_hashed_key() {
+    use sha2::Digest;
+    let moto = moto::shared();
+    let name = format!("/{}/gateway/keys", unique("document"));
+    let digest: String = sha2::Sha256::digest(b"sk-hashed")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let document = json!({"keys": [{"name": "team", "sha256": digest, "models": ["us.anthropic.*", "anthropic.*"]}]});
+    put_parameter(
+        moto,
+        &name,
+        ParameterType::SecureString,
+        &document.to_string(),
     )
     .await;
-    let (status, body) = gateway.chat("hunter2").await;
-    assert_eq!(status, 503, "{body}");
-    let message = body["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains("Secrets Manager") && message.contains("api_key"),
-        "{message}"
-    );
+    let gateway = Gateway::start(&moto.url, &[("API_KEY_PARAM_NAME", &name)]).await;
+    gateway
+        .assert_accepts("sk-hashed", "the key behind the digest")
+        .await;
+    gateway.assert_refuses(&digest, "the digest itself").await;
+    assert!(!gateway.log_text().contains("sk-hashed"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
