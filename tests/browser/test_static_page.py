@@ -111,26 +111,34 @@ def test_a_disallowed_preflight_is_logged_with_the_origin_and_the_setting(gatewa
 
 def test_a_streamed_reply_grows_visibly(chat, screenshot):
     words = "one two three four five six seven eight nine ten eleven twelve"
-    chat.send(f"{words} [[slowstream:150]]")
-    seen: list[str] = []
-    shots = 0
-    while chat.reply_state() == "streaming":
+    # Every text the reply shows, recorded in the page as the DOM changes (so a slow test
+    # machine cannot miss states), plus screenshots while it streams.
+    chat.page.evaluate(
+        """() => {
+          window.replyStates = [];
+          new MutationObserver(() => {
+            const replies = document.querySelectorAll("article[data-role='assistant'] .content");
+            const text = replies.length ? replies[replies.length - 1].textContent : "";
+            if (text && text !== window.replyStates.at(-1)) window.replyStates.push(text);
+          }).observe(document.getElementById("messages"), { subtree: true, childList: true, characterData: true });
+        }"""
+    )
+    chat.send(f"{words} [[slowstream:250]]")
+    shots = []
+    while chat.reply_state() == "streaming" and len(shots) < 3:
         text = chat.reply_text()
-        if text and (not seen or text != seen[-1]):
-            seen.append(text)
-            if shots < 3 and len(text.split()) >= 3 * (shots + 1):
-                shots += 1
-                screenshot(chat.page, f"step{shots}")
-        chat.page.wait_for_timeout(60)
-    final = chat.reply_text()
+        if len(text.split()) >= 3 * (len(shots) + 1):
+            shots.append((text, screenshot(chat.page, f"step{len(shots) + 1}")))
+        chat.page.wait_for_timeout(50)
+    final = chat.wait_for_reply()
     assert final == words, chat.explain()
-    # The text grew in the page while the reply was streaming: several partial states, each
-    # a prefix of the next and of the final text.
-    partial = [text for text in seen if text != final]
-    assert len(partial) >= 5, seen
-    assert all(final.startswith(text) for text in seen), seen
-    assert all(len(a) < len(b) for a, b in zip(seen, seen[1:])), seen
-    assert shots == 3, seen
+    seen = chat.page.evaluate("window.replyStates")
+    # The text grew in the page while the reply was streaming: many partial states, each a
+    # prefix of the next and of the final text.
+    assert seen[-1] == final, seen
+    assert len(seen) >= 6, seen
+    assert all(a != b and b.startswith(a) for a, b in zip(seen, seen[1:])), seen
+    assert shots and all(final.startswith(text) and text != final for text, _ in shots), shots
 
 
 def test_reasoning_is_shown_as_a_quote_before_the_answer(chat, emulator):
