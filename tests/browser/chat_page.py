@@ -11,6 +11,12 @@ DEFAULT_TOPIC = "New Conversation"
 # The page's own title prompt (page/chat.js, TOPIC_PROMPT).
 TOPIC_PROMPT = "Give this conversation a title of four or five words, without punctuation or quotes."
 UNAUTHORIZED_HINT = "Unauthorized: check the API key in the settings."
+# Long enough that the conversation (this and its echo) counts the 50 estimated tokens after
+# which NextChat asks for a title; a short exchange gets none.
+LONG_MESSAGE = (
+    "Tell me about the weather in Paris this week, and whether I should bring an umbrella, "
+    "a coat or sunglasses for the trip"
+)
 
 
 class ChatPage:

@@ -12,7 +12,7 @@ import json
 import urllib.request
 
 import pytest
-from chat_page import DEFAULT_TOPIC, TOPIC_PROMPT, UNAUTHORIZED_HINT, ChatPage
+from chat_page import DEFAULT_TOPIC, LONG_MESSAGE, TOPIC_PROMPT, UNAUTHORIZED_HINT, ChatPage
 from conftest import API_KEY, DEFAULT_MODEL, converse_calls, png, wait_for
 
 CLAUDE = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -237,7 +237,7 @@ def test_a_mid_stream_failure_is_shown_to_the_user(chat, gateway):
 
 def test_the_title_request_names_the_conversation(chat, emulator):
     assert chat.topic() == DEFAULT_TOPIC
-    chat.send("Tell me about the weather in Paris this week")
+    chat.send(LONG_MESSAGE)
     chat.wait_for_reply()
     expected = TOPIC_PROMPT.rstrip(".")  # the emulator echoes the prompt; the page trims it
     chat.page.wait_for_function(

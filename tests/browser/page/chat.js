@@ -16,14 +16,15 @@
 //   `{"error":...}` event shows nothing); `reasoning_content` and `<think>` text are shown as
 //   a quote; a failed fetch (CORS, network) shows `{"error": true, "message": ...}`;
 // - the display: text is revealed on animation frames, 1/60 of what is pending per frame;
-// - the title: after the first reply, when the conversation holds 50 characters or more, a
-//   non-streaming request asks for a title (gpt-* chats ask `gpt-4o-mini`), shown as the topic.
+// - the title: after a reply, while the topic is the default one and the conversation counts
+//   50 tokens or more by NextChat's estimate (a letter 1/4, other ASCII 1/2, anything else 3/2),
+//   a non-streaming request asks for a title (gpt-* chats ask `gpt-4o-mini`), shown as the topic.
 import { fetchEventSource, EventStreamContentType } from "/vendor/fetch-event-source/index.js";
 
 const DEFAULT_TOPIC = "New Conversation";
 const TOPIC_PROMPT =
   "Give this conversation a title of four or five words, without punctuation or quotes.";
-const SUMMARIZE_MIN_LENGTH = 50;
+const SUMMARIZE_MIN_TOKENS = 50;
 const HISTORY_MESSAGE_COUNT = 4;
 const SUMMARIZE_MODEL = "gpt-4o-mini";
 const MODEL_CONFIG = { temperature: 0.5, top_p: 1, max_tokens: 4000, presence_penalty: 0, frequency_penalty: 0 };
@@ -245,9 +246,19 @@ function trimTopic(topic) {
     .replace(/[.,!?;:。，！？]+$/, "");
 }
 
+function estimatedTokens(text) {
+  let tokens = 0;
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    if (code >= 128) tokens += 1.5;
+    else tokens += code >= 65 && code <= 122 ? 0.25 : 0.5;
+  }
+  return tokens;
+}
+
 async function summarizeSession(config) {
-  const length = session.messages.reduce((sum, m) => sum + textOf(m.content).length, 0);
-  if (session.topic !== DEFAULT_TOPIC || length < SUMMARIZE_MIN_LENGTH) return;
+  const tokens = session.messages.reduce((sum, m) => sum + estimatedTokens(textOf(m.content)), 0);
+  if (session.topic !== DEFAULT_TOPIC || tokens < SUMMARIZE_MIN_TOKENS) return;
   const model = /^(gpt|chatgpt)/.test(config.model) ? SUMMARIZE_MODEL : config.model;
   const history = session.messages
     .slice(-HISTORY_MESSAGE_COUNT)
