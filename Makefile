@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test fresh-check lint bench build package deploy events clean smoke-aws
+.PHONY: help run test test-nextchat test-openwebui fresh-check lint bench build package deploy events clean smoke-aws
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 run: ## Gateway on http://127.0.0.1:8080 over the local Bedrock emulator (BEDROCK=aws: real Bedrock)
 	@scripts/run.sh
@@ -15,6 +15,12 @@ test: ## Everything CI runs: fmt, clippy, unit + integration tests, client SDK t
 
 smoke-aws: ## A few cheap requests to real Bedrock with your AWS credentials (says the cost first; skips without credentials)
 	@scripts/smoke-aws.sh
+
+test-nextchat: ## Browser scenarios against a NextChat you run (NEXTCHAT_URL=http://...; see docs/development.md)
+	@scripts/test-nextchat.sh
+
+test-openwebui: ## Installs Open WebUI (PyPI, .venv-openwebui/, several GB) and runs browser scenarios against it
+	@scripts/test-openwebui.sh
 
 fresh-check: ## CI as on a new machine: a clone with empty cargo, pip and npm caches (slow: a full build)
 	@scripts/fresh-check.sh

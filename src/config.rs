@@ -270,7 +270,7 @@ impl Config {
                 })
                 .unwrap_or_default(),
             chat_ui: ChatUiSettings::from_lookup(&get)?,
-            telemetry: crate::telemetry::TelemetrySettings::from_lookup(&get)?,
+            telemetry: crate::telemetry::TelemetrySettings::from_lookup(get)?,
         })
     }
 
