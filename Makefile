@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help run test fresh-check lint bench build package deploy events clean
+.PHONY: help run test fresh-check lint bench build package deploy events clean release test-release publish
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 run: ## Gateway on http://127.0.0.1:8080 over the local Bedrock emulator (BEDROCK=aws: real Bedrock)
 	@scripts/run.sh
@@ -16,7 +16,7 @@ test: ## Everything CI runs: fmt, clippy, unit + integration tests, client SDK t
 fresh-check: ## CI as on a new machine: a clone with empty cargo, pip and npm caches (slow: a full build)
 	@scripts/fresh-check.sh
 
-lint: ## cargo fmt --check, clippy -D warnings, cfn-lint template.yaml
+lint: ## cargo fmt --check, clippy -D warnings; cfn-lint, sam validate --lint, checkov on the templates
 	@scripts/lint.sh
 
 bench: ## Latency, throughput, cold start and memory: gateway vs direct emulator calls
@@ -30,6 +30,15 @@ package: build ## Zip the Lambda artifact into target/lambda/bedrock-gateway.zip
 
 deploy: ## sam build + sam deploy (--guided the first time)
 	@scripts/deploy.sh
+
+release: ## Release artifacts in dist/: arm64 + x86_64 zips, SHA256SUMS, packaged template (ARCHES=x86_64: one)
+	@scripts/release.sh
+
+test-release: ## make release, then check the zips, serve them through the fake Runtime API, lint (~25 min)
+	@scripts/test-release.sh
+
+publish: ## Publish to the Serverless Application Repository (SAR_BUCKET=..., after make release)
+	@scripts/publish.sh
 
 events: ## Feed every sample event in events/ to the binary through a local fake Lambda Runtime API
 	@cargo test --test it lambda_runtime:: -- --nocapture
