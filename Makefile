@@ -10,7 +10,7 @@ help: ## List the targets
 run: ## Gateway on http://127.0.0.1:8080 over the local Bedrock emulator (BEDROCK=aws: real Bedrock)
 	@scripts/run.sh
 
-test: ## Everything CI runs: fmt, clippy, unit + integration tests, client SDK tests, cfn-lint
+test: ## Everything CI runs: fmt, clippy, unit + integration tests, client SDK tests, template lints + checkov, release packaging
 	@scripts/test.sh
 
 fresh-check: ## CI as on a new machine: a clone with empty cargo, pip and npm caches (slow: a full build)
