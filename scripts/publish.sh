@@ -41,9 +41,10 @@ fi
 
 use_venv tests/requirements.txt
 sar_template="$out/template.sar.yaml"
-# Paths in the SAR template are relative to it (dist/), as sam package resolves them.
+# sam package resolves relative paths from the template's folder (OUT): the zip is there,
+# README.md is given by its absolute path.
 python scripts/package_template.py sar template.yaml "$sar_template" "$version" \
-  "bedrock-gateway-$arch.zip" "../README.md" "${SOURCE_CODE_URL:-}"
+  "bedrock-gateway-$arch.zip" "$(pwd)/README.md" "${SOURCE_CODE_URL:-}"
 
 # The SAM CLI, in its own environment (it pins boto3 and cfn-lint versions of its own).
 VENV_DIR="$(pwd)/.venv-sam" use_venv scripts/sam-requirements.txt
