@@ -299,7 +299,10 @@ mod tests {
         let multi = &document["multiValueHeaders"];
         assert_eq!(multi["vary"], serde_json::json!(["a", "b"]));
         assert_eq!(multi["set-cookie"], serde_json::json!(["a=1", "b=2"]));
-        assert_eq!(multi["content-type"], serde_json::json!(["text/event-stream"]));
+        assert_eq!(
+            multi["content-type"],
+            serde_json::json!(["text/event-stream"])
+        );
         assert!(multi.get("content-length").is_none());
         assert_eq!(document["headers"], serde_json::json!({}));
         assert!(document.get("cookies").is_none());

@@ -156,7 +156,11 @@ mod tests {
         let streamed = rest_event(json!({"responseTransferMode": "STREAM"}));
         assert_eq!(Trigger::of(&streamed), Trigger::RestApi { streamed: true });
         assert!(Trigger::of(&streamed).streams());
-        for variables in [json!(null), json!({}), json!({"responseTransferMode": "BUFFERED"})] {
+        for variables in [
+            json!(null),
+            json!({}),
+            json!({"responseTransferMode": "BUFFERED"}),
+        ] {
             let buffered = rest_event(variables.clone());
             assert_eq!(
                 Trigger::of(&buffered),

@@ -542,7 +542,10 @@ fn rest_reply(outcome: &Outcome) -> HttpReply {
     );
     let doc: Value = serde_json::from_slice(&outcome.body()).expect("1.0 document is JSON");
     assert_eq!(doc["headers"], json!({}), "{doc}");
-    assert!(doc.get("cookies").is_none(), "payload 1.0 has no cookies: {doc}");
+    assert!(
+        doc.get("cookies").is_none(),
+        "payload 1.0 has no cookies: {doc}"
+    );
     let headers: BTreeMap<String, Vec<String>> =
         serde_json::from_value(doc["multiValueHeaders"].clone()).expect("multiValueHeaders");
     let text = doc["body"].as_str().expect("body is a string");
@@ -756,7 +759,11 @@ async fn api_gateway_rest_without_the_stream_stage_variable_gets_a_buffered_docu
     let reply = rest_reply(&outcome);
     assert_route_answered("rest-chat-stream.json (buffered)", &event, &reply);
     // A wrong key: the gateway's own 401, in the same document.
-    let event = with_header(sample("rest-models-buffered.json"), "authorization", "Bearer nope");
+    let event = with_header(
+        sample("rest-models-buffered.json"),
+        "authorization",
+        "Bearer nope",
+    );
     let reply = rest_reply(&function.invoke(&event).await);
     assert_openai_error(&reply, 401, "");
     function.assert_healthy();
