@@ -34,7 +34,7 @@ deploy: ## sam build + sam deploy (--guided the first time)
 release: ## Release artifacts in dist/: arm64 + x86_64 zips, SHA256SUMS, packaged template (ARCHES=x86_64: one)
 	@scripts/release.sh
 
-test-release: ## make release, then check the zips, serve them through the fake Runtime API, lint (~25 min)
+test-release: ## make release, then check the zips, serve them through the fake Runtime API, lint (~25 min idle)
 	@scripts/test-release.sh
 
 publish: ## Publish to the Serverless Application Repository (SAR_BUCKET=..., after make release)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test-release`: the full release, built and checked (too slow for every CI run: two
-# cargo-lambda release builds, ~10 minutes each on 2 cores).
+# clean cargo-lambda release builds, ~9 minutes each on an idle 2-core machine).
 #
 #   1. scripts/release.sh: both zips, SHA256SUMS and the packaged template in dist/
 #   2. tests/release (pytest, RELEASE_DIR=dist): zip contents and modes, ELF architecture,
