@@ -11,11 +11,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source scripts/venv.sh
 if ! command -v sam >/dev/null 2>&1; then
-  echo "deploy: the AWS SAM CLI (sam) is not installed. Install it with:" >&2
-  echo "    python3 -m pip install aws-sam-cli" >&2
-  echo "  or see https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html" >&2
-  exit 1
+  # The pinned SAM CLI in its own environment (.venv-sam), as `make publish` and the lints use.
+  echo "deploy: no sam on PATH; installing the AWS SAM CLI into .venv-sam (scripts/sam-requirements.txt)"
+  if ! VENV_DIR="$(pwd)/.venv-sam" use_venv scripts/sam-requirements.txt || ! command -v sam >/dev/null 2>&1; then
+    echo "deploy: could not install the AWS SAM CLI. Install it with:" >&2
+    echo "    python3 -m pip install aws-sam-cli" >&2
+    echo "  or see https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html" >&2
+    exit 1
+  fi
 fi
 
 # The Architecture a guided deploy saved in samconfig.toml (empty if none).
@@ -37,7 +42,6 @@ fi
 # cargo-lambda and the Rust target, which sam build's rust-cargolambda method calls.
 ARCH="$arch" scripts/lambda-build.sh --tools-only
 # lambda-build.sh may have installed cargo-lambda into the repository's .venv.
-source scripts/venv.sh
 use_venv
 
 # Building Rust with cargo-lambda is a SAM CLI beta feature.

@@ -20,7 +20,8 @@ export CHROMIUM
 
 step "test dependencies (PyPI, npm)"
 # pytest, the OpenAI client libraries, moto (the Rust key-store tests start `moto_server`) and
-# cfn-lint, all in .venv, whose bin/ now leads PATH for every step below.
+# cfn-lint, all in .venv, whose bin/ now leads PATH for every step below (the SAM CLI and
+# checkov get environments of their own, .venv-sam and .venv-checkov: scripts/lint.sh).
 use_venv tests/requirements.txt
 if [ -f tests/clients/node/package.json ]; then
   (cd tests/clients/node && { [ -f package-lock.json ] && npm ci --silent --no-audit --no-fund || npm install --silent --no-audit --no-fund; })
@@ -33,7 +34,8 @@ unset AWS_BEARER_TOKEN_BEDROCK AWS_PROFILE AWS_ENDPOINT_URL || true
 step "format and lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cfn-lint template.yaml
+# cfn-lint, sam validate --lint and checkov on template.yaml and the packaged release template.
+scripts/lint.sh --templates
 
 step "build (debug, once)"
 cargo build --workspace --bins --tests --locked
@@ -43,6 +45,9 @@ cargo test --workspace --locked
 
 step "OpenAI Python SDK against the local server"
 python -m pytest tests/clients/python -q
+
+step "release packaging of the debug binary (make test-release does the full build)"
+python -m pytest tests/release -q
 
 if [ -f tests/clients/node/package.json ]; then
   step "OpenAI Node SDK against the local server"

@@ -1,5 +1,6 @@
-//! Buffered answers: the document an ALB target returns, and the payload 2.0 document of an
-//! API Gateway HTTP API. The whole body is collected first; one too large for the caller is
+//! Buffered answers: the document an ALB target returns, the payload 2.0 document of an API
+//! Gateway HTTP API, and the payload 1.0 document of an API Gateway REST API whose integration
+//! buffers. The whole body is collected first; one too large for the caller is
 //! replaced with a 413 the client can act on instead of the bare 502 the caller would send.
 
 use std::collections::BTreeMap;
@@ -11,18 +12,19 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use lambda_http::Body;
-use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
 use serde::Serialize;
 
 use super::trigger::{ALB_MAX_RESPONSE_BYTES, BUFFERED_MAX_RESPONSE_BYTES, Trigger};
 use crate::error::{ApiError, ErrorKind};
 
-/// A buffered answer: an ALB document or an API Gateway payload 2.0 document.
+/// A buffered answer: an ALB document, or an API Gateway payload 2.0 or 1.0 document.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum BufferedDocument {
     Alb(AlbResponse),
     HttpApi(ApiGatewayV2httpResponse),
+    RestApi(ApiGatewayProxyResponse),
 }
 
 /// The document an ALB expects back from a Lambda target. Exactly one of `headers` and
@@ -52,8 +54,47 @@ pub(super) async fn buffered_response(response: Response, trigger: Trigger) -> B
         Trigger::Alb { multi_value } => {
             BufferedDocument::Alb(alb_response(response, multi_value).await)
         }
+        Trigger::RestApi { .. } => BufferedDocument::RestApi(rest_api_response(response).await),
         _ => BufferedDocument::HttpApi(http_api_response(response).await),
     }
+}
+
+/// Collects a response into API Gateway's payload 1.0 document (REST API, buffered
+/// integration). Every header goes into `multiValueHeaders`, repeated ones (`set-cookie`
+/// included: 1.0 has no `cookies`) as several values; `headers` stays empty, since API Gateway
+/// merges the two and would otherwise see a value twice.
+async fn rest_api_response(response: Response) -> ApiGatewayProxyResponse {
+    let (parts, body) = response.into_parts();
+    let (status, headers, bytes) = match axum::body::to_bytes(body, BUFFERED_MAX_RESPONSE_BYTES)
+        .await
+    {
+        Ok(bytes) => (parts.status, parts.headers, bytes),
+        Err(_) => response_too_large(
+            "The response is larger than the 6 MB Lambda returns without streaming. Ask for less, or call the gateway through a streaming integration (the stack's API Gateway stage streams).",
+        ),
+    };
+    let mut multi_value = HeaderMap::new();
+    for (name, values) in grouped_headers(&headers) {
+        let Ok(name) = name.parse::<axum::http::HeaderName>() else {
+            continue;
+        };
+        for value in values {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                multi_value.append(name.clone(), value);
+            }
+        }
+    }
+    let (body, is_base64_encoded) = text_or_base64(&bytes);
+    let mut document = ApiGatewayProxyResponse::default();
+    document.status_code = i64::from(status.as_u16());
+    document.multi_value_headers = multi_value;
+    document.body = Some(if is_base64_encoded {
+        Body::Binary(bytes.to_vec())
+    } else {
+        Body::Text(body)
+    });
+    document.is_base64_encoded = is_base64_encoded;
+    document
 }
 
 /// Collects a response into ALB's document, replacing one ALB would refuse (and turn into a
@@ -247,5 +288,25 @@ mod tests {
         let document = serde_json::to_value(binary.await).unwrap();
         assert_eq!(document["body"], "/wA=");
         assert_eq!(document["isBase64Encoded"], true);
+    }
+
+    #[tokio::test]
+    async fn rest_api_documents_keep_every_header_value_in_multi_value_headers() {
+        let mut response = Response::new(axum::body::Body::from("ok"));
+        *response.headers_mut() = headers();
+        let document = serde_json::to_value(rest_api_response(response).await).unwrap();
+        assert_eq!(document["statusCode"], 200);
+        let multi = &document["multiValueHeaders"];
+        assert_eq!(multi["vary"], serde_json::json!(["a", "b"]));
+        assert_eq!(multi["set-cookie"], serde_json::json!(["a=1", "b=2"]));
+        assert_eq!(
+            multi["content-type"],
+            serde_json::json!(["text/event-stream"])
+        );
+        assert!(multi.get("content-length").is_none());
+        assert_eq!(document["headers"], serde_json::json!({}));
+        assert!(document.get("cookies").is_none());
+        assert_eq!(document["body"], "ok");
+        assert_eq!(document["isBase64Encoded"], false);
     }
 }

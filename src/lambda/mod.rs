@@ -3,7 +3,9 @@
 //! An Application Load Balancer cannot take a streamed response, so ALB events get a buffered
 //! response document (an SSE body returned whole). A Function URL in RESPONSE_STREAM mode gets a
 //! true stream. An API Gateway HTTP API (same event format as a Function URL, but it cannot
-//! take a stream) gets a buffered payload 2.0 document. The choice is made per invocation from
+//! take a stream) gets a buffered payload 2.0 document. An API Gateway REST API (payload 1.0)
+//! gets a stream when its stage marks the integration as streaming (template.yaml's does), else
+//! a buffered 1.0 document. The choice is made per invocation from
 //! the event itself ([`trigger`]), so one deployed function serves them all
 //! (`lambda_http::run_with_streaming_response` would stream ALB events too, which the ALB
 //! cannot parse).
@@ -46,7 +48,10 @@ pub use buffered::{AlbResponse, BufferedDocument};
 pub use request::router_request;
 pub use sanitize::PLACEHOLDER_HOST;
 pub use streamed::BodyStream;
-pub use trigger::{ALB_MAX_REQUEST_BYTES, ALB_MAX_RESPONSE_BYTES, BUFFERED_MAX_RESPONSE_BYTES};
+pub use trigger::{
+    ALB_MAX_REQUEST_BYTES, ALB_MAX_RESPONSE_BYTES, BUFFERED_MAX_RESPONSE_BYTES,
+    STREAM_STAGE_VARIABLE,
+};
 
 use buffered::buffered_response;
 use streamed::streamed;
@@ -65,7 +70,8 @@ pub async fn run(router: Router) -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// One invocation: a buffered ALB / HTTP API document, or a streamed Function URL response.
+/// One invocation: a buffered ALB / HTTP API / REST API document, or a streamed Function URL /
+/// REST API response.
 pub async fn invoke(
     router: Router,
     event: LambdaEvent<LambdaRequest>,
@@ -88,7 +94,7 @@ pub async fn invoke(
         }
     };
     match trigger {
-        Trigger::FunctionUrl => {
+        streaming if streaming.streams() => {
             let response = match tokio::time::timeout_at(deadline, respond).await {
                 Ok(response) => response?,
                 Err(_) => out_of_time().into_response(),

@@ -40,6 +40,7 @@ fn refuse_body(request: &LambdaRequest, max_bytes: Option<usize>) -> Option<ApiE
     let (body, base64) = match request {
         LambdaRequest::Alb(alb) => (alb.body.as_deref(), alb.is_base64_encoded),
         LambdaRequest::ApiGatewayV2(v2) => (v2.body.as_deref(), v2.is_base64_encoded),
+        LambdaRequest::ApiGatewayV1(rest) => (rest.body.as_deref(), rest.is_base64_encoded),
         _ => (None, false),
     };
     let body = body?;

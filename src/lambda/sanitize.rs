@@ -1,5 +1,9 @@
-//! Event sanitising: rewrites the parts of an ALB or HTTP API / Function URL event that
-//! `lambda_http` would turn into a panic while converting it into an `http::Request`.
+//! Event sanitising: rewrites the parts of an ALB, HTTP API / Function URL or REST API event
+//! that `lambda_http` would turn into a panic while converting it into an `http::Request`.
+//!
+//! It also drops a REST API event's stage from the path the router sees: `lambda_http`
+//! prefixes it (`/prod/api/v1/...`), but the router answers the same paths behind every front
+//! door, and a REST event's `path` is already the path within the API.
 //!
 //! With `panic = "abort"` (the release profile) such a panic kills the execution environment:
 //! nothing is posted to the Runtime API, the caller gets a bare 502, and the next request pays
@@ -116,7 +120,46 @@ pub(super) fn sanitize(request: &mut LambdaRequest) -> Result<(), ApiError> {
             }
             uri(&v2.headers, v2.request_context.domain_name.as_deref()).map(drop)
         }
+        LambdaRequest::ApiGatewayV1(rest) => {
+            // The router's paths are the same behind every front door: route the path within
+            // the API, not `/{stage}/...` (lambda_http prefixes a stage it is given).
+            rest.request_context.stage = None;
+            drop_empty_query_values(&mut rest.query_string_parameters);
+            drop_empty_query_values(&mut rest.multi_value_query_string_parameters);
+            sanitize_proto(&mut rest.headers);
+            if let Some(path) = &mut rest.path {
+                sanitize_path(path);
+            }
+            let path = rest.path.clone().unwrap_or_default();
+            let query = rest_query(
+                &rest.multi_value_query_string_parameters,
+                &rest.query_string_parameters,
+            );
+            let uri = |headers: &HeaderMap, domain: Option<&str>| {
+                let host = headers.get(HOST).and_then(|h| h.to_str().ok()).or(domain);
+                uri_lambda_http_builds(scheme(headers), host, &path, &query)
+            };
+            if uri(&rest.headers, rest.request_context.domain_name.as_deref()).is_err() {
+                if rest.headers.get(HOST).is_some_and(|h| h.to_str().is_ok()) {
+                    rest.headers
+                        .insert(HOST, HeaderValue::from_static(PLACEHOLDER_HOST));
+                } else if rest.request_context.domain_name.is_some() {
+                    rest.request_context.domain_name = Some(PLACEHOLDER_HOST.to_string());
+                }
+            }
+            uri(&rest.headers, rest.request_context.domain_name.as_deref()).map(drop)
+        }
         _ => Ok(()),
+    }
+}
+
+/// The query `lambda_http` appends to a REST API request's URI (multi-value parameters
+/// preferred, form-encoded as they are: REST events carry decoded values).
+fn rest_query(multi_value: &QueryMap, single_value: &QueryMap) -> String {
+    if !multi_value.is_empty() {
+        multi_value.to_query_string()
+    } else {
+        single_value.to_query_string()
     }
 }
 
@@ -276,6 +319,18 @@ mod tests {
         })
     }
 
+    fn rest_event(host: &str, path: &str) -> serde_json::Value {
+        json!({
+            "resource": "/{proxy+}", "path": path, "httpMethod": "GET",
+            "headers": {"host": host}, "multiValueHeaders": {"host": [host]},
+            "queryStringParameters": null, "multiValueQueryStringParameters": null,
+            "requestContext": {"accountId": "1", "apiId": "abc", "stage": "gateway",
+                "domainName": "abc.execute-api.us-east-1.amazonaws.com", "httpMethod": "GET",
+                "requestId": "r", "resourcePath": "/{proxy+}", "path": format!("/gateway{path}")},
+            "isBase64Encoded": false
+        })
+    }
+
     fn alb_event(headers: serde_json::Value, path: &str) -> serde_json::Value {
         let mut event = json!({
             "requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/x/y"}},
@@ -321,7 +376,20 @@ mod tests {
             assert_eq!(request.uri().host(), Some(PLACEHOLDER_HOST), "{host}");
             let request = convert(alb_event(json!({"host": host}), "/health"));
             assert_eq!(request.uri().host(), Some(PLACEHOLDER_HOST), "{host}");
+            let request = convert(rest_event(host, "/health"));
+            assert_eq!(request.uri().host(), Some(PLACEHOLDER_HOST), "{host}");
         }
+    }
+
+    #[test]
+    fn rest_api_events_route_the_path_within_the_api() {
+        let mut event = rest_event("abc.execute-api.us-east-1.amazonaws.com", "/api/v1/models");
+        event["multiValueQueryStringParameters"] = json!({"q": ["a b", "c&d"], "e": []});
+        let request = convert(event);
+        assert_eq!(request.uri().path(), "/api/v1/models");
+        assert_eq!(request.uri().query(), Some("q=a+b&q=c%26d"));
+        let request = convert(rest_event("h", "health"));
+        assert_eq!(request.uri().path(), "/health");
     }
 
     /// The upstream bug this module works around, still there: when this test fails,
@@ -333,7 +401,13 @@ mod tests {
         empty_values["multiValueQueryStringParameters"] = json!({"a": []});
         let events = BAD_HOSTS
             .iter()
-            .flat_map(|host| [url_event(host, ""), alb_event(json!({"host": host}), "/")])
+            .flat_map(|host| {
+                [
+                    url_event(host, ""),
+                    alb_event(json!({"host": host}), "/"),
+                    rest_event(host, "/"),
+                ]
+            })
             .chain([
                 empty_values,
                 url_event("h", "a b"),

@@ -1,8 +1,16 @@
 //! Who invoked the function, read from each event itself, and what that caller limits.
 //!
 //! One deployed function serves an Application Load Balancer (buffered documents), a Function
-//! URL in RESPONSE_STREAM mode (a true stream) and an API Gateway HTTP API (payload 2.0, like
-//! a Function URL but buffered), so the answer's shape is chosen per invocation.
+//! URL in RESPONSE_STREAM mode (a true stream), an API Gateway HTTP API (payload 2.0, like a
+//! Function URL but buffered) and an API Gateway REST API (payload 1.0, buffered or streamed),
+//! so the answer's shape is chosen per invocation.
+//!
+//! A REST API event looks the same whether its integration buffers or streams
+//! (`ResponseTransferMode`), and nothing else Lambda hands the function tells the two apart. The
+//! stack's REST API says so itself: its stage sets the stage variable
+//! [`STREAM_STAGE_VARIABLE`] to `STREAM`, which API Gateway copies into every event
+//! (`stageVariables`); clients cannot set it. Any other REST API gets buffered documents, the
+//! answer every REST integration can read.
 
 use lambda_http::request::LambdaRequest;
 
@@ -20,6 +28,10 @@ pub const ALB_MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// Lambda's limit on a buffered (non-streamed) response.
 pub const BUFFERED_MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 
+/// The stage variable that marks a REST API stage whose integration streams (value `STREAM`,
+/// as in the integration's `ResponseTransferMode`). template.yaml sets it on the stack's stage.
+pub const STREAM_STAGE_VARIABLE: &str = "responseTransferMode";
+
 /// Who invoked the function, which decides the shape of the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Trigger {
@@ -30,6 +42,9 @@ pub(super) enum Trigger {
     /// An API Gateway HTTP API (payload 2.0, like a Function URL but not streamable): a
     /// buffered 2.0 document.
     HttpApi,
+    /// An API Gateway REST API (payload 1.0): streamed when its stage says the integration
+    /// streams, else a buffered 1.0 document.
+    RestApi { streamed: bool },
 }
 
 impl Trigger {
@@ -43,26 +58,39 @@ impl Trigger {
                 Some(domain) if !domain.contains(".lambda-url.") => Trigger::HttpApi,
                 _ => Trigger::FunctionUrl,
             },
+            LambdaRequest::ApiGatewayV1(rest) => Trigger::RestApi {
+                streamed: rest
+                    .stage_variables
+                    .get(STREAM_STAGE_VARIABLE)
+                    .is_some_and(|mode| mode.eq_ignore_ascii_case("STREAM")),
+            },
             _ => Trigger::FunctionUrl,
         }
     }
 
+    /// Whether the caller reads a stream (a prelude, then the body as it is produced).
+    pub(super) fn streams(self) -> bool {
+        matches!(
+            self,
+            Trigger::FunctionUrl | Trigger::RestApi { streamed: true }
+        )
+    }
+
     /// What the handlers are told about the size of the answer this caller takes.
     pub(super) fn response_limit(self) -> Option<ResponseLimit> {
-        const AVOIDED_BY: &str =
-            "use the gateway's Function URL (StreamingUrl), which has no such limit";
+        const AVOIDED_BY: &str = "use the gateway's streaming front door (the stack's API Gateway URL, or its Function URL StreamingUrl), which has no such limit";
         match self {
             Trigger::Alb { .. } => Some(ResponseLimit {
                 bytes: ALB_MAX_RESPONSE_BYTES,
                 described: "the 1 MB an Application Load Balancer accepts from Lambda",
                 avoided_by: AVOIDED_BY,
             }),
-            Trigger::HttpApi => Some(ResponseLimit {
+            Trigger::HttpApi | Trigger::RestApi { streamed: false } => Some(ResponseLimit {
                 bytes: BUFFERED_MAX_RESPONSE_BYTES,
                 described: "the 6 MB Lambda returns without streaming",
                 avoided_by: AVOIDED_BY,
             }),
-            Trigger::FunctionUrl => None,
+            Trigger::FunctionUrl | Trigger::RestApi { streamed: true } => None,
         }
     }
 
@@ -111,6 +139,38 @@ mod tests {
         }
     }
 
+    fn rest_event(stage_variables: serde_json::Value) -> LambdaRequest {
+        serde_json::from_value(json!({
+            "resource": "/{proxy+}", "path": "/health", "httpMethod": "GET",
+            "headers": {"host": "abc.execute-api.us-east-1.amazonaws.com"},
+            "stageVariables": stage_variables,
+            "requestContext": {"accountId": "1", "apiId": "abc", "stage": "v1", "httpMethod": "GET",
+                "requestId": "r", "resourcePath": "/{proxy+}", "path": "/v1/health"},
+            "isBase64Encoded": false
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_rest_api_streams_only_when_its_stage_says_so() {
+        let streamed = rest_event(json!({"responseTransferMode": "STREAM"}));
+        assert_eq!(Trigger::of(&streamed), Trigger::RestApi { streamed: true });
+        assert!(Trigger::of(&streamed).streams());
+        for variables in [
+            json!(null),
+            json!({}),
+            json!({"responseTransferMode": "BUFFERED"}),
+        ] {
+            let buffered = rest_event(variables.clone());
+            assert_eq!(
+                Trigger::of(&buffered),
+                Trigger::RestApi { streamed: false },
+                "{variables}"
+            );
+            assert!(!Trigger::of(&buffered).streams());
+        }
+    }
+
     #[test]
     fn only_buffered_triggers_limit_the_response() {
         let alb = Trigger::Alb { multi_value: false };
@@ -120,6 +180,9 @@ mod tests {
             BUFFERED_MAX_RESPONSE_BYTES
         );
         assert_eq!(Trigger::FunctionUrl.response_limit(), None);
+        let rest = |streamed| Trigger::RestApi { streamed }.response_limit();
+        assert_eq!(rest(false).unwrap().bytes, BUFFERED_MAX_RESPONSE_BYTES);
+        assert_eq!(rest(true), None);
         assert_eq!(alb.max_request_bytes(), Some(ALB_MAX_REQUEST_BYTES));
         assert_eq!(Trigger::HttpApi.max_request_bytes(), None);
     }

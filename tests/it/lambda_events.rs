@@ -1,5 +1,6 @@
-//! Property test: every ALB, Function URL and API Gateway HTTP API event Lambda could deliver
-//! gets a well-formed answer from the Lambda adapter, and none makes it panic.
+//! Property test: every ALB, Function URL, API Gateway HTTP API and API Gateway REST API
+//! (buffered or streamed stage) event Lambda could deliver gets a well-formed answer from the
+//! Lambda adapter, and none makes it panic.
 //!
 //! Events are generated (hosts that are and are not valid, paths, single- and multi-value
 //! queries with empty value lists, headers in both ALB styles, bodies plain and base64, valid
@@ -250,6 +251,7 @@ enum Caller {
     Alb { multi_value: bool },
     FunctionUrl,
     HttpApi,
+    RestApi { streamed: bool },
 }
 
 fn caller() -> impl Strategy<Value = Caller> {
@@ -258,6 +260,8 @@ fn caller() -> impl Strategy<Value = Caller> {
         Just(Caller::Alb { multi_value: true }),
         Just(Caller::FunctionUrl),
         Just(Caller::HttpApi),
+        Just(Caller::RestApi { streamed: false }),
+        Just(Caller::RestApi { streamed: true }),
     ]
 }
 
@@ -371,11 +375,60 @@ impl ClientRequest {
         })
     }
 
+    /// A REST API (payload 1.0) event: both header styles, as API Gateway sends them, and
+    /// decoded query values.
+    fn rest_event(&self, streamed: bool) -> Value {
+        let (body, base64) = self.event_body();
+        let pairs = self.header_pairs();
+        let headers: Map<String, Value> = pairs
+            .iter()
+            .map(|(name, value)| (name.clone(), json!(value)))
+            .collect();
+        let mut multi_headers = Map::new();
+        for (name, value) in pairs {
+            let entry = multi_headers.entry(name).or_insert_with(|| json!([]));
+            entry.as_array_mut().unwrap().push(json!(value));
+        }
+        let query: Map<String, Value> = self
+            .query
+            .iter()
+            .filter_map(|(key, values)| Some((key.clone(), json!(values.last()?))))
+            .collect();
+        let multi_query: Map<String, Value> = self
+            .query
+            .iter()
+            .map(|(key, values)| (key.clone(), json!(values)))
+            .collect();
+        json!({
+            "resource": "/{proxy+}",
+            "path": self.path,
+            "httpMethod": self.method,
+            "headers": headers,
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": multi_query,
+            "stageVariables": if streamed { json!({"responseTransferMode": "STREAM"}) } else { Value::Null },
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "abc",
+                "domainName": "abc.execute-api.us-east-1.amazonaws.com",
+                "httpMethod": self.method,
+                "path": format!("/gateway{}", self.path),
+                "requestId": "r",
+                "resourcePath": "/{proxy+}",
+                "stage": "gateway"
+            },
+            "isBase64Encoded": base64,
+            "body": body,
+        })
+    }
+
     fn event(&self, caller: Caller) -> Value {
         match caller {
             Caller::Alb { multi_value } => self.alb_event(multi_value),
             Caller::FunctionUrl => self.v2_event("abc.lambda-url.us-east-1.on.aws"),
             Caller::HttpApi => self.v2_event("abc.execute-api.us-east-1.amazonaws.com"),
+            Caller::RestApi { streamed } => self.rest_event(streamed),
         }
     }
 }
@@ -428,7 +481,19 @@ fn check_answer(
                 body: document_body(&doc)?,
             }
         }
-        (Caller::FunctionUrl, FunctionResponse::StreamingResponse(stream)) => Answer {
+        (Caller::RestApi { streamed: false }, FunctionResponse::BufferedResponse(document)) => {
+            let doc = serde_json::to_value(&document).unwrap();
+            prop_assert!(doc["multiValueHeaders"].is_object(), "{doc}");
+            prop_assert!(doc.get("cookies").is_none(), "{doc}");
+            Answer {
+                status: doc["statusCode"].as_u64().unwrap() as u16,
+                body: document_body(&doc)?,
+            }
+        }
+        (
+            Caller::FunctionUrl | Caller::RestApi { streamed: true },
+            FunctionResponse::StreamingResponse(stream),
+        ) => Answer {
             status: stream.metadata_prelude.status_code.as_u16(),
             body: streamed_body,
         },

@@ -6,7 +6,12 @@
 //! compiled binary as a child process pointed at both. Every file in `events/` is fed to it and
 //! the response document is checked the way its trigger would read it: an ALB needs a buffered
 //! `statusCode`/`headers`/`body` document, a Function URL in RESPONSE_STREAM mode reads a
-//! JSON prelude, eight NUL bytes, then the body as it is produced.
+//! JSON prelude, eight NUL bytes, then the body as it is produced; an API Gateway REST API
+//! reads the same stream when its stage streams (`rest-*.json` with the `responseTransferMode`
+//! stage variable), else a buffered payload 1.0 document (`rest-*-buffered.json`).
+//!
+//! `BEDROCK_GATEWAY_BOOTSTRAP=path` runs these tests against another build of the binary, such
+//! as the `bootstrap` of a release zip (`make test-release` does).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -232,7 +237,9 @@ impl Function {
             .await
             .expect("emulator starts");
         let runtime = FakeRuntime::start().await;
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_bedrock-gateway"))
+        let binary = std::env::var("BEDROCK_GATEWAY_BOOTSTRAP")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_bedrock-gateway").to_string());
+        let mut child = tokio::process::Command::new(binary)
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", runtime.addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", "bedrock-gateway")
@@ -339,9 +346,19 @@ fn is_alb(event: &Value) -> bool {
     event["requestContext"].get("elb").is_some()
 }
 
+/// An API Gateway REST API (payload 1.0) event.
+fn is_rest(event: &Value) -> bool {
+    !is_alb(event) && event.get("httpMethod").is_some()
+}
+
+/// A REST API event from a stage whose integration streams.
+fn is_streamed_rest(event: &Value) -> bool {
+    is_rest(event) && event["stageVariables"]["responseTransferMode"] == "STREAM"
+}
+
 /// The HTTP request an event describes: (method, path, decoded body).
 fn request_of(event: &Value) -> (String, String, Vec<u8>) {
-    let (method, path) = if is_alb(event) {
+    let (method, path) = if is_alb(event) || is_rest(event) {
         (&event["httpMethod"], &event["path"])
     } else {
         (
@@ -378,14 +395,16 @@ fn with_body(mut event: Value, body: &Value) -> Value {
     event
 }
 
-/// Sets a request header in whichever header style the event uses.
+/// Sets a request header in whichever header style the event uses (both, for a REST API
+/// event, which carries both).
 fn with_header(mut event: Value, name: &str, value: &str) -> Value {
     if let Some(map) = event
         .get_mut("multiValueHeaders")
         .and_then(Value::as_object_mut)
     {
         map.insert(name.into(), json!([value]));
-    } else {
+    }
+    if event.get("multiValueHeaders").is_none() || is_rest(&event) {
         event["headers"][name] = json!(value);
     }
     event
@@ -513,9 +532,40 @@ fn url_reply(outcome: &Outcome) -> HttpReply {
     }
 }
 
+/// Checks the outcome is a buffered API Gateway payload 1.0 document (every header in
+/// `multiValueHeaders`) and returns what API Gateway would send its client.
+fn rest_reply(outcome: &Outcome) -> HttpReply {
+    assert!(outcome.ok, "the function reported an error: {outcome:?}");
+    assert!(
+        !outcome.streaming(),
+        "a buffered REST integration cannot read a stream"
+    );
+    let doc: Value = serde_json::from_slice(&outcome.body()).expect("1.0 document is JSON");
+    assert_eq!(doc["headers"], json!({}), "{doc}");
+    assert!(
+        doc.get("cookies").is_none(),
+        "payload 1.0 has no cookies: {doc}"
+    );
+    let headers: BTreeMap<String, Vec<String>> =
+        serde_json::from_value(doc["multiValueHeaders"].clone()).expect("multiValueHeaders");
+    let text = doc["body"].as_str().expect("body is a string");
+    let body = if doc["isBase64Encoded"] == true {
+        BASE64.decode(text).expect("base64 body")
+    } else {
+        text.as_bytes().to_vec()
+    };
+    HttpReply {
+        status: doc["statusCode"].as_u64().expect("statusCode") as u16,
+        headers,
+        body,
+    }
+}
+
 fn reply(event: &Value, outcome: &Outcome) -> HttpReply {
     if is_alb(event) {
         alb_reply(event, outcome)
+    } else if is_rest(event) && !is_streamed_rest(event) {
+        rest_reply(outcome)
     } else {
         url_reply(outcome)
     }
@@ -658,13 +708,17 @@ async fn every_sample_event_gets_the_response_its_trigger_expects() {
         .collect();
     names.sort();
     assert!(names.len() >= 12, "events/ is missing samples: {names:?}");
-    let (mut alb, mut url) = (0, 0);
+    let (mut alb, mut url, mut rest, mut rest_streamed) = (0, 0, 0, 0);
     for name in &names {
         let event = sample(name);
         let outcome = function.invoke(&event).await;
         let reply = reply(&event, &outcome);
         if is_alb(&event) {
             alb += 1;
+        } else if is_streamed_rest(&event) {
+            rest_streamed += 1;
+        } else if is_rest(&event) {
+            rest += 1;
         } else {
             url += 1;
         }
@@ -678,16 +732,46 @@ async fn every_sample_event_gets_the_response_its_trigger_expects() {
         println!("{name}: {} ok", reply.status);
     }
     assert!(
-        alb > 0 && url > 0,
-        "events/ needs both ALB and Function URL samples"
+        alb > 0 && url > 0 && rest > 0 && rest_streamed > 0,
+        "events/ needs ALB, Function URL and REST API (buffered and streamed) samples"
     );
     function.assert_healthy();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn function_url_streams_chunks_as_the_model_produces_them() {
+    assert_streams_chunks_as_the_model_produces_them("url-chat-stream.json").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_gateway_rest_streams_chunks_as_the_model_produces_them() {
+    assert_streams_chunks_as_the_model_produces_them("rest-chat-stream.json").await;
+}
+
+/// The same REST event from a stage that does not stream gets the whole answer as one
+/// payload 1.0 document, SSE body included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_gateway_rest_without_the_stream_stage_variable_gets_a_buffered_document() {
     let mut function = Function::start().await;
-    let mut event = sample("url-chat-stream.json");
+    let mut event = sample("rest-chat-stream.json");
+    event["stageVariables"] = Value::Null;
+    let outcome = function.invoke(&event).await;
+    let reply = rest_reply(&outcome);
+    assert_route_answered("rest-chat-stream.json (buffered)", &event, &reply);
+    // A wrong key: the gateway's own 401, in the same document.
+    let event = with_header(
+        sample("rest-models-buffered.json"),
+        "authorization",
+        "Bearer nope",
+    );
+    let reply = rest_reply(&function.invoke(&event).await);
+    assert_openai_error(&reply, 401, "");
+    function.assert_healthy();
+}
+
+async fn assert_streams_chunks_as_the_model_produces_them(sample_name: &str) {
+    let mut function = Function::start().await;
+    let mut event = sample(sample_name);
     let (_, _, body) = request_of(&event);
     let mut request: Value = serde_json::from_slice(&body).unwrap();
     request["messages"][0]["content"] =
