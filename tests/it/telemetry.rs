@@ -157,7 +157,10 @@ async fn chat_lines_name_the_models_and_count_tokens_with_the_cache() {
         );
         // A key from a plain list is named by the start of its SHA-256, never by the key.
         let key_name = line["key_name"].as_str().expect("a key name");
-        assert!(key_name.starts_with("key-") && key_name.len() == 12, "{key_name}");
+        assert!(
+            key_name.starts_with("key-") && key_name.len() == 12,
+            "{key_name}"
+        );
         assert_eq!(line["stream"], false);
         assert_eq!(line["complete"], true);
         assert!(line.get("error_code").is_none());
