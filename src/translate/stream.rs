@@ -241,21 +241,10 @@ impl ChunkStream {
         if self.phase == Phase::Finished {
             return Vec::new();
         }
-        let mut chunks = Vec::new();
-        if self.phase == Phase::AwaitingStart {
-            chunks.extend(
-                self.on_event(&ConverseStreamOutput::MessageStart(
-                    MessageStartEvent::builder()
-                        .role(ConversationRole::Assistant)
-                        .build()
-                        .expect("role is set"),
-                )),
-            );
-        }
         if let Some(model) = self.invoked_model.clone() {
             self.ctx.model = model;
         }
-        self.close_think(&mut chunks);
+        let mut chunks = self.wind_up();
         let reason = self.finish_reason.unwrap_or("stop");
         chunks.push(self.chunk(Delta::default(), Some(reason)));
         if self.include_usage {
@@ -275,6 +264,21 @@ impl ChunkStream {
         if self.phase == Phase::Finished {
             return Vec::new();
         }
+        let mut chunks = self.wind_up();
+        chunks.push(self.chunk(
+            Delta {
+                content: Some(note),
+                ..Delta::default()
+            },
+            Some(FAILED_STREAM_FINISH_REASON),
+        ));
+        self.phase = Phase::Finished;
+        chunks
+    }
+
+    /// What must come before a stream's last chunk: the role chunk if nothing was sent yet,
+    /// and the closing `<think>` tag if one is open.
+    fn wind_up(&mut self) -> Vec<ChatChunk> {
         let mut chunks = Vec::new();
         if self.phase == Phase::AwaitingStart {
             chunks.extend(
@@ -287,14 +291,6 @@ impl ChunkStream {
             );
         }
         self.close_think(&mut chunks);
-        chunks.push(self.chunk(
-            Delta {
-                content: Some(note),
-                ..Delta::default()
-            },
-            Some(FAILED_STREAM_FINISH_REASON),
-        ));
-        self.phase = Phase::Finished;
         chunks
     }
 
