@@ -169,6 +169,10 @@ mod tests {
             ..job(1, 512)
         };
         let err = check_fits(&limit, &stability).unwrap_err();
-        assert!(err.message.contains("never fit: use the Function URL"), "{}", err.message);
+        assert!(
+            err.message.contains("never fit: use the Function URL"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -388,10 +388,10 @@ pub fn images_of(body: &[u8]) -> Result<Vec<String>, ApiError> {
         .as_array()
         .and_then(|reasons| reasons.iter().find_map(Value::as_str));
     if let Some(reason) = filtered {
-        return Err(
-            ApiError::invalid_request(format!("The image model generated no image: {reason}"))
-                .with_code("content_filter"),
-        );
+        return Err(ApiError::invalid_request(format!(
+            "The image model generated no image: {reason}"
+        ))
+        .with_code("content_filter"));
     }
     if images.is_empty() {
         return Err(match value["error"].as_str() {

@@ -118,7 +118,10 @@ mod tests {
     #[test]
     fn every_ratio_is_within_the_documented_dimensions() {
         for (ratio, w, h) in ASPECT_RATIOS {
-            assert!((640..=1536).contains(w) && (640..=1536).contains(h), "{ratio}");
+            assert!(
+                (640..=1536).contains(w) && (640..=1536).contains(h),
+                "{ratio}"
+            );
             let (rw, rh) = ratio.split_once(':').unwrap();
             let (rw, rh): (f64, f64) = (rw.parse().unwrap(), rh.parse().unwrap());
             let off = (f64::from(*w) / f64::from(*h)) / (rw / rh);

@@ -207,9 +207,13 @@ mod tests {
             height: 768,
             seed: 42,
         };
-        let body = answer("stability.stable-image-core-v1:1", BodyShape::Stability, ask)
-            .await
-            .unwrap();
+        let body = answer(
+            "stability.stable-image-core-v1:1",
+            BodyShape::Stability,
+            ask,
+        )
+        .await
+        .unwrap();
         let value: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(value["seeds"], json!([42]));
         assert_eq!(value["finish_reasons"], json!([null]));
@@ -229,15 +233,8 @@ mod tests {
             height: 768,
             seed: 7,
         };
-        let body = answer(NOVA, NOVA_SHAPE, ask.clone())
-            .await
-            .unwrap();
-        assert_eq!(
-            body,
-            answer(NOVA, NOVA_SHAPE, ask.clone())
-                .await
-                .unwrap()
-        );
+        let body = answer(NOVA, NOVA_SHAPE, ask.clone()).await.unwrap();
+        assert_eq!(body, answer(NOVA, NOVA_SHAPE, ask.clone()).await.unwrap());
         let value: Value = serde_json::from_str(&body).unwrap();
         let images = value["images"].as_array().unwrap();
         assert_eq!(images.len(), 2);

@@ -150,9 +150,11 @@ mod tests {
 
     #[test]
     fn documented_bodies_and_their_sizes() {
-        let ask = check(&json!({"prompt": "a fox", "aspect_ratio": "21:9", "mode": "text-to-image",
+        let ask = check(
+            &json!({"prompt": "a fox", "aspect_ratio": "21:9", "mode": "text-to-image",
                                 "output_format": "png", "seed": 4_294_967_295_i64,
-                                "negative_prompt": "rain"}))
+                                "negative_prompt": "rain"}),
+        )
         .unwrap();
         assert_eq!(
             (ask.count, ask.width, ask.height, ask.seed),
@@ -185,9 +187,15 @@ mod tests {
             ),
             (json!({"prompt": "x", "output_format": "gif"}), "gif"),
             (json!({"prompt": "x", "output_format": "jpeg"}), "PNG only"),
-            (json!({"prompt": "x", "mode": "image-to-image"}), "text-to-image only"),
+            (
+                json!({"prompt": "x", "mode": "image-to-image"}),
+                "text-to-image only",
+            ),
             (json!({"prompt": "x", "mode": "upscale"}), "upscale"),
-            (json!({"prompt": "x", "width": 512}), "extraneous key [width]"),
+            (
+                json!({"prompt": "x", "width": 512}),
+                "extraneous key [width]",
+            ),
             (
                 json!({"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x"}}),
                 "prompt",

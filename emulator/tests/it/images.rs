@@ -147,10 +147,7 @@ async fn stability_bodies_bedrock_refuses_are_validation_exceptions() {
             "not a valid enum value",
         ),
         (json!({"prompt": "x", "seed": -3}), "range 0 to 4294967295"),
-        (
-            json!({"prompt": "x".repeat(10_001)}),
-            "maxLength: 10000",
-        ),
+        (json!({"prompt": "x".repeat(10_001)}), "maxLength: 10000"),
         (
             json!({"prompt": "x", "numberOfImages": 2}),
             "extraneous key [numberOfImages]",
@@ -184,7 +181,10 @@ async fn stability_models_are_listed_as_image_models() {
         .iter()
         .filter(|m| m["providerName"] == "Stability AI")
         .collect();
-    let ids: Vec<&str> = rows.iter().map(|m| m["modelId"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|m| m["modelId"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, STABILITY_MODELS);
     for row in rows {
         assert_eq!(row["outputModalities"], json!(["IMAGE"]));
