@@ -6,6 +6,8 @@
 //! Diffusion 3.5 Large, whose own body (`prompt`, `aspect_ratio`, `output_format`) and one image
 //! per call are in `stability_image.rs` with their evidence.
 //!
+//! Longer than ~450 lines only because its unit tests (one per family's rules) live beside it.
+//!
 //! Evidence for each model's body (the emulator enforces the same rules, emulator/src/images/):
 //! - Nova Canvas: AWS's Nova user guide, "Request and response structure for image generation"
 //!   (docs.aws.amazon.com/nova/latest/userguide/image-gen-req-resp-structure.html): `taskType`
