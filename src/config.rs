@@ -21,7 +21,11 @@ pub const FALLBACK_DEFAULT_MODEL: &str = "anthropic.claude-haiku-4-5-20251001-v1
 /// Default model for `text-embedding-*` names when `DEFAULT_EMBEDDING_MODEL` is not set.
 pub const FALLBACK_EMBEDDING_MODEL: &str = "amazon.titan-embed-text-v2:0";
 /// Default model for `dall-e-*` and `gpt-image-*` names when `DEFAULT_IMAGE_MODEL` is not set.
-pub const FALLBACK_IMAGE_MODEL: &str = "amazon.nova-canvas-v1:0";
+/// Stable Image Core, not Nova Canvas: Nova Canvas is Legacy with its end of life on 2026-09-30
+/// (public reports reading AWS's lifecycle data: stdapi-ai/stdapi.ai#93, awslabs/startups#244,
+/// diillson/chatcli#1364; AWS's own lifecycle table was not reachable through the search tool),
+/// and those reports name Stable Image Core as the cheapest image model that is not Legacy.
+pub const FALLBACK_IMAGE_MODEL: &str = "stability.stable-image-core-v1:1";
 
 /// Where the API key(s) clients must present come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

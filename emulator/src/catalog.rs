@@ -653,6 +653,27 @@ pub static MODELS: &[FoundationModel] = &[
         "Amazon",
         "Titan Image Generator G1 v2",
     ),
+    // Stability AI's text-to-image models whose InvokeModel body AWS documents (the pages are
+    // cited in `images/stability.rs`). The `v1:1` ids are from sebsto/swift-bedrock-library
+    // 1.12.0's release notes, which also say all three are served in us-west-2 (AWS's code
+    // examples call them there); the emulator has one region and lists them on demand: whether
+    // Bedrock offers them elsewhere, or through inference profiles, is unconfirmed. The display
+    // names are the emulator's own.
+    image(
+        "stability.stable-image-core-v1:1",
+        "Stability AI",
+        "Stable Image Core 1.1",
+    ),
+    image(
+        "stability.stable-image-ultra-v1:1",
+        "Stability AI",
+        "Stable Image Ultra 1.1",
+    ),
+    image(
+        "stability.sd3-5-large-v1:0",
+        "Stability AI",
+        "Stable Diffusion 3.5 Large",
+    ),
 ];
 
 /// The application inference profile the emulator pretends the account owns.

@@ -1,7 +1,8 @@
 //! `POST /images/generations`: parse, resolve the model to a Bedrock image model
 //! (`dall-e-*`/`gpt-image-*` -> `DEFAULT_IMAGE_MODEL`), check the request against the model's
-//! rules and the response limit before Bedrock is called, one InvokeModel call, answer in
-//! OpenAI's shape. The per-model mapping is in `translate/image_generation.rs`.
+//! rules and the response limit before Bedrock is called, one InvokeModel call (Stability AI's
+//! models make one image per call: `n` calls, at most 5, made together), answer in OpenAI's
+//! shape. The per-model mapping is in `translate/image_generation.rs`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -60,8 +61,11 @@ pub async fn generate_images(
         check_fits(limit, &job)?;
     }
     let body = request_body(&job).to_string().into_bytes();
-    let answer = state.bedrock.invoke_model(&model_id, body).await?;
-    let pngs = images_of(&answer.body)?;
+    let calls = (0..job.calls()).map(|_| state.bedrock.invoke_model(&model_id, body.clone()));
+    let mut pngs = Vec::new();
+    for answer in futures_util::future::try_join_all(calls).await? {
+        pngs.extend(images_of(&answer.body)?);
+    }
     let created = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -83,7 +87,7 @@ async fn resolve_family(state: &AppState, model_id: &str) -> Result<ImageFamily,
     Err(ApiError::invalid_param(
         "model",
         format!(
-            "`{model_id}` is not an image model this gateway drives. Image models: amazon.nova-canvas-v1:0 (Nova Canvas), amazon.titan-image-generator-v2:0 (Titan Image Generator v2); `dall-e-*` and `gpt-image-*` use DEFAULT_IMAGE_MODEL."
+            "`{model_id}` is not an image model this gateway drives. Image models: amazon.nova-canvas-v1:0 (Nova Canvas), amazon.titan-image-generator-v2:0 (Titan Image Generator v2), stability.stable-image-core-v1:1, stability.stable-image-ultra-v1:1, stability.sd3-5-large-v1:0 (Stability AI); `dall-e-*` and `gpt-image-*` use DEFAULT_IMAGE_MODEL."
         ),
     )
     .with_code("model_not_supported"))
@@ -97,17 +101,27 @@ fn check_fits(limit: &ResponseLimit, job: &ImageJob) -> Result<(), ApiError> {
     if estimate <= limit.bytes {
         return Ok(());
     }
+    // Stability's models answer about a megapixel whatever the ratio: none fits.
+    let advice = match job.family {
+        ImageFamily::Stability => format!(
+            "This model's images (about a megapixel each) never fit: {}",
+            limit.avoided_by
+        ),
+        ImageFamily::NovaCanvas | ImageFamily::TitanImageV2 => format!(
+            "Ask for fewer or smaller images (one 512x512 image fits), or {}",
+            limit.avoided_by
+        ),
+    };
     Err(ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::InvalidRequestError,
         format!(
-            "{} image(s) of {}x{} come to about {:.1} MB as base64 PNG, more than {}. Ask for fewer or smaller images (one 512x512 image fits), or {}.",
+            "{} image(s) of {}x{} come to about {:.1} MB as base64 PNG, more than {}. {advice}.",
             job.count,
             job.width,
             job.height,
             estimate as f64 / 1_000_000.0,
             limit.described,
-            limit.avoided_by,
         ),
     )
     .with_param(if job.count > 1 { "n" } else { "size" })
@@ -133,6 +147,7 @@ mod tests {
             height: side,
             premium: false,
             style: None,
+            aspect_ratio: None,
         };
         assert!(check_fits(&limit, &job(1, 512)).is_ok());
         let err = check_fits(&limit, &job(1, 1024)).unwrap_err();
@@ -145,6 +160,19 @@ mod tests {
                 .param
                 .as_deref(),
             Some("n")
+        );
+        let stability = ImageJob {
+            family: ImageFamily::Stability,
+            aspect_ratio: Some("9:21"),
+            width: 640,
+            height: 1536,
+            ..job(1, 512)
+        };
+        let err = check_fits(&limit, &stability).unwrap_err();
+        assert!(
+            err.message.contains("never fit: use the Function URL"),
+            "{}",
+            err.message
         );
     }
 }

@@ -2,10 +2,11 @@
 //! each supported image model, and the model's answer read back. Pure (no I/O).
 //!
 //! Supported: Amazon Nova Canvas and Amazon Titan Image Generator v2, both through the
-//! `TEXT_IMAGE` task. Stability AI's models are left out for now: AWS documents their own
-//! bodies (Stable Image Core: `prompt`, `aspect_ratio`, `output_format`, `seed`, answered as
-//! `{seeds, finish_reasons, images}`, model-parameters-diffusion-stable-image-core-*.html),
-//! which would need their own mapping and emulator rules.
+//! `TEXT_IMAGE` task, and Stability AI's Stable Image Core, Stable Image Ultra and Stable
+//! Diffusion 3.5 Large, whose own body (`prompt`, `aspect_ratio`, `output_format`) and one image
+//! per call are in `stability_image.rs` with their evidence.
+//!
+//! Longer than ~450 lines only because its unit tests (one per family's rules) live beside it.
 //!
 //! Evidence for each model's body (the emulator enforces the same rules, emulator/src/images/):
 //! - Nova Canvas: AWS's Nova user guide, "Request and response structure for image generation"
@@ -28,6 +29,7 @@
 
 use serde_json::{Value, json};
 
+use super::stability_image;
 use crate::error::ApiError;
 
 /// The image models the gateway drives.
@@ -35,7 +37,16 @@ use crate::error::ApiError;
 pub enum ImageFamily {
     NovaCanvas,
     TitanImageV2,
+    /// Stable Image Core, Stable Image Ultra, Stable Diffusion 3.5 Large: one body shape.
+    Stability,
 }
+
+/// The Stability AI model ids' stems (any version), see `stability_image.rs`.
+const STABILITY_STEMS: &[&str] = &[
+    "stability.stable-image-core-v1",
+    "stability.stable-image-ultra-v1",
+    "stability.sd3-5-large-v1",
+];
 
 /// Nova Canvas's visual styles (`textToImageParams.style`).
 pub const NOVA_STYLES: &[&str] = &[
@@ -78,7 +89,7 @@ pub const TITAN_SIZES: &[(u32, u32)] = &[
     (1173, 640),
 ];
 
-/// Images one request may ask for, on both models.
+/// Images one request may ask for, on every model (Stability: that many calls).
 pub const MAX_IMAGES: u32 = 5;
 const NOVA_MAX_PIXELS: u64 = 4_194_304;
 
@@ -96,6 +107,8 @@ impl ImageFamily {
             Some(ImageFamily::NovaCanvas)
         } else if id.starts_with("amazon.titan-image-generator-v2") {
             Some(ImageFamily::TitanImageV2)
+        } else if STABILITY_STEMS.iter().any(|stem| id.starts_with(stem)) {
+            Some(ImageFamily::Stability)
         } else {
             None
         }
@@ -105,6 +118,7 @@ impl ImageFamily {
         match self {
             ImageFamily::NovaCanvas => "Amazon Nova Canvas",
             ImageFamily::TitanImageV2 => "Amazon Titan Image Generator v2",
+            ImageFamily::Stability => "Stability AI's image model",
         }
     }
 
@@ -112,6 +126,7 @@ impl ImageFamily {
         match self {
             ImageFamily::NovaCanvas => 1024,
             ImageFamily::TitanImageV2 => 512,
+            ImageFamily::Stability => stability_image::MAX_PROMPT_CHARS,
         }
     }
 
@@ -127,6 +142,9 @@ impl ImageFamily {
                     && u64::from(width) * u64::from(height) < NOVA_MAX_PIXELS
             }
             ImageFamily::TitanImageV2 => TITAN_SIZES.contains(&(width, height)),
+            ImageFamily::Stability => stability_image::ASPECT_RATIOS
+                .iter()
+                .any(|(_, w, h)| (*w, *h) == (width, height)),
         }
     }
 
@@ -139,6 +157,7 @@ impl ImageFamily {
                 .map(|(w, h)| format!("{w}x{h}"))
                 .collect::<Vec<_>>()
                 .join(", "),
+            ImageFamily::Stability => stability_image::sizes_described(),
         }
     }
 
@@ -167,6 +186,18 @@ pub struct ImageJob {
     pub height: u32,
     pub premium: bool,
     pub style: Option<&'static str>,
+    /// Stability's `aspect_ratio` (width and height are then the size it answers).
+    pub aspect_ratio: Option<&'static str>,
+}
+
+impl ImageJob {
+    /// The InvokeModel calls the job takes: Stability's models make one image per call.
+    pub fn calls(&self) -> u32 {
+        match self.family {
+            ImageFamily::Stability => self.count,
+            ImageFamily::NovaCanvas | ImageFamily::TitanImageV2 => 1,
+        }
+    }
 }
 
 /// The OpenAI request's fields, as the mapping needs them.
@@ -213,7 +244,7 @@ pub fn image_job(family: ImageFamily, model_id: &str, ask: ImageAsk) -> Result<I
             ));
         }
     };
-    let (width, height) = size(family, model_id, ask.size)?;
+    let (width, height, aspect_ratio) = size(family, model_id, ask.size)?;
     let premium = match ask.quality {
         None | Some("standard" | "auto" | "low" | "medium") => false,
         Some("hd" | "high") => true,
@@ -234,33 +265,48 @@ pub fn image_job(family: ImageFamily, model_id: &str, ask: ImageAsk) -> Result<I
         height,
         premium,
         style: style(family, model_id, ask.style)?,
+        aspect_ratio,
     })
 }
 
-fn size(family: ImageFamily, model_id: &str, size: Option<&str>) -> Result<(u32, u32), ApiError> {
+/// Width, height and (Stability) the aspect ratio for the requested size.
+type Sized = (u32, u32, Option<&'static str>);
+
+fn size(family: ImageFamily, model_id: &str, size: Option<&str>) -> Result<Sized, ApiError> {
     let requested = match size {
-        None | Some("auto") => return Ok((1024, 1024)),
+        None | Some("auto") if family == ImageFamily::Stability => "1:1",
+        None | Some("auto") => return Ok((1024, 1024, None)),
         Some(text) => text,
     };
+    if family == ImageFamily::Stability {
+        if let Some((ratio, width, height)) = stability_image::aspect_ratio_for(requested) {
+            return Ok((width, height, Some(ratio)));
+        }
+        return Err(size_refused(family, model_id, requested));
+    }
     let parsed = requested
         .split_once(['x', 'X'])
         .and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)));
     if let Some((width, height)) = parsed {
         if family.allows_size(width, height) {
-            return Ok((width, height));
+            return Ok((width, height, None));
         }
-        if let Some(mapped) = family.nearest_for_openai_size(width, height) {
-            return Ok(mapped);
+        if let Some((width, height)) = family.nearest_for_openai_size(width, height) {
+            return Ok((width, height, None));
         }
     }
-    Err(ApiError::invalid_param(
+    Err(size_refused(family, model_id, requested))
+}
+
+fn size_refused(family: ImageFamily, model_id: &str, requested: &str) -> ApiError {
+    ApiError::invalid_param(
         "size",
         format!(
             "{} (`{model_id}`) cannot make `{requested}` images. Sizes it takes: {}.",
             family.name(),
             family.sizes_described()
         ),
-    ))
+    )
 }
 
 /// DALL-E 3's `vivid` and `natural` have no Bedrock counterpart and are ignored (NextChat sends
@@ -289,7 +335,7 @@ fn style(
                 NOVA_STYLES.join(", ")
             ),
         )),
-        (ImageFamily::TitanImageV2, _) => Err(ApiError::invalid_param(
+        (ImageFamily::TitanImageV2 | ImageFamily::Stability, _) => Err(ApiError::invalid_param(
             "style",
             format!(
                 "{} (`{model_id}`) has no styles; remove `style` (DALL-E's `vivid`/`natural` are accepted and ignored).",
@@ -299,8 +345,11 @@ fn style(
     }
 }
 
-/// The InvokeModel body for `job`.
+/// The InvokeModel body for `job` (for Stability, the body of each of its [`ImageJob::calls`]).
 pub fn request_body(job: &ImageJob) -> Value {
+    if let (ImageFamily::Stability, Some(ratio)) = (job.family, job.aspect_ratio) {
+        return stability_image::request_body(&job.prompt, ratio);
+    }
     let mut params = json!({ "text": job.prompt });
     if let Some(style) = job.style {
         params["style"] = json!(style);
@@ -317,7 +366,9 @@ pub fn request_body(job: &ImageJob) -> Value {
     })
 }
 
-/// The base64 PNGs in a model's answer (`{"images": [...], "error": ...}`).
+/// The base64 PNGs in a model's answer: `{"images": [...], "error": ...}` (Amazon) or
+/// `{"seeds": [...], "finish_reasons": [null | "Filter reason: ..."], "images": [...]}`
+/// (Stability; a filtered answer has a reason and, per AWS's Ultra page, no images).
 pub fn images_of(body: &[u8]) -> Result<Vec<String>, ApiError> {
     let unreadable = || {
         ApiError::new(
@@ -335,6 +386,15 @@ pub fn images_of(body: &[u8]) -> Result<Vec<String>, ApiError> {
                 .collect()
         })
         .unwrap_or_default();
+    let filtered = value["finish_reasons"]
+        .as_array()
+        .and_then(|reasons| reasons.iter().find_map(Value::as_str));
+    if let Some(reason) = filtered {
+        return Err(ApiError::invalid_request(format!(
+            "The image model generated no image: {reason}"
+        ))
+        .with_code("content_filter"));
+    }
     if images.is_empty() {
         return Err(match value["error"].as_str() {
             Some(error) => {
@@ -378,6 +438,15 @@ mod tests {
             ),
             Some(ImageFamily::TitanImageV2)
         );
+        assert_eq!(
+            ImageFamily::of("stability.stable-image-core-v1:1"),
+            Some(ImageFamily::Stability)
+        );
+        assert_eq!(
+            ImageFamily::of("us.stability.sd3-5-large-v1:0"),
+            Some(ImageFamily::Stability)
+        );
+        assert_eq!(ImageFamily::of("stability.stable-diffusion-xl-v1"), None);
         assert_eq!(ImageFamily::of("amazon.titan-image-generator-v1"), None);
         assert_eq!(ImageFamily::of("amazon.nova-lite-v1:0"), None);
     }
@@ -513,5 +582,68 @@ mod tests {
         assert_eq!(err.code.as_deref(), Some("content_filter"));
         assert_eq!(images_of(b"nope").unwrap_err().status, 502);
         assert!(estimated_response_bytes(&job) > 2 * 512 * 512);
+    }
+
+    #[test]
+    fn stability_jobs_take_one_call_per_image() {
+        let stability = ImageFamily::Stability;
+        let job = image_job(
+            stability,
+            "stability.stable-image-core-v1:1",
+            ImageAsk {
+                prompt: "a fox",
+                n: Some(3),
+                size: Some("1792x1024"),
+                quality: Some("hd"),
+                style: Some("vivid"),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (job.calls(), job.aspect_ratio, job.width, job.height),
+            (3, Some("16:9"), 1344, 768)
+        );
+        assert_eq!(
+            request_body(&job),
+            json!({"prompt": "a fox", "aspect_ratio": "16:9", "output_format": "png"})
+        );
+        // 3 images of about a megapixel: the estimate covers every call's answer.
+        assert!(estimated_response_bytes(&job) > 3 * 1344 * 768);
+        let default = image_job(stability, "m", ask(None)).unwrap();
+        assert_eq!(default.aspect_ratio, Some("1:1"));
+        let err = image_job(stability, "m", ask(Some("4096x512"))).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("size"));
+        assert!(err.message.contains("21:9 (1536x640)"), "{}", err.message);
+        for (n, style, param) in [(Some(6), None, "n"), (None, Some("PHOTOREALISM"), "style")] {
+            let err = image_job(
+                stability,
+                "m",
+                ImageAsk {
+                    n,
+                    style,
+                    ..ask(None)
+                },
+            )
+            .unwrap_err();
+            assert_eq!(err.param.as_deref(), Some(param));
+        }
+        let long = "x".repeat(10_001);
+        let err = image_job(
+            stability,
+            "m",
+            ImageAsk {
+                prompt: &long,
+                ..ask(None)
+            },
+        )
+        .unwrap_err();
+        assert!(err.message.contains("10000"), "{}", err.message);
+        assert_eq!(
+            images_of(br#"{"seeds":[7],"finish_reasons":[null],"images":["QQ=="]}"#).unwrap(),
+            ["QQ=="]
+        );
+        let err = images_of(br#"{"finish_reasons":["Filter reason: prompt"]}"#).unwrap_err();
+        assert_eq!(err.code.as_deref(), Some("content_filter"));
+        assert!(err.message.contains("Filter reason: prompt"));
     }
 }

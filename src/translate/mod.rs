@@ -24,6 +24,7 @@ pub mod prompt_router;
 pub mod reasoning;
 pub mod responses_stream;
 pub mod service_tier;
+pub mod stability_image;
 pub mod stream;
 pub mod structured;
 pub mod tool_less;

@@ -1,7 +1,8 @@
 //! Image generation end to end: `POST /api/v1/images/generations` over HTTP, InvokeModel
 //! through the real AWS SDK to the emulator, which checks Nova Canvas's and Titan Image
-//! Generator v2's bodies and answers with PNGs of the requested size; the ALB's 1 MB limit
-//! through the Lambda adapter's own request conversion.
+//! Generator v2's bodies (and Stability AI's `prompt`/`aspect_ratio` bodies, one image per call)
+//! and answers with PNGs of the requested size; the ALB's 1 MB limit through the Lambda
+//! adapter's own request conversion.
 
 use crate::support::{self, MODEL, TestGateway};
 use base64::Engine;
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 
 const NOVA_CANVAS: &str = "amazon.nova-canvas-v1:0";
 const TITAN_IMAGE: &str = "amazon.titan-image-generator-v2:0";
+const STABLE_IMAGE_CORE: &str = "stability.stable-image-core-v1:1";
 
 async fn generate(gw: &TestGateway, body: Value) -> (u16, Value) {
     let response = gw.post("/images/generations", &body).await;
@@ -36,8 +38,12 @@ fn png_size(b64: &str) -> (u32, u32) {
 }
 
 #[tokio::test]
-async fn dall_e_names_use_the_default_image_model_with_the_mapped_body() {
-    let gw = support::start().await;
+async fn dall_e_names_use_the_configured_default_image_model_with_the_mapped_body() {
+    let gw = support::start_with(
+        &[("DEFAULT_IMAGE_MODEL", NOVA_CANVAS)],
+        EmulatorConfig::default(),
+    )
+    .await;
     let (status, body) = generate(
         &gw,
         json!({"model": "dall-e-3", "prompt": "a lighthouse at dusk", "n": 2,
@@ -108,6 +114,62 @@ async fn nova_styles_reach_bedrock_and_the_same_request_paints_the_same_image() 
 }
 
 #[tokio::test]
+async fn stability_makes_one_call_per_image_with_the_nearest_aspect_ratio() {
+    let gw = support::start().await;
+    let (status, body) = generate(
+        &gw,
+        json!({"model": STABLE_IMAGE_CORE, "prompt": "a lighthouse at dusk", "n": 2,
+               "size": "1792x1024", "quality": "hd", "style": "vivid",
+               "response_format": "url"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let data = body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    let images: Vec<&str> = data
+        .iter()
+        .map(|image| {
+            let url = image["url"].as_str().unwrap();
+            url.strip_prefix("data:image/png;base64,").unwrap()
+        })
+        .collect();
+    for image in &images {
+        assert_eq!(png_size(image), (1344, 768));
+    }
+    // No seed is sent, so Bedrock draws one per call: two different pictures.
+    assert_ne!(images[0], images[1]);
+    let calls = invoke_calls(&gw).await;
+    assert_eq!(calls.len(), 2);
+    for call in &calls {
+        assert_eq!(call["modelId"], STABLE_IMAGE_CORE);
+        assert_eq!(
+            call["body"],
+            json!({"prompt": "a lighthouse at dusk", "aspect_ratio": "16:9", "output_format": "png"})
+        );
+    }
+
+    let (status, body) = generate(
+        &gw,
+        json!({"model": "stability.sd3-5-large-v1:0", "prompt": "a kite", "size": "9:21"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        png_size(body["data"][0]["b64_json"].as_str().unwrap()),
+        (640, 1536)
+    );
+    let calls = invoke_calls(&gw).await;
+    assert_eq!(calls[2]["body"]["aspect_ratio"], "9:21");
+
+    // Stable Image Core is the default image model (Nova Canvas is Legacy).
+    let (status, body) = generate(&gw, json!({"model": "dall-e-3", "prompt": "a fox"})).await;
+    assert_eq!(status, 200, "{body}");
+    let calls = invoke_calls(&gw).await;
+    assert_eq!(calls[3]["modelId"], STABLE_IMAGE_CORE);
+    assert_eq!(calls[3]["body"]["aspect_ratio"], "1:1");
+}
+
+#[tokio::test]
 async fn what_a_model_cannot_do_is_400_listing_what_it_can_before_bedrock() {
     let gw = support::start().await;
     for (body, param, hint) in [
@@ -120,6 +182,21 @@ async fn what_a_model_cannot_do_is_400_listing_what_it_can_before_bedrock() {
             json!({"model": NOVA_CANVAS, "prompt": "x", "size": "4096x512"}),
             "size",
             "divisible by 16",
+        ),
+        (
+            json!({"model": STABLE_IMAGE_CORE, "prompt": "x", "size": "4096x512"}),
+            "size",
+            "21:9 (1536x640)",
+        ),
+        (
+            json!({"model": STABLE_IMAGE_CORE, "prompt": "x", "n": 6}),
+            "n",
+            "between 1 and 5",
+        ),
+        (
+            json!({"model": STABLE_IMAGE_CORE, "prompt": "x", "style": "PHOTOREALISM"}),
+            "style",
+            "no styles",
         ),
         (
             json!({"model": NOVA_CANVAS, "prompt": "x", "n": 9}),
@@ -203,14 +280,20 @@ async fn image_models_are_not_chat_models_but_are_listed() {
         .json()
         .await
         .unwrap();
-    for id in [NOVA_CANVAS, TITAN_IMAGE] {
+    for (id, owner) in [
+        (NOVA_CANVAS, "amazon"),
+        (TITAN_IMAGE, "amazon"),
+        (STABLE_IMAGE_CORE, "stability-ai"),
+        ("stability.stable-image-ultra-v1:1", "stability-ai"),
+        ("stability.sd3-5-large-v1:0", "stability-ai"),
+    ] {
         let entry = list["data"]
             .as_array()
             .unwrap()
             .iter()
             .find(|m| m["id"] == id)
             .unwrap_or_else(|| panic!("{id} not listed"));
-        assert_eq!(entry["owned_by"], "amazon");
+        assert_eq!(entry["owned_by"], owner);
         assert_eq!(entry["object"], "model");
     }
 }
@@ -266,14 +349,28 @@ async fn images_too_large_for_the_alb_are_refused_before_bedrock() {
             )
         }
     };
-    let (status, body) = send(json!({"model": "dall-e-3", "prompt": "a fox"})).await;
+    let (status, body) = send(json!({"model": NOVA_CANVAS, "prompt": "a fox"})).await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["error"]["code"], "response_too_large");
     assert_eq!(body["error"]["param"], "size");
     let calls = support::emulator_calls(&emulator, "invoke").await;
     assert!(calls["calls"].as_array().unwrap().is_empty());
+    // Stability's images are about a megapixel at every ratio: none fits behind an ALB.
+    let (status, body) = send(json!({"model": STABLE_IMAGE_CORE, "prompt": "a fox",
+                                     "size": "1024x1792"}))
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("never fit"),
+        "{body}"
+    );
+    let calls = support::emulator_calls(&emulator, "invoke").await;
+    assert!(calls["calls"].as_array().unwrap().is_empty());
     let (status, body) =
-        send(json!({"model": "dall-e-3", "prompt": "a fox", "size": "512x512"})).await;
+        send(json!({"model": NOVA_CANVAS, "prompt": "a fox", "size": "512x512"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
 }

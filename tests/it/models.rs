@@ -216,7 +216,10 @@ async fn lists_invocable_models_and_profiles_in_openai_shape() {
     // Chat models first (clients that pick the first model get one they can chat with), then
     // embedding and image models; each group by id.
     let is_embedding = |id: &String| {
-        id.contains("embed") || id.contains("canvas") || id.contains("image-generator")
+        id.contains("embed")
+            || id.contains("canvas")
+            || id.contains("image-generator")
+            || id.starts_with("stability.")
     };
     let first_embedding = ids.iter().position(is_embedding).unwrap();
     assert!(ids[first_embedding..].iter().all(is_embedding), "{ids:?}");
@@ -240,6 +243,7 @@ async fn lists_invocable_models_and_profiles_in_openai_shape() {
         // Image models the gateway drives (`/images/generations`).
         "amazon.titan-image-generator-v2:0",
         "amazon.nova-canvas-v1:0",
+        "stability.stable-image-core-v1:1",
     ] {
         assert!(ids.iter().any(|id| id == expected), "{expected} missing");
     }

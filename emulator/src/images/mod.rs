@@ -1,8 +1,12 @@
-//! InvokeModel for Bedrock's image generation models, Amazon Nova Canvas and Titan Image
-//! Generator v2: `POST /model/{modelId}/invoke` with the `TEXT_IMAGE` body, checked as strictly
-//! as the emulator knows Bedrock checks it (`body.rs`, with the evidence), answered with
-//! `{"images": [base64 PNG...]}`: deterministic solid-colour PNGs of the requested size
-//! (`png.rs`), the colour derived from the model, the text, the seed and the image's position.
+//! InvokeModel for Bedrock's image generation models: Amazon Nova Canvas and Titan Image
+//! Generator v2 (`POST /model/{modelId}/invoke` with the `TEXT_IMAGE` body, `body.rs`, answered
+//! with `{"images": [base64 PNG...]}`), and Stability AI's Stable Image Core, Stable Image Ultra
+//! and Stable Diffusion 3.5 Large (their `prompt`/`aspect_ratio` body, `stability.rs`, answered
+//! with `{"seeds": [seed], "finish_reasons": [null], "images": [one base64 PNG]}`). Bodies are
+//! checked as strictly as the emulator knows Bedrock checks them, with the evidence beside each
+//! rule. The images are deterministic solid-colour PNGs of the requested size (`png.rs`), the
+//! colour derived from the model, the text, the seed and the image's position (a Stability
+//! request without a seed gets a drawn one, as Bedrock draws a random seed).
 //!
 //! This module owns the InvokeModel route and hands every other model to the embeddings
 //! module. `[[delay:MS]]` and `[[fault:KIND]]` markers in the prompt work as for embeddings;
@@ -11,6 +15,7 @@
 
 mod body;
 mod png;
+mod stability;
 
 pub use png::solid_png;
 
@@ -40,20 +45,32 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route("/model/{model_id}/invoke", post(invoke))
 }
 
-/// The image model a `modelId` names: its bare id or foundation-model ARN. Neither model has
-/// inference profiles (a real ListInferenceProfiles answer in the fidelity audit lists none).
-fn image_model(model_id: &str) -> Option<(&'static str, ImageModel)> {
+/// Which body an image model takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyShape {
+    /// `TEXT_IMAGE` (`body.rs`).
+    Amazon(ImageModel),
+    /// `prompt`, `aspect_ratio`... (`stability.rs`).
+    Stability,
+}
+
+/// The image model a `modelId` names: its bare id or foundation-model ARN. Nova Canvas and
+/// Titan have no inference profiles (a real ListInferenceProfiles answer in the fidelity audit
+/// lists none); whether Stability's models have any is unconfirmed, so none are modelled.
+fn image_model(model_id: &str) -> Option<(&'static str, BodyShape)> {
     let id = model_id
         .strip_prefix("arn:aws:bedrock:")
         .and_then(|rest| rest.split_once("::foundation-model/"))
         .map_or(model_id, |(_, id)| id);
     let model = catalog::lookup(id).filter(|m| m.kind == ModelKind::Image)?;
-    let family = if model.id.starts_with("amazon.nova-canvas") {
-        ImageModel::NovaCanvas
+    let shape = if model.id.starts_with("amazon.nova-canvas") {
+        BodyShape::Amazon(ImageModel::NovaCanvas)
+    } else if model.id.starts_with("stability.") {
+        BodyShape::Stability
     } else {
-        ImageModel::TitanV2
+        BodyShape::Amazon(ImageModel::TitanV2)
     };
-    Some((model.id, family))
+    Some((model.id, shape))
 }
 
 async fn invoke(
@@ -61,7 +78,7 @@ async fn invoke(
     model_id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
-    let Some((id, model)) = model_id
+    let Some((id, shape)) = model_id
         .as_ref()
         .ok()
         .and_then(|Path(model_id)| image_model(model_id))
@@ -73,14 +90,17 @@ async fn invoke(
         .map_err(|error| {
             ApiError::malformed("", format!("the request body is not valid JSON ({error})"))
         })
-        .and_then(|value| body::check(model, &value));
+        .and_then(|value| match shape {
+            BodyShape::Amazon(model) => body::check(model, &value),
+            BodyShape::Stability => stability::check(&value),
+        });
     log.record(
         id,
         checked.as_ref().map_or(0, |ask| ask.count as usize),
         &body,
     );
     match checked {
-        Ok(ask) => match answer(id, ask).await {
+        Ok(ask) => match answer(id, shape, ask).await {
             Ok(body) => (
                 [(
                     header::CONTENT_TYPE,
@@ -96,7 +116,7 @@ async fn invoke(
 }
 
 /// Applies the prompt's markers, then renders the images.
-async fn answer(model_id: &str, ask: ImageAsk) -> Result<String, ApiError> {
+async fn answer(model_id: &str, shape: BodyShape, ask: ImageAsk) -> Result<String, ApiError> {
     let mut markers = Markers::default();
     markers.scan(&ask.text);
     if let Some(delay) = markers.delay {
@@ -124,7 +144,13 @@ async fn answer(model_id: &str, ask: ImageAsk) -> Result<String, ApiError> {
             base64::engine::general_purpose::STANDARD.encode(png)
         })
         .collect();
-    Ok(json!({ "images": images }).to_string())
+    Ok(match shape {
+        BodyShape::Amazon(_) => json!({ "images": images }),
+        BodyShape::Stability => {
+            json!({ "seeds": [ask.seed], "finish_reasons": [null], "images": images })
+        }
+    }
+    .to_string())
 }
 
 /// The colour of image `index`: the same request always paints the same pictures.
@@ -147,16 +173,55 @@ mod tests {
     fn image_models_by_id_or_arn() {
         assert_eq!(
             image_model("amazon.nova-canvas-v1:0"),
-            Some(("amazon.nova-canvas-v1:0", ImageModel::NovaCanvas))
+            Some((
+                "amazon.nova-canvas-v1:0",
+                BodyShape::Amazon(ImageModel::NovaCanvas)
+            ))
         );
         assert_eq!(
             image_model(
                 "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-image-generator-v2:0"
             ),
-            Some(("amazon.titan-image-generator-v2:0", ImageModel::TitanV2))
+            Some((
+                "amazon.titan-image-generator-v2:0",
+                BodyShape::Amazon(ImageModel::TitanV2)
+            ))
+        );
+        assert_eq!(
+            image_model("stability.sd3-5-large-v1:0"),
+            Some(("stability.sd3-5-large-v1:0", BodyShape::Stability))
         );
         assert_eq!(image_model("amazon.titan-embed-text-v2:0"), None);
         assert_eq!(image_model("us.amazon.nova-canvas-v1:0"), None);
+    }
+
+    const NOVA: &str = "amazon.nova-canvas-v1:0";
+    const NOVA_SHAPE: BodyShape = BodyShape::Amazon(ImageModel::NovaCanvas);
+
+    #[tokio::test]
+    async fn stability_answers_one_image_with_its_seed() {
+        let ask = ImageAsk {
+            text: "a fox".into(),
+            count: 1,
+            width: 1344,
+            height: 768,
+            seed: 42,
+        };
+        let body = answer(
+            "stability.stable-image-core-v1:1",
+            BodyShape::Stability,
+            ask,
+        )
+        .await
+        .unwrap();
+        let value: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(value["seeds"], json!([42]));
+        assert_eq!(value["finish_reasons"], json!([null]));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(value["images"][0].as_str().unwrap())
+            .unwrap();
+        let size = imagesize::blob_size(&png).unwrap();
+        assert_eq!((size.width, size.height), (1344, 768));
     }
 
     #[tokio::test]
@@ -168,15 +233,8 @@ mod tests {
             height: 768,
             seed: 7,
         };
-        let body = answer("amazon.nova-canvas-v1:0", ask.clone())
-            .await
-            .unwrap();
-        assert_eq!(
-            body,
-            answer("amazon.nova-canvas-v1:0", ask.clone())
-                .await
-                .unwrap()
-        );
+        let body = answer(NOVA, NOVA_SHAPE, ask.clone()).await.unwrap();
+        assert_eq!(body, answer(NOVA, NOVA_SHAPE, ask.clone()).await.unwrap());
         let value: Value = serde_json::from_str(&body).unwrap();
         let images = value["images"].as_array().unwrap();
         assert_eq!(images.len(), 2);
@@ -190,7 +248,7 @@ mod tests {
             text: "a fox [[fault:throttling]]".into(),
             ..ask
         };
-        let err = answer("amazon.nova-canvas-v1:0", faulty).await.unwrap_err();
+        let err = answer(NOVA, NOVA_SHAPE, faulty).await.unwrap_err();
         assert_eq!(err.kind, ErrorKind::Throttling);
     }
 }

@@ -62,6 +62,11 @@ fn listed_models() -> Vec<ListedModel> {
                 // Nova Canvas and Titan Image Generator v2 take text and images (for editing
                 // tasks) and answer images, as the real listing has Titan v2 (the row this
                 // replaced was copied from it).
+                // Stable Image Core and Ultra take a prompt only (AWS's pages document no input
+                // image for them; SD3.5 Large has `image-to-image`).
+                ModelKind::Image if model.id.starts_with("stability.stable-image") => {
+                    (vec!["TEXT"], "IMAGE", false)
+                }
                 ModelKind::Image => (vec!["TEXT", "IMAGE"], "IMAGE", false),
             };
             let mut inference_types = Vec::new();

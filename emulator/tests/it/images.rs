@@ -1,6 +1,7 @@
 //! Image generation through the real AWS SDK: InvokeModel with Nova Canvas's and Titan Image
-//! Generator v2's `TEXT_IMAGE` bodies, the answer's PNGs, the ValidationExceptions of bodies
-//! each model refuses, and Converse refusing image models.
+//! Generator v2's `TEXT_IMAGE` bodies and Stability AI's `prompt`/`aspect_ratio` bodies, the
+//! answer's PNGs, the ValidationExceptions of bodies each model refuses, the listing, and
+//! Converse refusing image models.
 
 use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
 use aws_sdk_bedrockruntime::primitives::Blob;
@@ -102,6 +103,92 @@ async fn bodies_a_model_refuses_are_validation_exceptions() {
         let (code, message) = invoke(&h, model, body.clone()).await.unwrap_err();
         assert_eq!(code, "ValidationException", "{body}");
         assert!(message.contains(expected), "{body}: {message}");
+    }
+}
+
+const STABILITY_MODELS: [&str; 3] = [
+    "stability.stable-image-core-v1:1",
+    "stability.stable-image-ultra-v1:1",
+    "stability.sd3-5-large-v1:0",
+];
+
+#[tokio::test]
+async fn stability_bodies_get_one_png_and_its_seed() {
+    let h = support::start().await;
+    for model in STABILITY_MODELS {
+        let answer = invoke(
+            &h,
+            model,
+            json!({"prompt": "a lighthouse", "aspect_ratio": "3:2", "output_format": "png",
+                   "mode": "text-to-image", "seed": 7, "negative_prompt": "fog"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer["seeds"], json!([7]), "{model}");
+        assert_eq!(answer["finish_reasons"], json!([null]));
+        let images = answer["images"].as_array().unwrap();
+        assert_eq!(images.len(), 1);
+        assert_eq!(png_size(&images[0]), (1216, 832));
+    }
+    // The documented minimal body: 1:1, and a drawn seed.
+    let answer = invoke(&h, STABILITY_MODELS[0], json!({"prompt": "a panda"}))
+        .await
+        .unwrap();
+    assert_eq!(png_size(&answer["images"][0]), (1024, 1024));
+    assert!(answer["seeds"][0].as_u64().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn stability_bodies_bedrock_refuses_are_validation_exceptions() {
+    let h = support::start().await;
+    for (body, expected) in [
+        (
+            json!({"prompt": "x", "aspect_ratio": "1792x1024"}),
+            "not a valid enum value",
+        ),
+        (json!({"prompt": "x", "seed": -3}), "range 0 to 4294967295"),
+        (json!({"prompt": "x".repeat(10_001)}), "maxLength: 10000"),
+        (
+            json!({"prompt": "x", "numberOfImages": 2}),
+            "extraneous key [numberOfImages]",
+        ),
+        (
+            json!({"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "x"}}),
+            "required key [prompt]",
+        ),
+    ] {
+        let (code, message) = invoke(&h, STABILITY_MODELS[0], body.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(code, "ValidationException", "{body}");
+        assert!(message.contains(expected), "{body}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn stability_models_are_listed_as_image_models() {
+    let response = support::raw(
+        Default::default(),
+        "GET",
+        "/foundation-models?byOutputModality=IMAGE",
+        Vec::new(),
+    )
+    .await;
+    let listing: Value = serde_json::from_slice(&response.body).unwrap();
+    let rows: Vec<&Value> = listing["modelSummaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["providerName"] == "Stability AI")
+        .collect();
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|m| m["modelId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, STABILITY_MODELS);
+    for row in rows {
+        assert_eq!(row["outputModalities"], json!(["IMAGE"]));
+        assert_eq!(row["inferenceTypesSupported"], json!(["ON_DEMAND"]));
     }
 }
 

@@ -1,5 +1,6 @@
 """Image generation through the official `openai` Python SDK (`client.images.generate`): the
-emulator's Nova Canvas and Titan Image Generator v2 answer PNGs of the requested size."""
+emulator's Nova Canvas, Titan Image Generator v2 and Stability AI models answer PNGs of the requested
+size."""
 
 from __future__ import annotations
 
@@ -49,3 +50,13 @@ def test_image_models_are_not_chat_models(client):
             model="amazon.nova-canvas-v1:0", messages=[{"role": "user", "content": "hi"}]
         )
     assert "images/generations" in err.value.body["message"]
+
+
+def test_stability_model_answers_one_png_per_image(client):
+    result = client.images.generate(
+        model="stability.stable-image-core-v1:1", prompt="a lighthouse", size="1024x1792", n=2
+    )
+    assert len(result.data) == 2
+    for image in result.data:
+        # 1024x1792 maps to the nearest documented aspect ratio, 9:16 (768x1344).
+        assert png_size(base64.b64decode(image.b64_json)) == (768, 1344)
