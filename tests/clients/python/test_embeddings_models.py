@@ -167,7 +167,7 @@ def test_models_list_and_retrieve(client):
     # Chat models first (a UI that picks the first model gets one it can chat with), then
     # embedding and image models; each group sorted.
     def is_chat(model_id):
-        return not any(word in model_id for word in ("embed", "canvas", "image-generator"))
+        return not any(word in model_id for word in ("embed", "canvas", "image-generator", "stability."))
 
     chat = [i for i in ids if is_chat(i)]
     others = [i for i in ids if not is_chat(i)]
