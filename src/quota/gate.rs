@@ -23,7 +23,7 @@ use axum::response::Response;
 use futures_util::future::BoxFuture;
 use http_body::{Frame, SizeHint};
 
-use super::{Quotas, TokenUsage};
+use super::{Admitted, Quotas, TokenUsage};
 use crate::auth::Caller;
 use crate::state::AppState;
 use crate::telemetry::{Recorder, RequestRecord};
@@ -37,8 +37,10 @@ pub async fn run(state: &AppState, caller: Caller, mut request: Request, next: N
         .cloned()
         .unwrap_or_default();
     recorder.set_key_name(Some(caller.name.clone()));
-    if let Err(refused) = state.quotas.admit(&caller).await {
-        return refused;
+    match state.quotas.admit(&caller).await {
+        Err(refused) => return refused,
+        Ok(Admitted::Unchecked) => recorder.update(|r| r.quota_check_failed = true),
+        Ok(Admitted::Checked) => {}
     }
     request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;

@@ -151,6 +151,15 @@ pub struct Quotas {
     kind: &'static str,
 }
 
+/// How a request got past [`Quotas::admit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admitted {
+    /// Within its limits (or its key has none).
+    Checked,
+    /// Let through unchecked: the counters could not be reached and `QUOTA_FAILURE=open`.
+    Unchecked,
+}
+
 impl Quotas {
     pub fn new(backend: Arc<dyn QuotaBackend>, failure: FailureMode, kind: &'static str) -> Self {
         Quotas {
@@ -162,9 +171,11 @@ impl Quotas {
 
     /// Admits one request under `key`'s limits, or the response refusing it (429, or 503 when
     /// the backend failed and `QUOTA_FAILURE=closed`). Keys without limits cost nothing here.
-    pub async fn admit(&self, key: &ApiKey) -> Result<(), Response> {
+    /// [`Admitted::Unchecked`] is a request let through because the backend failed
+    /// (`QUOTA_FAILURE=open`): the request line counts it as `QuotaCheckFailures`.
+    pub async fn admit(&self, key: &ApiKey) -> Result<Admitted, Response> {
         if !key.limits.any() {
-            return Ok(());
+            return Ok(Admitted::Checked);
         }
         let outcome = tokio::time::timeout(
             ADMIT_TIMEOUT,
@@ -173,7 +184,7 @@ impl Quotas {
         .await
         .unwrap_or_else(|_| Err(timed_out(ADMIT_TIMEOUT)));
         match outcome {
-            Ok(Admission::Admitted) => Ok(()),
+            Ok(Admission::Admitted) => Ok(Admitted::Checked),
             Ok(Admission::Exceeded { limit, retry_after }) => {
                 Err(exceeded(key, limit, retry_after))
             }
@@ -186,7 +197,7 @@ impl Quotas {
                     "quota check failed"
                 );
                 match self.failure {
-                    FailureMode::Open => Ok(()),
+                    FailureMode::Open => Ok(Admitted::Unchecked),
                     FailureMode::Closed => Err(ApiError::new(
                         StatusCode::SERVICE_UNAVAILABLE,
                         ErrorKind::ServerError,

@@ -186,6 +186,8 @@ struct Line<'a> {
     errors: Option<u8>,
     #[serde(rename = "BedrockThrottles", skip_serializing_if = "Option::is_none")]
     bedrock_throttles: Option<u8>,
+    #[serde(rename = "QuotaCheckFailures", skip_serializing_if = "Option::is_none")]
+    quota_check_failures: Option<u8>,
     #[serde(rename = "Latency")]
     latency: f64,
     #[serde(rename = "TimeToFirstToken", skip_serializing_if = "Option::is_none")]
@@ -243,6 +245,7 @@ pub fn json_line(record: &RequestRecord, settings: &TelemetrySettings, now_ms: u
         requests: 1,
         errors: status_class.map(|_| 1),
         bedrock_throttles: throttled.then_some(1),
+        quota_check_failures: record.quota_check_failed.then_some(1),
         latency: millis(record.latency),
         time_to_first_token: first_token,
         emf_input_tokens: usage.map(|u| u.input),
@@ -294,6 +297,13 @@ fn emf_metadata(line: &Line<'_>, namespace: &str, now_ms: u64) -> Value {
             "Namespace": namespace,
             "Dimensions": [["Model"], []],
             "Metrics": [{"Name": "BedrockThrottles", "Unit": "Count"}],
+        }));
+    }
+    if line.quota_check_failures.is_some() {
+        directives.push(json!({
+            "Namespace": namespace,
+            "Dimensions": [["KeyName"], []],
+            "Metrics": [{"Name": "QuotaCheckFailures", "Unit": "Count"}],
         }));
     }
     json!({"Timestamp": now_ms, "CloudWatchMetrics": directives})

@@ -75,6 +75,8 @@ pub struct RequestRecord {
     pub latency: Duration,
     /// False when the body was cut before its end (the client left, or shutdown).
     pub complete: bool,
+    /// Let through without a quota check: the quota counters could not be reached.
+    pub quota_check_failed: bool,
 }
 
 /// Bedrock's token counts for one request. `input` excludes the cached tokens, as Bedrock's
@@ -180,6 +182,7 @@ impl RequestRecord {
             first_byte: None,
             latency: Duration::ZERO,
             complete: false,
+            quota_check_failed: false,
         }
     }
 

@@ -241,16 +241,21 @@ async fn an_unreachable_table_fails_open_by_default_or_closed_when_asked() {
         GatewayProcess::start(&vars).await
     };
 
-    let open = start(env("open")).await;
+    // JSON lines, so the request line's metrics can be read.
+    let mut open_env = env("open");
+    open_env.push(("LOG_FORMAT", "json".to_string()));
+    let open = start(open_env).await;
     for _ in 0..2 {
         let (status, _, body) = chat(&open, "sk-limited", user(MODEL, "hi")).await;
         assert_eq!(status, 200, "fails open: {body}");
     }
     let log = open.log_text();
     assert!(
-        log.contains("quota check failed") && log.contains("key_name=limited"),
+        log.contains("quota check failed") && log.contains(r#""key_name":"limited""#),
         "{log}"
     );
+    // Each request let through unchecked is counted in the EMF metric.
+    assert_eq!(log.matches(r#""QuotaCheckFailures":1"#).count(), 2, "{log}");
     assert!(!log.contains("sk-limited"), "{log}");
 
     let closed = start(env("closed")).await;

@@ -238,3 +238,17 @@ fn rfc3339_dates() {
     assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
     assert_eq!(rfc3339(1_798_761_599_999), "2026-12-31T23:59:59.999Z");
 }
+
+#[test]
+fn a_request_let_through_without_a_quota_check_counts_as_a_quota_check_failure() {
+    let mut record = chat_stream_record();
+    record.key_name = Some("team-a".into());
+    assert!(parse(&record).get("QuotaCheckFailures").is_none());
+    record.quota_check_failed = true;
+    let line = parse(&record);
+    assert_eq!(line["QuotaCheckFailures"], 1);
+    let directives = emf_directives(&line);
+    let (metrics, dimensions) = directives.last().expect("a directive");
+    assert_eq!(metrics, &vec!["QuotaCheckFailures".to_string()]);
+    assert_eq!(dimensions, &vec![vec!["KeyName".to_string()], vec![]]);
+}
